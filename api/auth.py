@@ -1,0 +1,36 @@
+"""Bearer API keys: every GraphQL request acts for exactly one workspace."""
+
+from dataclasses import dataclass
+
+from litestar.exceptions import NotAuthorizedException
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.workspaces.credentials import hash_api_key
+from api.workspaces.repository import find_active_api_key
+from models.enums import ApiScope
+
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="clicktrail"'}
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    workspace_id: int
+    api_key_id: int
+    scopes: frozenset[ApiScope]
+
+
+async def authenticate(session: AsyncSession, authorization: str | None) -> Principal:
+    """The principal behind an `Authorization: Bearer <key>` header, or a 401."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthorizedException(
+            detail="send an API key as 'Authorization: Bearer <key>'", headers=_CHALLENGE
+        )
+    key = await find_active_api_key(session, hash_api_key(token.strip()))
+    if key is None or key.id is None:
+        raise NotAuthorizedException(detail="API key is unknown or revoked", headers=_CHALLENGE)
+    return Principal(
+        workspace_id=key.workspace_id,
+        api_key_id=key.id,
+        scopes=frozenset(ApiScope(scope) for scope in key.scopes),
+    )

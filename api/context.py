@@ -1,0 +1,18 @@
+"""The per-request GraphQL context."""
+
+from litestar import Request
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.litestar import BaseContext
+
+from api.auth import Principal, authenticate
+
+
+class Context(BaseContext, kw_only=True):
+    session: AsyncSession
+    principal: Principal
+
+
+async def provide_context(request: Request, session: AsyncSession) -> Context:  # type: ignore[type-arg]
+    """A Litestar dependency: anonymous requests stop here with a 401, introspection included."""
+    principal = await authenticate(session, request.headers.get("authorization"))
+    return Context(session=session, principal=principal)

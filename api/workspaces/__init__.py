@@ -1,0 +1,1 @@
+"""Workspaces, their postback secrets and API keys."""

@@ -1,0 +1,1 @@
+"""The `clicktrail` command: runs the services and administers an install."""

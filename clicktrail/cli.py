@@ -1,0 +1,137 @@
+"""`clicktrail` console script."""
+
+import argparse
+import asyncio
+import os
+import sys
+from contextlib import ExitStack
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from api.workspaces.service import WorkspaceInputError, create_workspace
+from clicktrail.servers import (
+    API,
+    INGESTION,
+    SERVICES,
+    PortInUseError,
+    run_service,
+    run_side_by_side,
+)
+from models.database import DatabaseUnavailableError, check_database, create_engine
+from models.embedded import DataDirLockedError, database_url, lock_data_dir
+from models.migrate import upgrade
+from models.settings import Settings, get_settings
+
+OPERATOR_ERRORS = (
+    DatabaseUnavailableError,
+    DataDirLockedError,
+    PortInUseError,
+    WorkspaceInputError,
+)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    settings = get_settings()
+    try:
+        code = args.handler(args, settings)
+    except OPERATOR_ERRORS as exc:
+        print(f"clicktrail: error: {exc}", file=sys.stderr)
+        sys.exit(1)
+    sys.exit(code)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="clicktrail",
+        description="Click and multi-step conversion tracker. Settings come from CLICKTRAIL_* "
+        "environment variables; without DATABASE_URL an embedded PostgreSQL keeps its data in "
+        "CLICKTRAIL_DATA_DIR.",
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="migrate, then run the ingestion and GraphQL apps")
+    serve.set_defaults(handler=_serve)
+    for name, service in SERVICES.items():
+        one = commands.add_parser(f"serve-{name}", help=f"migrate, then run the {name} app only")
+        one.add_argument("--no-migrate", action="store_true", help="skip the schema upgrade")
+        one.set_defaults(handler=_serve_one, service=service)
+
+    migrate = commands.add_parser("migrate", help="upgrade the schema and create partitions ahead")
+    migrate.set_defaults(handler=_migrate)
+
+    workspace = commands.add_parser(
+        "create-workspace", help="create a workspace; prints its postback secret and admin API key"
+    )
+    workspace.add_argument("name")
+    workspace.add_argument("--timezone", default="UTC", help="IANA time zone (default UTC)")
+    workspace.add_argument("--currency", default="USD", help="ISO 4217 code (default USD)")
+    workspace.set_defaults(handler=_create_workspace)
+    return parser
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    with ExitStack() as stack:
+        if not settings.database_url:
+            for name in SERVICES:
+                stack.enter_context(lock_data_dir(settings.data_dir, name))
+        url = _prepare_database(settings, migrate=True)
+        return run_side_by_side(settings, url)
+
+
+def _serve_one(args: argparse.Namespace, settings: Settings) -> int:
+    with ExitStack() as stack:
+        if not settings.database_url:
+            stack.enter_context(lock_data_dir(settings.data_dir, args.service.name))
+        url = _prepare_database(settings, migrate=not args.no_migrate)
+        # granian's workers build the app from the environment: hand them the resolved URL.
+        os.environ["CLICKTRAIL_DATABASE_URL"] = url
+        run_service(settings, args.service)
+    return 0
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    _prepare_database(settings, migrate=True)
+    print("schema is up to date")
+    return 0
+
+
+def _create_workspace(args: argparse.Namespace, settings: Settings) -> int:
+    url = _prepare_database(settings, migrate=True)
+
+    async def create() -> int:
+        engine = create_engine(url, settings, application_name="clicktrail-cli")
+        try:
+            async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+                created = await create_workspace(
+                    session, name=args.name, timezone=args.timezone, currency=args.currency
+                )
+                await session.commit()
+        finally:
+            await engine.dispose()
+        ingestion = INGESTION.url(settings)
+        print(f"workspace {created.workspace.id} ({created.workspace.name}) created")
+        print(f"postback secret : {created.postback_secret}")
+        postback = f"{ingestion}/postback/{created.postback_secret}"
+        print(f"postback URL    : {postback}?clickid={{clickid}}&sum={{payout}}")
+        print(f"admin API key   : {created.admin_api_key}   (shown once; store it now)")
+        print(f"GraphQL         : {API.url(settings)}/graphql  with 'Authorization: Bearer <key>'")
+        return 0
+
+    return asyncio.run(create())
+
+
+def _prepare_database(settings: Settings, *, migrate: bool) -> str:
+    url = database_url(settings)
+
+    async def prepare() -> None:
+        await check_database(url)
+        if migrate:
+            engine = create_engine(url, settings, application_name="clicktrail-migrate")
+            try:
+                await upgrade(engine, months_ahead=settings.partitions_ahead_months)
+            finally:
+                await engine.dispose()
+
+    asyncio.run(prepare())
+    return url

@@ -1,0 +1,129 @@
+"""Running the two services under granian, alone or side by side."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from types import FrameType
+
+from granian import Granian
+from granian.constants import Interfaces
+
+from models.settings import Settings
+
+READY_TIMEOUT_S = 60.0
+
+
+class PortInUseError(Exception):
+    """The port a service should listen on is taken."""
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    name: str
+    app: str
+    port_setting: str
+
+    def port(self, settings: Settings) -> int:
+        port: int = getattr(settings, self.port_setting)
+        return port
+
+    def url(self, settings: Settings) -> str:
+        return f"http://{settings.host}:{self.port(settings)}"
+
+
+INGESTION = Service("ingestion", "ingestion.app:create_app", "ingestion_port")
+API = Service("api", "api.app:create_app", "api_port")
+SERVICES = {service.name: service for service in (INGESTION, API)}
+
+
+def check_port_free(settings: Settings, service: Service) -> None:
+    port = service.port(settings)
+    with socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((settings.host, port))
+        except OSError as exc:
+            variable = f"CLICKTRAIL_{service.port_setting.upper()}"
+            raise PortInUseError(
+                f"cannot listen on {settings.host}:{port} for the {service.name} service "
+                f"({exc.strerror}); free the port or set {variable}"
+            ) from exc
+
+
+def run_service(settings: Settings, service: Service) -> None:
+    """Serve one app in the foreground until SIGINT/SIGTERM (granian handles both)."""
+    check_port_free(settings, service)
+    Granian(
+        service.app,
+        factory=True,
+        address=settings.host,
+        port=service.port(settings),
+        interface=Interfaces.ASGI,
+        workers=settings.workers,
+        log_access=False,
+    ).serve()
+
+
+def run_side_by_side(settings: Settings, database_url: str) -> int:
+    """Run both services as child processes; stop both when either stops or on a signal."""
+    for service in SERVICES.values():
+        check_port_free(settings, service)
+    env = {**os.environ, "CLICKTRAIL_DATABASE_URL": database_url}
+    children = {
+        name: subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
+            [sys.executable, "-m", "clicktrail", f"serve-{name}", "--no-migrate"], env=env
+        )
+        for name in SERVICES
+    }
+    stopping = False
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    if _wait_ready(settings, children):
+        print("clicktrail is running:", flush=True)
+        print(f"  ingestion  {INGESTION.url(settings)}   (health: /health, OpenAPI: /schema)")
+        print(f"  GraphQL    {API.url(settings)}/graphql   (health: {API.url(settings)}/health)")
+        print("Press Ctrl+C to stop.", flush=True)
+    exit_code = 0
+    while not stopping:
+        for name, child in children.items():
+            if child.poll() is not None:
+                print(f"clicktrail: the {name} service exited ({child.returncode}); stopping")
+                exit_code = child.returncode or 1
+                stopping = True
+        time.sleep(0.2)
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in children.values():
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    return exit_code
+
+
+def _wait_ready(settings: Settings, children: dict[str, subprocess.Popen[bytes]]) -> bool:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    pending = set(children)
+    while pending and time.monotonic() < deadline:
+        for name in list(pending):
+            if children[name].poll() is not None:
+                return False
+            try:
+                with urllib.request.urlopen(f"{SERVICES[name].url(settings)}/health", timeout=1):  # noqa: S310
+                    pending.discard(name)
+            except (OSError, urllib.error.URLError):
+                pass
+        time.sleep(0.2)
+    return not pending

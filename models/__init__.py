@@ -1,0 +1,29 @@
+"""Tables, enums and database plumbing shared by the ingestion and API services."""
+
+from models.catalog import (
+    Campaign,
+    CampaignOffer,
+    ConversionType,
+    CurrencyRate,
+    Offer,
+    TrafficSource,
+)
+from models.click import Click
+from models.conversion import ConversionEvent
+from models.postback_log import PostbackLogEntry
+from models.workspace import ApiKey, PostbackSecret, Workspace
+
+__all__ = [
+    "ApiKey",
+    "Campaign",
+    "CampaignOffer",
+    "Click",
+    "ConversionEvent",
+    "ConversionType",
+    "CurrencyRate",
+    "Offer",
+    "PostbackLogEntry",
+    "PostbackSecret",
+    "TrafficSource",
+    "Workspace",
+]

@@ -1,0 +1,111 @@
+"""Engine, pool and per-request sessions, shared by both services."""
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+import asyncpg
+from litestar import Litestar
+from litestar.datastructures import State
+from sqlalchemy import URL, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from models.settings import Settings
+
+MIN_SERVER_VERSION = 150000
+CONNECT_TIMEOUT_S = 5.0
+
+
+class DatabaseUnavailableError(Exception):
+    """The configured database cannot be used; the message is meant for the operator."""
+
+
+def async_url(url: str) -> URL:
+    """The URL with the asyncpg driver, whatever scheme the operator wrote."""
+    return make_url(url).set(drivername="postgresql+asyncpg")
+
+
+def display_url(url: str) -> str:
+    """The URL as it may appear in logs and error messages: password hidden."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparsable database URL>"
+
+
+async def check_database(url: str) -> int:
+    """Connect once and return the server version number, or raise DatabaseUnavailableError."""
+    shown = display_url(url)
+    try:
+        parsed = async_url(url)
+    except Exception as exc:
+        raise DatabaseUnavailableError(f"database URL {shown} is not valid: {exc}") from exc
+    dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        conn = await asyncpg.connect(dsn, timeout=CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+        reason = str(exc) or type(exc).__name__
+        raise DatabaseUnavailableError(f"cannot connect to database {shown}: {reason}") from exc
+    try:
+        version = int(await conn.fetchval("SELECT current_setting('server_version_num')"))
+    finally:
+        await conn.close()
+    if version < MIN_SERVER_VERSION:
+        raise DatabaseUnavailableError(
+            f"database {shown} runs PostgreSQL {version // 10000}; clicktrail needs 15 or newer"
+        )
+    return version
+
+
+def create_engine(url: str, settings: Settings, *, application_name: str) -> AsyncEngine:
+    return create_async_engine(
+        async_url(url),
+        pool_size=settings.pool_size,
+        max_overflow=settings.pool_max_overflow,
+        connect_args={
+            "server_settings": {
+                "application_name": application_name,
+                "statement_timeout": str(settings.statement_timeout_ms),
+            },
+        },
+    )
+
+
+def database_lifespan(
+    application_name: str,
+) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+    """A Litestar lifespan hook that owns the app's engine from startup to shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        settings: Settings = app.state.settings
+        engine = create_engine(app.state.database_url, settings, application_name=application_name)
+        app.state.engine = engine
+        app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    return lifespan
+
+
+async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
+    """One session per request; the request boundary commits, so a 2xx means committed."""
+    sessionmaker: async_sessionmaker[AsyncSession] = state.sessionmaker
+    async with sessionmaker() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()
+
+
+async def ping(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        await conn.exec_driver_sql("SELECT 1")

@@ -1,0 +1,47 @@
+"""Schema upgrades through Alembic, plus the partitions the coming months need."""
+
+from datetime import UTC, datetime
+from importlib.resources import files
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from models.partitions import add_months, ensure_partitions
+
+MIGRATION_LOCK_KEY = 0x636C6D67  # "clmg"
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(files("migrations")))
+    config.attributes["connection"] = connection
+    return config
+
+
+async def upgrade(engine: AsyncEngine, *, revision: str = "head", months_ahead: int = 3) -> None:
+    """Apply migrations up to ``revision``, then create partitions through ``months_ahead``."""
+
+    def run(connection: Connection) -> None:
+        command.upgrade(alembic_config(connection), revision)
+
+    async with engine.begin() as conn:
+        # Several instances may start at once; the first upgrades, the others then find head.
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        await conn.run_sync(run)
+    await prepare_partitions(engine, months_ahead=months_ahead)
+
+
+async def downgrade(engine: AsyncEngine, *, revision: str) -> None:
+    def run(connection: Connection) -> None:
+        command.downgrade(alembic_config(connection), revision)
+
+    async with engine.begin() as conn:
+        await conn.run_sync(run)
+
+
+async def prepare_partitions(engine: AsyncEngine, *, months_ahead: int) -> list[str]:
+    now = datetime.now(UTC)
+    async with engine.begin() as conn:
+        return await ensure_partitions(conn, since=now, until=add_months(now, months_ahead))

@@ -1,0 +1,77 @@
+"""Monthly partitions of the time-partitioned tables, created ahead of time.
+
+Retention is a partition drop: conversion events are partitioned by their click's month, so
+a month's clicks and events leave together.
+"""
+
+import re
+from datetime import UTC, datetime
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+# Parent table -> partition key column.
+PARTITIONED_TABLES = {
+    "clicks": "created_at",
+    "conversion_events": "click_created_at",
+    "postback_log": "received_at",
+}
+PARTITION_NAME = re.compile(r"^(?P<table>\w+)_y(?P<year>\d{4})m(?P<month>\d{2})$")
+# Serialises concurrent creators (several workers starting at once).
+_LOCK_KEY = 0x636C6B74  # "clkt"
+
+
+def month_start(moment: datetime) -> datetime:
+    utc = moment.astimezone(UTC)
+    return datetime(utc.year, utc.month, 1, tzinfo=UTC)
+
+
+def add_months(month: datetime, count: int) -> datetime:
+    index = month.year * 12 + month.month - 1 + count
+    return datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
+
+
+def partition_name(table: str, month: datetime) -> str:
+    return f"{table}_y{month.year:04d}m{month.month:02d}"
+
+
+def is_partition(name: str) -> bool:
+    match = PARTITION_NAME.match(name)
+    return match is not None and match["table"] in PARTITIONED_TABLES
+
+
+async def ensure_partitions(
+    conn: AsyncConnection, *, since: datetime, until: datetime
+) -> list[str]:
+    """Create the monthly partitions from ``since`` through ``until`` that are missing."""
+    await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+    existing = set(
+        (
+            await conn.execute(
+                text(
+                    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                    "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = ANY(:tables)"
+                ),
+                {"tables": list(PARTITIONED_TABLES)},
+            )
+        ).scalars()
+    )
+    created = []
+    month = month_start(since)
+    last = month_start(until)
+    while month <= last:
+        upper = add_months(month, 1)
+        for table in PARTITIONED_TABLES:
+            name = partition_name(table, month)
+            if name in existing:
+                continue
+            # Names and bounds come from integers and fixed table names, never from input.
+            await conn.execute(
+                text(
+                    f"CREATE TABLE {name} PARTITION OF {table} "
+                    f"FOR VALUES FROM ('{month.isoformat()}') TO ('{upper.isoformat()}')"
+                )
+            )
+            created.append(name)
+        month = upper
+    return created

@@ -1,0 +1,80 @@
+"""The tenant and its credentials."""
+
+from datetime import datetime
+
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Column,
+    ForeignKeyConstraint,
+    Identity,
+    Index,
+    LargeBinary,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import CIDR, JSONB
+from sqlmodel import Field, SQLModel
+
+from models.base import currency_column, identity_column, timestamp_column, workspace_id_column
+
+
+class Workspace(SQLModel, table=True):
+    """A tenant: every other row belongs to exactly one workspace."""
+
+    __tablename__ = "workspaces"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    timezone: str = Field(
+        default="UTC", sa_column=Column(Text, nullable=False, server_default="UTC")
+    )
+    currency: str = Field(default="USD", sa_column=currency_column())
+    # Postbacks from other addresses are refused when the list is not empty.
+    ip_allowlist: list[str] = Field(
+        default_factory=list,
+        sa_column=Column(ARRAY(CIDR), nullable=False, server_default="{}"),
+    )
+    # HMAC-SHA256 key; when set, postbacks must carry a valid signature header.
+    signing_secret: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # A network's own status words mapped to ours, e.g. {"1": "approved", "rejected": "declined"}.
+    status_aliases: dict[str, str] = Field(
+        default_factory=dict,
+        sa_column=Column(JSONB, nullable=False, server_default="{}"),
+    )
+    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+
+
+class PostbackSecret(SQLModel, table=True):
+    """A secret in postback and pixel URLs; after a rotation the old one works until it expires."""
+
+    __tablename__ = "postback_secrets"
+    __table_args__ = (
+        ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
+        Index(None, "secret"),
+    )
+
+    workspace_id: int = Field(sa_column=workspace_id_column())
+    secret: str = Field(sa_column=Column(Text, primary_key=True))
+    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    expires_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+
+
+class ApiKey(SQLModel, table=True):
+    """A GraphQL API key; only the SHA-256 of the secret is kept."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (
+        ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
+        Index(None, "secret_hash"),
+    )
+
+    workspace_id: int = Field(sa_column=workspace_id_column())
+    id: int | None = Field(default=None, sa_column=identity_column())
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    # Shown in listings so a user can tell keys apart without the secret.
+    prefix: str = Field(sa_column=Column(Text, nullable=False))
+    secret_hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    scopes: list[str] = Field(sa_column=Column(ARRAY(Text), nullable=False))
+    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+    last_used_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    revoked_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
