@@ -1,8 +1,11 @@
 """The GraphQL Litestar app."""
 
+import warnings
+
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.exceptions import LitestarDeprecationWarning
 from strawberry.litestar import make_graphql_controller
 
 from api.context import provide_context
@@ -11,6 +14,13 @@ from models.database import database_lifespan, provide_session
 from models.embedded import database_url
 from models.health import health
 from models.settings import Settings, get_settings
+
+# strawberry's controller still relies on inferred dependencies (deprecated in Litestar 2.x).
+warnings.filterwarnings(
+    "ignore",
+    message=r"\[paths='/', handler='(handle_http_get|handle_http_post|websocket_endpoint)'",
+    category=LitestarDeprecationWarning,
+)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:

@@ -1,6 +1,7 @@
 """The per-request GraphQL context."""
 
-from litestar import Request
+from litestar.datastructures import Headers
+from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.litestar import BaseContext
 
@@ -12,7 +13,7 @@ class Context(BaseContext, kw_only=True):
     principal: Principal
 
 
-async def provide_context(request: Request, session: AsyncSession) -> Context:  # type: ignore[type-arg]
+async def provide_context(headers: Headers, session: NamedDependency[AsyncSession]) -> Context:
     """A Litestar dependency: anonymous requests stop here with a 401, introspection included."""
-    principal = await authenticate(session, request.headers.get("authorization"))
+    principal = await authenticate(session, headers.get("authorization"))
     return Context(session=session, principal=principal)

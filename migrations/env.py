@@ -9,15 +9,10 @@ from sqlmodel import SQLModel
 import models  # noqa: F401 - registers every table on the metadata
 from models.database import create_engine
 from models.embedded import database_url
-from models.partitions import is_partition
+from models.migrate import include_name, include_object
 from models.settings import get_settings
 
 target_metadata = SQLModel.metadata
-
-
-def include_name(name: str | None, type_: str, parent_names: object) -> bool:
-    # Monthly partitions are made at run time, not by migrations.
-    return not (type_ == "table" and name is not None and is_partition(name))
 
 
 def run_migrations(connection: Connection) -> None:
@@ -25,6 +20,7 @@ def run_migrations(connection: Connection) -> None:
         connection=connection,
         target_metadata=target_metadata,
         include_name=include_name,
+        include_object=include_object,
         compare_type=True,
         compare_server_default=True,
     )

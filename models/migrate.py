@@ -5,12 +5,26 @@ from importlib.resources import files
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, ForeignKeyConstraint, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from models.partitions import add_months, ensure_partitions
+from models.partitions import add_months, ensure_partitions, is_partition
 
 MIGRATION_LOCK_KEY = 0x636C6D67  # "clmg"
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic filter: monthly partitions are made at run time, not by migrations."""
+    return not (type_ == "table" and name is not None and is_partition(name))
+
+
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Alembic filter: PostgreSQL adds a foreign key per referenced partition; ignore those."""
+    if type_ == "foreign_key_constraint" and isinstance(obj, ForeignKeyConstraint):
+        return not is_partition(obj.referred_table.name)
+    return True
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -45,17 +45,7 @@ async def ensure_partitions(
 ) -> list[str]:
     """Create the monthly partitions from ``since`` through ``until`` that are missing."""
     await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-    existing = set(
-        (
-            await conn.execute(
-                text(
-                    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-                    "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = ANY(:tables)"
-                ),
-                {"tables": list(PARTITIONED_TABLES)},
-            )
-        ).scalars()
-    )
+    existing = await _partitions(conn)
     created = []
     month = month_start(since)
     last = month_start(until)
@@ -75,3 +65,38 @@ async def ensure_partitions(
             created.append(name)
         month = upper
     return created
+
+
+async def drop_partitions(conn: AsyncConnection, *, before: datetime) -> list[str]:
+    """Retention: drop every monthly partition that ends on or before ``before``'s month.
+
+    Events go before clicks; a clicks partition is detached first because detaching is what
+    removes the foreign keys conversion events hold on it (and checks none still point at it).
+    """
+    await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+    cutoff = month_start(before)
+    existing = await _partitions(conn)
+    dropped = []
+    for table in ("conversion_events", "postback_log", "clicks"):
+        for name in sorted(existing):
+            match = PARTITION_NAME.match(name)
+            assert match is not None
+            month = datetime(int(match["year"]), int(match["month"]), 1, tzinfo=UTC)
+            if match["table"] != table or month >= cutoff:
+                continue
+            if table == "clicks":
+                await conn.execute(text(f"ALTER TABLE clicks DETACH PARTITION {name}"))
+            await conn.execute(text(f"DROP TABLE {name}"))
+            dropped.append(name)
+    return dropped
+
+
+async def _partitions(conn: AsyncConnection) -> set[str]:
+    result = await conn.execute(
+        text(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = ANY(:tables)"
+        ),
+        {"tables": list(PARTITIONED_TABLES)},
+    )
+    return set(result.scalars())

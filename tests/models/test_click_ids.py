@@ -1,0 +1,30 @@
+from datetime import UTC, datetime, timedelta
+
+from models.click_ids import CLICK_ID_LENGTH, click_time, new_click_id
+
+
+def test_click_id_carries_its_click_time_to_the_millisecond():
+    now = datetime(2026, 11, 25, 13, 7, 21, 792_613, tzinfo=UTC)
+    click_id, created_at = new_click_id(now)
+    assert created_at == datetime(2026, 11, 25, 13, 7, 21, 792_000, tzinfo=UTC)
+    assert click_time(click_id) == created_at
+
+
+def test_click_id_is_url_safe_and_case_insensitive():
+    click_id, created_at = new_click_id(datetime.now(UTC))
+    assert len(click_id) == CLICK_ID_LENGTH
+    assert click_id.isalnum()
+    assert click_id == click_id.lower()
+    assert click_time(click_id.upper()) == created_at
+
+
+def test_click_ids_are_unique_and_sort_by_time():
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    ids = [new_click_id(start + timedelta(milliseconds=i))[0] for i in range(2000)]
+    assert len(set(ids)) == len(ids)
+    assert ids == sorted(ids)
+
+
+def test_foreign_values_are_not_click_ids():
+    for value in ["", "abc", "x" * CLICK_ID_LENGTH, "' OR 1=1 --" + "0" * 25, "0" * 37]:
+        assert click_time(value) is None

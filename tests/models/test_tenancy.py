@@ -1,0 +1,25 @@
+"""The Citus-ready rules: workspace_id leads every key between tenant tables."""
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import SQLModel
+
+import models  # noqa: F401
+
+
+def test_workspace_id_is_part_of_every_primary_key_and_unique_constraint():
+    for table in SQLModel.metadata.sorted_tables:
+        if table.name == "workspaces":
+            continue
+        assert "workspace_id" in table.primary_key.columns, table.name
+        for constraint in table.constraints:
+            if isinstance(constraint, UniqueConstraint):
+                assert "workspace_id" in constraint.columns, (table.name, constraint.name)
+
+
+def test_every_foreign_key_between_tenant_tables_includes_workspace_id():
+    for table in SQLModel.metadata.sorted_tables:
+        for fk in table.foreign_key_constraints:
+            if fk.referred_table.name == "workspaces":
+                continue
+            assert "workspace_id" in fk.columns, (table.name, fk.name)
+            assert fk.elements[0].column.name == "workspace_id", (table.name, fk.name)
