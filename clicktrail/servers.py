@@ -14,7 +14,7 @@ from types import FrameType
 from granian import Granian
 from granian.constants import Interfaces
 
-from models.settings import Settings
+from models.settings import Settings, get_settings
 
 READY_TIMEOUT_S = 60.0
 
@@ -77,7 +77,9 @@ def run_side_by_side(settings: Settings, database_url: str) -> int:
     env = {**os.environ, "CLICKTRAIL_DATABASE_URL": database_url}
     children = {
         name: subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
-            [sys.executable, "-m", "clicktrail", f"serve-{name}", "--no-migrate"], env=env
+            # This module rather than the CLI: the child skips importing the migration machinery.
+            [sys.executable, "-m", "clicktrail.servers", name],
+            env=env,
         )
         for name in SERVICES
     }
@@ -127,3 +129,7 @@ def _wait_ready(settings: Settings, children: dict[str, subprocess.Popen[bytes]]
                 pass
         time.sleep(0.2)
     return not pending
+
+
+if __name__ == "__main__":
+    run_service(get_settings(), SERVICES[sys.argv[1]])
