@@ -5,7 +5,10 @@ import asyncio
 import os
 import sys
 from contextlib import ExitStack
+from typing import NoReturn
 
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from api.workspaces.service import WorkspaceInputError, create_workspace
@@ -32,13 +35,23 @@ OPERATOR_ERRORS = (
 
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
-    settings = get_settings()
     try:
-        code = args.handler(args, settings)
+        code = args.handler(args, get_settings())
+    except ValidationError as exc:
+        _fail("; ".join(_describe(error) for error in exc.errors()))
     except OPERATOR_ERRORS as exc:
-        print(f"clicktrail: error: {exc}", file=sys.stderr)
-        sys.exit(1)
+        _fail(str(exc))
     sys.exit(code)
+
+
+def _fail(message: str) -> NoReturn:
+    print(f"clicktrail: error: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def _describe(error: ErrorDetails) -> str:
+    field = str(error["loc"][0]) if error["loc"] else "settings"
+    return f"CLICKTRAIL_{field.upper()}={error.get('input')!r}: {error['msg']}"
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -1,6 +1,5 @@
 """Schema upgrades through Alembic, plus the partitions the coming months need."""
 
-from datetime import UTC, datetime
 from importlib.resources import files
 
 from alembic import command
@@ -8,7 +7,7 @@ from alembic.config import Config
 from sqlalchemy import Connection, ForeignKeyConstraint, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from models.partitions import add_months, ensure_partitions, is_partition
+from models.partitions import is_partition, prepare_partitions
 
 MIGRATION_LOCK_KEY = 0x636C6D67  # "clmg"
 
@@ -53,9 +52,3 @@ async def downgrade(engine: AsyncEngine, *, revision: str) -> None:
 
     async with engine.begin() as conn:
         await conn.run_sync(run)
-
-
-async def prepare_partitions(engine: AsyncEngine, *, months_ahead: int) -> list[str]:
-    now = datetime.now(UTC)
-    async with engine.begin() as conn:
-        return await ensure_partitions(conn, since=now, until=add_months(now, months_ahead))

@@ -4,11 +4,19 @@ Retention is a partition drop: conversion events are partitioned by their click'
 a month's clicks and events leave together.
 """
 
+import asyncio
+import logging
 import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from datetime import UTC, datetime
 
+from litestar import Litestar
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+logger = logging.getLogger(__name__)
 
 # Parent table -> partition key column.
 PARTITIONED_TABLES = {
@@ -100,3 +108,42 @@ async def _partitions(conn: AsyncConnection) -> set[str]:
         {"tables": list(PARTITIONED_TABLES)},
     )
     return set(result.scalars())
+
+
+async def prepare_partitions(engine: AsyncEngine, *, months_ahead: int) -> list[str]:
+    """Make sure this month and the next ``months_ahead`` months have their partitions."""
+    now = datetime.now(UTC)
+    async with engine.begin() as conn:
+        return await ensure_partitions(conn, since=now, until=add_months(now, months_ahead))
+
+
+def partition_upkeep(
+    interval_s: float = 6 * 3600,
+) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+    """A lifespan hook that keeps partitions ahead while a server runs for months on end."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        task = asyncio.create_task(
+            _keep_ahead(app.state.engine, app.state.settings.partitions_ahead_months, interval_s)
+        )
+        try:
+            yield
+        finally:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+
+    return lifespan
+
+
+async def _keep_ahead(engine: AsyncEngine, months_ahead: int, interval_s: float) -> None:
+    while True:
+        try:
+            created = await prepare_partitions(engine, months_ahead=months_ahead)
+            if created:
+                logger.info("created partitions %s", ", ".join(created))
+        except (OSError, SQLAlchemyError):
+            # Retried at the next interval; months of slack remain before a partition is due.
+            logger.exception("could not create partitions ahead")
+        await asyncio.sleep(interval_s)

@@ -170,3 +170,11 @@ def test_embedded_serve_keeps_data_and_refuses_a_second_serve():
         assert again.stdout.startswith("workspace 2 (Next) created")
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def test_invalid_setting_names_the_variable():
+    result = _run("migrate", env=_env(CLICKTRAIL_WORKERS="0"))
+    assert result.returncode == 1
+    assert result.stderr == (
+        "clicktrail: error: CLICKTRAIL_WORKERS='0': Input should be greater than 0\n"
+    )
