@@ -124,9 +124,10 @@ def partition_upkeep(
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        task = asyncio.create_task(
-            _keep_ahead(app.state.engine, app.state.settings.partitions_ahead_months, interval_s)
-        )
+        months_ahead = app.state.settings.partitions_ahead_months
+        # Once before serving, so a write never meets a missing partition; then periodically.
+        await _create_ahead(app.state.engine, months_ahead)
+        task = asyncio.create_task(_keep_ahead(app.state.engine, months_ahead, interval_s))
         try:
             yield
         finally:
@@ -139,11 +140,16 @@ def partition_upkeep(
 
 async def _keep_ahead(engine: AsyncEngine, months_ahead: int, interval_s: float) -> None:
     while True:
-        try:
-            created = await prepare_partitions(engine, months_ahead=months_ahead)
-            if created:
-                logger.info("created partitions %s", ", ".join(created))
-        except (OSError, SQLAlchemyError):
-            # Retried at the next interval; months of slack remain before a partition is due.
-            logger.exception("could not create partitions ahead")
         await asyncio.sleep(interval_s)
+        await _create_ahead(engine, months_ahead)
+
+
+async def _create_ahead(engine: AsyncEngine, months_ahead: int) -> None:
+    try:
+        created = await prepare_partitions(engine, months_ahead=months_ahead)
+    except (OSError, SQLAlchemyError):
+        # Retried at the next interval; months of slack remain before a partition is due.
+        logger.exception("could not create partitions ahead")
+        return
+    if created:
+        logger.info("created partitions %s", ", ".join(created))
