@@ -10,6 +10,7 @@ from models.catalog import (
 )
 from models.click import Click
 from models.conversion import ConversionEvent
+from models.fingerprint import ClickFingerprint
 from models.postback_log import PostbackLogEntry
 from models.workspace import ApiKey, PostbackSecret, Workspace
 
@@ -18,6 +19,7 @@ __all__ = [
     "Campaign",
     "CampaignOffer",
     "Click",
+    "ClickFingerprint",
     "ConversionEvent",
     "ConversionType",
     "CurrencyRate",

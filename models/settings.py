@@ -1,10 +1,21 @@
 """Settings shared by both services, read from ``CLICKTRAIL_*`` environment variables."""
 
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, PositiveInt
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, BeforeValidator, Field, PositiveInt
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _comma_separated(value: object) -> object:
+    if isinstance(value, str):
+        return [ip_network(item.strip(), strict=False) for item in value.split(",") if item.strip()]
+    return value
+
+
+Networks = Annotated[list[IPv4Network | IPv6Network], NoDecode, BeforeValidator(_comma_separated)]
 
 
 def _default_data_dir() -> Path:
@@ -32,6 +43,22 @@ class Settings(BaseSettings):
     # GraphiQL at /graphql: convenient in development, off by default in production.
     graphiql: bool = False
     partitions_ahead_months: int = Field(default=3, ge=1, le=24)
+
+    # Ingestion.
+    # Proxies (load balancers, CDNs) whose X-Forwarded-For is believed, as CIDRs, comma-separated.
+    trusted_proxies: Networks = Field(default_factory=list)
+    # Request header carrying the visitor's ISO country code, e.g. CF-IPCountry behind Cloudflare.
+    country_header: str | None = None
+    # A MaxMind GeoIP2/GeoLite2 Country or City database file, used when no country header is set.
+    geoip_database: Path | None = None
+    # durable: a redirect answers after its click is committed (group commit).
+    # buffered: it answers at once; a crash loses at most click_flush_ms of clicks.
+    click_durability: Literal["durable", "buffered"] = "durable"
+    click_flush_ms: int = Field(default=50, ge=1, le=5_000)
+    # Same IP + user agent + campaign within this window: not a unique click.
+    unique_window_hours: int = Field(default=24, ge=1, le=24 * 30)
+    # How long the click-id cookie lets a pixel find its click.
+    cookie_max_age_days: int = Field(default=30, ge=1, le=400)
 
 
 @lru_cache
