@@ -1,10 +1,21 @@
 """The ingestion Litestar app."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
+from ingestion.clicks.endpoints import record_clicks, tracking_link
+from ingestion.clicks.service import CampaignDirectory
+from ingestion.clicks.writer import ClickWriter
+from ingestion.errors import EXCEPTION_HANDLERS
+from ingestion.postbacks.endpoints import pixel, postback_get, postback_post
+from ingestion.postbacks.service import WorkspaceDirectory
+from ingestion.visitors import CountryResolver, warm_up
 from models.database import database_lifespan, provide_session
 from models.embedded import database_url
 from models.health import health
@@ -12,12 +23,50 @@ from models.partitions import partition_upkeep
 from models.settings import Settings, get_settings
 
 
+@asynccontextmanager
+async def ingestion_lifespan(app: Litestar) -> AsyncIterator[None]:
+    """The per-process pieces of the write path: caches, the click writer, GeoIP."""
+    settings: Settings = app.state.settings
+    warm_up()
+    writer = ClickWriter(
+        app.state.engine,
+        durable=settings.click_durability == "durable",
+        unique_window=timedelta(hours=settings.unique_window_hours),
+        flush_interval_s=settings.click_flush_ms / 1000,
+    )
+    countries = CountryResolver(
+        header=settings.country_header, geoip_database=settings.geoip_database
+    )
+    app.state.writer = writer
+    app.state.directory = CampaignDirectory(app.state.engine)
+    app.state.workspaces = WorkspaceDirectory()
+    app.state.countries = countries
+    await writer.start()
+    try:
+        yield
+    finally:
+        await writer.stop()
+        countries.close()
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     return Litestar(
-        route_handlers=[health],
+        route_handlers=[
+            health,
+            tracking_link,
+            record_clicks,
+            postback_get,
+            postback_post,
+            pixel,
+        ],
         state=State({"settings": settings, "database_url": database_url(settings)}),
-        lifespan=[database_lifespan("clicktrail-ingestion"), partition_upkeep()],
+        lifespan=[
+            database_lifespan("clicktrail-ingestion"),
+            partition_upkeep(),
+            ingestion_lifespan,
+        ],
         dependencies={"session": Provide(provide_session)},
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(title="clicktrail ingestion", version="0.1.0"),
     )

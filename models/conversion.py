@@ -40,7 +40,7 @@ class ConversionEvent(SQLModel, table=True):
             "click_created_at",
             "click_id",
             "type_id",
-            "txid",
+            "dedup_txid",
             name="uq_conversion_events_dedup",
         ),
         Index(None, "workspace_id", "created_at"),
@@ -54,8 +54,11 @@ class ConversionEvent(SQLModel, table=True):
     id: int | None = Field(default=None, sa_column=identity_column())
     click_id: str = Field(sa_column=Column(Text, nullable=False))
     type_id: int = Field(sa_column=Column(BigInteger, nullable=False))
-    # Empty when the network sent none: `conversion` without txid is then deduplicated per click.
+    # The transaction id as the network sent it (empty when it sent none).
     txid: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # The txid part of the dedup key: the txid for types with one event per txid, empty for
+    # types with one event per click (see models.conversion_rules).
+    dedup_txid: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     status: ConversionStatus = Field(
         default=ConversionStatus.APPROVED,
         sa_column=enum_column(ConversionStatus, default=ConversionStatus.APPROVED),

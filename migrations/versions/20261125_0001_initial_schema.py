@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 13:09:46.401929
+Create Date: 2026-11-25 13:34:07.687034
 """
 
 from collections.abc import Sequence
@@ -18,7 +18,6 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-
     op.create_table(
         "postback_log",
         sa.Column("workspace_id", sa.BigInteger(), autoincrement=False, nullable=False),
@@ -362,6 +361,28 @@ def upgrade() -> None:
         ),
     )
     op.create_table(
+        "click_fingerprints",
+        sa.Column("workspace_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("campaign_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("fingerprint", sa.LargeBinary(), nullable=False),
+        sa.Column("last_click_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["workspace_id", "campaign_id"],
+            ["campaigns.workspace_id", "campaigns.id"],
+            name=op.f("fk_click_fingerprints_campaigns"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "workspace_id", "campaign_id", "fingerprint", name=op.f("pk_click_fingerprints")
+        ),
+    )
+    op.create_index(
+        op.f("ix_click_fingerprints_last_click_at"),
+        "click_fingerprints",
+        ["last_click_at"],
+        unique=False,
+    )
+    op.create_table(
         "clicks",
         sa.Column("workspace_id", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -435,6 +456,7 @@ def upgrade() -> None:
         sa.Column("click_id", sa.Text(), nullable=False),
         sa.Column("type_id", sa.BigInteger(), nullable=False),
         sa.Column("txid", sa.Text(), server_default="", nullable=False),
+        sa.Column("dedup_txid", sa.Text(), server_default="", nullable=False),
         sa.Column(
             "status",
             sa.Enum(
@@ -486,7 +508,7 @@ def upgrade() -> None:
             "click_created_at",
             "click_id",
             "type_id",
-            "txid",
+            "dedup_txid",
             name="uq_conversion_events_dedup",
         ),
         postgresql_partition_by="RANGE (click_created_at)",
@@ -500,13 +522,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-
     op.drop_index(
         op.f("ix_conversion_events_workspace_id_created_at"), table_name="conversion_events"
     )
     op.drop_table("conversion_events")
     op.drop_index(op.f("ix_clicks_workspace_id_campaign_id_created_at"), table_name="clicks")
     op.drop_table("clicks")
+    op.drop_index(op.f("ix_click_fingerprints_last_click_at"), table_name="click_fingerprints")
+    op.drop_table("click_fingerprints")
     op.drop_table("campaign_offers")
     op.drop_index(op.f("ix_campaigns_key"), table_name="campaigns")
     op.drop_table("campaigns")

@@ -1,0 +1,1 @@
+"""Clicks: the tracking-link redirect and the click API."""

@@ -1,0 +1,188 @@
+"""`GET /c/{campaign_key}` (the tracking link) and `POST /clicks` (server-side integrations)."""
+
+import asyncio
+import html
+import logging
+from ipaddress import ip_address
+from typing import Annotated
+
+import asyncpg
+import msgspec
+from litestar import MediaType, Request, Response, get, post
+from litestar.datastructures import Cookie, State
+from litestar.params import FromPath, JSONBody
+
+from ingestion.clicks.service import CampaignDirectory, TrackedClick, Visit, track
+from ingestion.clicks.writer import ClickWriter
+from ingestion.errors import IngestionError
+from ingestion.params import MAX_PARAMS, MAX_VALUE_LENGTH, check_param, parse_params
+from ingestion.visitors import CountryResolver, client_ip
+from models.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+CLICK_COOKIE = "ct_click"
+_NO_STORE = {"Cache-Control": "no-store"}
+
+Text = Annotated[str, msgspec.Meta(max_length=MAX_VALUE_LENGTH)]
+
+
+class ClickInput(msgspec.Struct, forbid_unknown_fields=True):
+    """One click reported by a server: the visitor's facts and the link's parameters."""
+
+    campaign_key: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    ip: str | None = None
+    user_agent: Text | None = None
+    referrer: Text | None = None
+    country: Annotated[str, msgspec.Meta(pattern="^[A-Za-z]{2}$")] | None = None
+    params: Annotated[dict[str, str], msgspec.Meta(max_length=MAX_PARAMS)] = {}
+
+
+ClickBatch = Annotated[list[ClickInput], msgspec.Meta(min_length=1, max_length=1000)]
+
+
+class ClickOutput(msgspec.Struct):
+    click_id: str
+    url: str | None
+
+
+@get(
+    "/c/{campaign_key:str}",
+    summary="Tracking link",
+    description=(
+        "Records a click and answers 302 to the campaign's offer URL with its macros filled "
+        "({clickid}, {sub1}..{sub20}, {campaign_id}, {source}, {country} and every incoming "
+        "parameter by name). Sets the `ct_click` cookie so a later pixel finds the click. "
+        "An unknown or paused campaign answers 404 and records nothing."
+    ),
+    media_type=MediaType.HTML,
+    include_in_schema=True,
+)
+async def tracking_link(
+    campaign_key: FromPath[str], request: Request, state: State
+) -> Response[bytes]:  # type: ignore[type-arg]
+    try:
+        params = parse_params(request.scope["query_string"])
+        visit = _visit_from_request(request, state, params)
+        tracked = await track(state.directory, state.writer, campaign_key=campaign_key, visit=visit)
+    except IngestionError as exc:
+        return _page(exc.status_code, exc.detail)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        logger.exception("click not recorded")
+        return _page(503, "The click could not be recorded. Please try again.")
+    if tracked.redirect_url is None:
+        return _page(404, "This campaign has no active offer.")
+    settings: Settings = state.settings
+    secure = request.url.scheme == "https"
+    return Response(
+        b"",
+        status_code=302,
+        headers={"Location": tracked.redirect_url, **_NO_STORE},
+        cookies=[
+            Cookie(
+                key=CLICK_COOKIE,
+                value=tracked.click_id,
+                max_age=settings.cookie_max_age_days * 86400,
+                path="/",
+                httponly=True,
+                # A pixel on the advertiser's site is a cross-site request: over HTTPS the
+                # cookie must be SameSite=None to travel with it.
+                samesite="none" if secure else "lax",
+                secure=secure,
+            )
+        ],
+    )
+
+
+@post(
+    "/clicks",
+    summary="Record clicks (server-side)",
+    description=(
+        "Records one click (a JSON object) or a batch (a JSON array of up to 1,000) for "
+        "integrations that redirect on their own. Answers 201 with the click ids and the "
+        "offer URLs with macros filled, in the order given."
+    ),
+    status_code=201,
+)
+async def record_clicks(
+    data: JSONBody[ClickInput | ClickBatch],
+    request: Request,  # type: ignore[type-arg]
+    state: State,
+) -> ClickOutput | list[ClickOutput]:
+    inputs = data if isinstance(data, list) else [data]
+    visits = [_visit_from_input(item, state) for item in inputs]
+    try:
+        tracked = await asyncio.gather(
+            *(
+                track(state.directory, state.writer, campaign_key=item.campaign_key, visit=visit)
+                for item, visit in zip(inputs, visits, strict=True)
+            )
+        )
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        logger.exception("clicks not recorded")
+        raise IngestionError(
+            "unavailable", "the clicks could not be recorded; retry", status_code=503
+        ) from exc
+    outputs = [_output(t) for t in tracked]
+    return outputs if isinstance(data, list) else outputs[0]
+
+
+def _output(tracked: TrackedClick) -> ClickOutput:
+    return ClickOutput(click_id=tracked.click_id, url=tracked.redirect_url)
+
+
+def _visit_from_request(
+    request: Request,  # type: ignore[type-arg]
+    state: State,
+    params: dict[str, str],
+) -> Visit:
+    settings: Settings = state.settings
+    resolver: CountryResolver = state.countries
+    headers = request.headers
+    ip = client_ip(
+        request.client.host if request.client else None,
+        headers.get("x-forwarded-for"),
+        settings.trusted_proxies,
+    )
+    user_agent = headers.get("user-agent")
+    referrer = headers.get("referer")
+    for name, value in (("User-Agent", user_agent), ("Referer", referrer)):
+        if value is not None:
+            check_param(name, value)
+    return Visit(
+        params=params,
+        ip=ip,
+        user_agent=user_agent,
+        referrer=referrer,
+        country=resolver.country(headers, ip),
+    )
+
+
+def _visit_from_input(item: ClickInput, state: State) -> Visit:
+    resolver: CountryResolver = state.countries
+    for name, value in item.params.items():
+        check_param(name, value)
+    try:
+        ip = ip_address(item.ip) if item.ip else None
+    except ValueError as exc:
+        raise IngestionError("bad_ip", f"ip {item.ip!r:.64} is not an IP address") from exc
+    return Visit(
+        params=item.params,
+        ip=ip,
+        user_agent=item.user_agent,
+        referrer=item.referrer,
+        country=item.country.upper() if item.country else resolver.country({}, ip),
+    )
+
+
+def _page(status_code: int, message: str) -> Response[bytes]:
+    body = (
+        "<!doctype html><html><head><meta charset=utf-8><title>clicktrail</title></head>"
+        f"<body><p>{html.escape(message)}</p></body></html>"
+    )
+    return Response(
+        body.encode(), status_code=status_code, media_type=MediaType.HTML, headers=_NO_STORE
+    )
+
+
+__all__ = ["CampaignDirectory", "ClickWriter", "record_clicks", "tracking_link"]

@@ -1,0 +1,156 @@
+"""SQL of the click path: campaign lookups and the batched click insert."""
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import asyncpg
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ingestion.clicks.records import CampaignRoute, ClickRecord, OfferRoute
+from models.enums import CostModel, RecordStatus
+
+CLICK_COLUMNS = (
+    "workspace_id",
+    "created_at",
+    "id",
+    "campaign_id",
+    "offer_id",
+    "traffic_source_id",
+    "ip",
+    "user_agent",
+    "device_type",
+    "os",
+    "browser",
+    "is_bot",
+    "is_unique",
+    "country",
+    "referrer",
+    "external_id",
+    "cost",
+    *(f"sub{i}" for i in range(1, 21)),
+    "params",
+)
+
+_CAMPAIGN = text(
+    """
+    SELECT c.workspace_id, c.id, c.status, c.cost_model, c.cost_value,
+           c.traffic_source_id, s.name AS source_name, s.click_id_param
+    FROM campaigns c
+    LEFT JOIN traffic_sources s
+      ON s.workspace_id = c.workspace_id AND s.id = c.traffic_source_id
+    WHERE c.key = :key
+    LIMIT 1
+    """
+)
+_OFFERS = text(
+    """
+    SELECT o.id, o.url, co.weight
+    FROM campaign_offers co
+    JOIN offers o ON o.workspace_id = co.workspace_id AND o.id = co.offer_id
+    WHERE co.workspace_id = :workspace_id AND co.campaign_id = :campaign_id
+      AND o.status = 'active'
+    ORDER BY o.id
+    """
+)
+
+
+async def find_campaign(engine: AsyncEngine, key: str) -> CampaignRoute | None:
+    async with engine.connect() as conn:
+        row = (await conn.execute(_CAMPAIGN, {"key": key})).one_or_none()
+        if row is None:
+            return None
+        offers = (
+            await conn.execute(_OFFERS, {"workspace_id": row.workspace_id, "campaign_id": row.id})
+        ).all()
+    return CampaignRoute(
+        workspace_id=row.workspace_id,
+        id=row.id,
+        status=RecordStatus(row.status),
+        cost_model=CostModel(row.cost_model),
+        cost_value=row.cost_value,
+        traffic_source_id=row.traffic_source_id,
+        traffic_source_name=row.source_name,
+        source_click_id_param=row.click_id_param,
+        offers=tuple(OfferRoute(id=o.id, url=o.url, weight=o.weight) for o in offers),
+    )
+
+
+_SEEN = """
+    SELECT f.workspace_id, f.campaign_id, f.fingerprint, f.last_click_at
+    FROM click_fingerprints f
+    JOIN unnest($1::bigint[], $2::bigint[], $3::bytea[])
+      AS k(workspace_id, campaign_id, fingerprint)
+      USING (workspace_id, campaign_id, fingerprint)
+"""
+_REMEMBER = """
+    INSERT INTO click_fingerprints (workspace_id, campaign_id, fingerprint, last_click_at)
+    SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[], $4::timestamptz[])
+    ON CONFLICT (workspace_id, campaign_id, fingerprint) DO UPDATE
+    SET last_click_at = greatest(click_fingerprints.last_click_at, excluded.last_click_at)
+"""
+
+VisitorKey = tuple[int, int, bytes]
+
+
+async def insert_clicks(
+    conn: asyncpg.Connection, clicks: Sequence[ClickRecord], *, unique_window: timedelta
+) -> None:
+    """Write a batch in one transaction: uniqueness from the fingerprints, then one COPY."""
+    last_seen = await _last_seen(conn, clicks)
+    rows = []
+    for click in sorted(clicks, key=lambda c: c.created_at):
+        key = (click.workspace_id, click.campaign_id, click.fingerprint)
+        previous = last_seen.get(key)
+        is_unique = previous is None or click.created_at - previous >= unique_window
+        last_seen[key] = click.created_at if previous is None else max(previous, click.created_at)
+        rows.append(_row(click, is_unique))
+    async with conn.transaction():
+        await conn.copy_records_to_table("clicks", records=rows, columns=CLICK_COLUMNS)
+        keys = list(last_seen)
+        await conn.execute(
+            _REMEMBER, *([k[i] for k in keys] for i in range(3)), [last_seen[k] for k in keys]
+        )
+
+
+async def _last_seen(
+    conn: asyncpg.Connection, clicks: Sequence[ClickRecord]
+) -> dict[VisitorKey, datetime]:
+    keys = list({(c.workspace_id, c.campaign_id, c.fingerprint) for c in clicks})
+    rows = await conn.fetch(_SEEN, *([k[i] for k in keys] for i in range(3)))
+    return {
+        (r["workspace_id"], r["campaign_id"], r["fingerprint"]): r["last_click_at"] for r in rows
+    }
+
+
+def _row(click: ClickRecord, is_unique: bool) -> tuple[object, ...]:
+    return (
+        click.workspace_id,
+        click.created_at,
+        click.id,
+        click.campaign_id,
+        click.offer_id,
+        click.traffic_source_id,
+        click.ip,
+        click.user_agent,
+        click.device_type,
+        click.os,
+        click.browser,
+        click.is_bot,
+        is_unique,
+        click.country,
+        click.referrer,
+        click.external_id,
+        click.cost,
+        *click.subs,
+        click.params,
+    )
+
+
+async def prune_fingerprints(engine: AsyncEngine, *, older_than: datetime) -> int:
+    async with engine.begin() as conn:
+        result = await conn.execute(
+            text("DELETE FROM click_fingerprints WHERE last_click_at < :cutoff"),
+            {"cutoff": older_than},
+        )
+    return int(result.rowcount)

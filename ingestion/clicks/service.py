@@ -1,0 +1,142 @@
+"""Turning a visit into a click: campaign, offer rotation, visitor facts, cost, macros."""
+
+import hashlib
+import json
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from ipaddress import IPv4Address, IPv6Address
+
+from cachetools import TTLCache
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ingestion.clicks import repository
+from ingestion.clicks.macros import fill
+from ingestion.clicks.records import CampaignRoute, ClickRecord, OfferRoute
+from ingestion.clicks.writer import ClickWriter
+from ingestion.errors import IngestionError
+from ingestion.visitors import parse_user_agent
+from models.click_ids import new_click_id
+from models.enums import CostModel, RecordStatus
+
+# A paused campaign stops receiving clicks within this many seconds.
+CAMPAIGN_CACHE_SECONDS = 5.0
+_THOUSAND = Decimal(1000)
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """What a request tells about the visitor, already validated."""
+
+    params: Mapping[str, str]
+    ip: IPv4Address | IPv6Address | None
+    user_agent: str | None
+    referrer: str | None
+    country: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedClick:
+    click_id: str
+    redirect_url: str | None
+
+
+class CampaignDirectory:
+    """Campaign routes by tracking-link key, cached briefly (misses too) per process."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._cache: TTLCache[str, CampaignRoute | None] = TTLCache(
+            maxsize=100_000, ttl=CAMPAIGN_CACHE_SECONDS
+        )
+
+    async def get(self, key: str) -> CampaignRoute | None:
+        try:
+            return self._cache[key]
+        except KeyError:
+            route = await repository.find_campaign(self._engine, key)
+            self._cache[key] = route
+            return route
+
+    def clear(self) -> None:
+        self._cache.clear()
+
+
+def unknown_campaign(key: str) -> IngestionError:
+    return IngestionError(
+        "unknown_campaign", f"no active campaign has the key {key[:64]!r}", status_code=404
+    )
+
+
+async def track(
+    directory: CampaignDirectory, writer: ClickWriter, *, campaign_key: str, visit: Visit
+) -> TrackedClick:
+    """Record one click (durably unless the writer buffers); return where the visitor goes."""
+    route = await directory.get(campaign_key)
+    if route is None or route.status is not RecordStatus.ACTIVE:
+        raise unknown_campaign(campaign_key)
+    offer = _rotate(route.offers)
+    click_id, created_at = new_click_id(datetime.now(UTC))
+    device = parse_user_agent(visit.user_agent)
+    subs = tuple(visit.params.get(f"sub{i}") or None for i in range(1, 21))
+    await writer.write(
+        ClickRecord(
+            workspace_id=route.workspace_id,
+            created_at=created_at,
+            id=click_id,
+            campaign_id=route.id,
+            offer_id=offer.id if offer else None,
+            traffic_source_id=route.traffic_source_id,
+            ip=visit.ip,
+            user_agent=visit.user_agent,
+            device_type=device.device_type,
+            os=device.os,
+            browser=device.browser,
+            is_bot=device.is_bot,
+            country=visit.country,
+            referrer=visit.referrer,
+            external_id=(
+                visit.params.get(route.source_click_id_param) or None
+                if route.source_click_id_param
+                else None
+            ),
+            cost=_click_cost(route),
+            subs=subs,
+            params=json.dumps(visit.params, ensure_ascii=False),
+            fingerprint=_fingerprint(visit),
+        )
+    )
+    if offer is None:
+        return TrackedClick(click_id=click_id, redirect_url=None)
+    macros: dict[str, str | None] = {
+        **visit.params,
+        **{f"sub{i}": sub for i, sub in enumerate(subs, start=1)},
+        "clickid": click_id,
+        "campaign_id": str(route.id),
+        "source": route.traffic_source_name,
+        "country": visit.country,
+    }
+    return TrackedClick(click_id=click_id, redirect_url=fill(offer.url, macros))
+
+
+def _rotate(offers: tuple[OfferRoute, ...]) -> OfferRoute | None:
+    if len(offers) <= 1:
+        return offers[0] if offers else None
+    # Not security-sensitive: weighted rotation only.
+    return random.choices(offers, weights=[o.weight for o in offers])[0]  # noqa: S311
+
+
+def _click_cost(route: CampaignRoute) -> Decimal:
+    if route.cost_model is CostModel.CPC:
+        return route.cost_value
+    if route.cost_model is CostModel.CPM:
+        return route.cost_value / _THOUSAND
+    # CPA and revshare cost arises with conversions, not clicks.
+    return Decimal(0)
+
+
+def _fingerprint(visit: Visit) -> bytes:
+    material = f"{visit.ip}\x1f{visit.user_agent or ''}".encode()
+    return hashlib.blake2b(material, digest_size=16).digest()

@@ -1,0 +1,105 @@
+"""Group commit for clicks: many requests, one COPY and one COMMIT.
+
+Requests append their click and (in durable mode) wait for the commit of the batch that
+carried it. Two flushers take turns: while one batch commits, the next one fills, so batch size
+follows the load and throughput is bounded by the database rather than by a round trip per click.
+"""
+
+import asyncio
+import logging
+from datetime import timedelta
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ingestion.clicks.records import ClickRecord
+from ingestion.clicks.repository import insert_clicks
+
+logger = logging.getLogger(__name__)
+
+MAX_BATCH = 5_000
+FLUSHERS = 2
+# Buffered mode retries a failed batch this many times before it gives the clicks up.
+BUFFERED_ATTEMPTS = 5
+
+
+class ClickWriter:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        durable: bool,
+        unique_window: timedelta,
+        flush_interval_s: float,
+    ) -> None:
+        self._engine = engine
+        self._durable = durable
+        self._unique_window = unique_window
+        self._flush_interval_s = flush_interval_s
+        self._pending: list[tuple[ClickRecord, asyncio.Future[None] | None]] = []
+        self._wake = asyncio.Event()
+        self._flushers: list[asyncio.Task[None]] = []
+        self._in_flight = 0
+
+    async def start(self) -> None:
+        self._flushers = [asyncio.create_task(self._run()) for _ in range(FLUSHERS)]
+
+    async def stop(self) -> None:
+        """Flush what is pending, then stop the flushers."""
+        while self._pending or self._in_flight:
+            self._wake.set()
+            await asyncio.sleep(0.01)
+        for task in self._flushers:
+            task.cancel()
+        await asyncio.gather(*self._flushers, return_exceptions=True)
+
+    async def write(self, click: ClickRecord) -> None:
+        """Queue a click; in durable mode return only once it is committed."""
+        future = asyncio.get_running_loop().create_future() if self._durable else None
+        self._pending.append((click, future))
+        self._wake.set()
+        if future is not None:
+            await future
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            if not self._durable:
+                # Buffered: gather a batch over the interval; this is the window a crash can lose.
+                await asyncio.sleep(self._flush_interval_s)
+            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            if not self._pending:
+                self._wake.clear()
+            if not batch:
+                continue
+            self._in_flight += 1
+            try:
+                await self._flush(batch)
+            finally:
+                self._in_flight -= 1
+
+    async def _flush(self, batch: list[tuple[ClickRecord, asyncio.Future[None] | None]]) -> None:
+        clicks = [click for click, _ in batch]
+        attempts = 1 if self._durable else BUFFERED_ATTEMPTS
+        for attempt in range(1, attempts + 1):
+            try:
+                await self._insert(clicks)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                if attempt < attempts:
+                    await asyncio.sleep(0.1 * 2**attempt)
+                    continue
+                logger.exception("could not write %d clicks", len(clicks))
+                for _, future in batch:
+                    if future is not None and not future.done():
+                        future.set_exception(exc)
+                return
+            break
+        for _, future in batch:
+            if future is not None and not future.done():
+                future.set_result(None)
+
+    async def _insert(self, clicks: list[ClickRecord]) -> None:
+        async with self._engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            driver: asyncpg.Connection = raw.driver_connection  # type: ignore[assignment]
+            await insert_clicks(driver, clicks, unique_window=self._unique_window)

@@ -1,0 +1,74 @@
+"""Query-string and form parsing with the limits hostile input needs, and the trade's aliases."""
+
+from collections.abc import Mapping, Sequence
+from urllib.parse import parse_qsl
+
+from ingestion.errors import IngestionError
+
+MAX_QUERY_BYTES = 16 * 1024
+MAX_PARAMS = 100
+MAX_NAME_LENGTH = 64
+MAX_VALUE_LENGTH = 2048
+
+# Parameter names networks use, in order of preference.
+CLICK_ID = ("clickid", "cid", "subid", "click_id")
+AMOUNT = ("sum", "payout", "revenue", "amount")
+TXID = ("txid", "tid", "transaction_id")
+TYPE = ("type", "et")
+STATUS = ("status",)
+CURRENCY = ("currency",)
+
+
+def bad_parameters(detail: str) -> IngestionError:
+    return IngestionError("bad_parameters", detail, status_code=400)
+
+
+def parse_params(raw: bytes) -> dict[str, str]:
+    """Decode an application/x-www-form-urlencoded string (query or body) into single values.
+
+    Refuses what would be unsafe or ambiguous to store: oversized input, too many parameters,
+    invalid UTF-8, NUL bytes, and one name given twice with different values.
+    """
+    if len(raw) > MAX_QUERY_BYTES:
+        raise bad_parameters(f"parameters are {len(raw)} bytes; at most {MAX_QUERY_BYTES} allowed")
+    try:
+        pairs = parse_qsl(
+            raw.decode("utf-8"),
+            keep_blank_values=True,
+            encoding="utf-8",
+            errors="strict",
+            max_num_fields=MAX_PARAMS,
+        )
+    except UnicodeDecodeError as exc:
+        raise bad_parameters("parameters are not valid UTF-8 (after percent-decoding)") from exc
+    except ValueError as exc:
+        raise bad_parameters(f"more than {MAX_PARAMS} parameters") from exc
+    params: dict[str, str] = {}
+    for name, value in pairs:
+        check_param(name, value)
+        if params.get(name, value) != value:
+            raise IngestionError(
+                "ambiguous_parameter", f"parameter {name!r} is given twice with different values"
+            )
+        params[name] = value
+    return params
+
+
+def check_param(name: str, value: str) -> None:
+    if "\x00" in name or "\x00" in value:
+        raise bad_parameters(f"parameter {name[:MAX_NAME_LENGTH]!r} contains a NUL byte")
+    if len(name) > MAX_NAME_LENGTH:
+        raise bad_parameters(f"a parameter name is longer than {MAX_NAME_LENGTH} characters")
+    if len(value) > MAX_VALUE_LENGTH:
+        raise bad_parameters(
+            f"parameter {name!r} is {len(value)} characters; at most {MAX_VALUE_LENGTH} allowed"
+        )
+
+
+def pick(params: Mapping[str, str], names: Sequence[str]) -> str | None:
+    """The value given under any of ``names``; two different non-empty values are refused."""
+    values = {params[name] for name in names if params.get(name)}
+    if len(values) > 1:
+        given = ", ".join(f"{name}={params[name]!r}" for name in names if params.get(name))
+        raise IngestionError("ambiguous_parameter", f"conflicting values: {given}")
+    return values.pop() if values else None

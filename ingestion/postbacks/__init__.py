@@ -1,0 +1,1 @@
+"""Conversions: S2S postbacks (GET and POST) and pixels."""

@@ -1,0 +1,139 @@
+"""`GET|POST /postback/{secret}` and `GET /pixel/{secret}.gif`."""
+
+import base64
+import logging
+from datetime import UTC, datetime
+
+from litestar import MediaType, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ingestion.clicks.endpoints import CLICK_COOKIE
+from ingestion.postbacks.records import Hit, Outcome
+from ingestion.postbacks.service import WorkspaceDirectory, record_hit
+from ingestion.postbacks.signature import HEADER
+from ingestion.visitors import client_ip
+from models.enums import HitKind, HitOutcome
+from models.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+_NO_CACHE = {
+    "Cache-Control": "no-store, no-cache, must-revalidate, private",
+    "Pragma": "no-cache",
+    "Expires": "0",
+}
+_POSTBACK_DOC = (
+    "Reports an event for a click. Parameters (query string, or an "
+    "application/x-www-form-urlencoded body for POST): click id `clickid`|`cid`|`subid`|"
+    "`click_id`; amount `sum`|`payout`|`revenue`|`amount`; transaction id `txid`|`tid`|"
+    "`transaction_id`; type `type`|`et` (default `conversion`; `transaction` for further "
+    "steps); `status` (approved, pending, declined, other, or the workspace's aliases); "
+    "`currency` (ISO 4217). Answers 200 with `result` accepted, updated or duplicate once the "
+    "event is committed; a refusal answers 4xx with a stable `error` code and a `detail`."
+)
+
+
+@get("/postback/{secret:str}", summary="S2S postback (GET)", description=_POSTBACK_DOC)
+async def postback_get(
+    secret: FromPath[str],
+    request: Request,  # type: ignore[type-arg]
+    state: State,
+    session: NamedDependency[AsyncSession],
+) -> Response[dict[str, object]]:
+    return _json(await _record(secret, request, state, session, HitKind.POSTBACK, body=None))
+
+
+@post(
+    "/postback/{secret:str}",
+    summary="S2S postback (POST)",
+    description=_POSTBACK_DOC,
+    # Larger bodies are refused by the service, so that the refusal is logged.
+    request_max_body_size=1024 * 1024,
+)
+async def postback_post(
+    secret: FromPath[str],
+    request: Request,  # type: ignore[type-arg]
+    state: State,
+    session: NamedDependency[AsyncSession],
+) -> Response[dict[str, object]]:
+    body = await request.body()
+    return _json(await _record(secret, request, state, session, HitKind.POSTBACK, body=body))
+
+
+@get(
+    "/pixel/{filename:str}",
+    summary="Conversion pixel",
+    description=(
+        "`/pixel/{secret}.gif` with the postback's parameters; the click id may come from the "
+        "`ct_click` cookie the tracking link set. Always answers a 1x1 GIF with no-cache "
+        "headers; the outcome is in the postback log and the `X-Clicktrail-Result` header."
+    ),
+    media_type="image/gif",
+)
+async def pixel(
+    filename: FromPath[str],
+    request: Request,  # type: ignore[type-arg]
+    state: State,
+) -> Response[bytes]:
+    # Its own session rather than the request's: even a database failure must answer the GIF.
+    sessionmaker: async_sessionmaker[AsyncSession] = state.sessionmaker
+    secret = filename.removesuffix(".gif")
+    try:
+        async with sessionmaker() as session, session.begin():
+            outcome = await _record(secret, request, state, session, HitKind.PIXEL, body=None)
+        result = outcome.reason
+    except (OSError, SQLAlchemyError):
+        logger.exception("pixel hit not recorded")
+        result = "unavailable"
+    return Response(
+        GIF, media_type="image/gif", headers={**_NO_CACHE, "X-Clicktrail-Result": result}
+    )
+
+
+async def _record(
+    secret: FromPath[str],
+    request: Request,  # type: ignore[type-arg]
+    state: State,
+    session: AsyncSession,
+    kind: HitKind,
+    *,
+    body: bytes | None,
+) -> Outcome:
+    settings: Settings = state.settings
+    directory: WorkspaceDirectory = state.workspaces
+    hit = Hit(
+        kind=kind,
+        method=request.method,
+        secret=secret,
+        query=request.scope["query_string"],
+        body=body,
+        source_ip=client_ip(
+            request.client.host if request.client else None,
+            request.headers.get("x-forwarded-for"),
+            settings.trusted_proxies,
+        ),
+        received_at=datetime.now(UTC),
+        content_type=request.headers.get("content-type"),
+        signature=request.headers.get(HEADER),
+        cookie_click_id=request.cookies.get(CLICK_COOKIE) if kind is HitKind.PIXEL else None,
+    )
+    return await record_hit(session, directory, hit)
+
+
+def _json(outcome: Outcome) -> Response[dict[str, object]]:
+    if outcome.outcome is HitOutcome.REJECTED:
+        content: dict[str, object] = {"error": outcome.reason, "detail": outcome.detail}
+    else:
+        content = {
+            "result": outcome.reason,
+            "event_id": str(outcome.event_id),
+            "detail": outcome.detail,
+        }
+    return Response(
+        content, status_code=outcome.http_status, media_type=MediaType.JSON, headers=_NO_CACHE
+    )

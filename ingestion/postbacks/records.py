@@ -1,0 +1,87 @@
+"""What a postback or pixel hit carries in, and what clicktrail answers."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+
+from models.enums import ConversionStatus, DuplicatePolicy, HitKind, HitOutcome
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A postback or pixel request, raw: it is logged as received, whatever happens next."""
+
+    kind: HitKind
+    method: str
+    secret: str
+    query: bytes
+    body: bytes | None
+    source_ip: IPv4Address | IPv6Address | None
+    received_at: datetime
+    content_type: str | None = None
+    signature: str | None = None
+    cookie_click_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TypeRule:
+    id: int
+    counts_as_conversion: bool
+    duplicate_policy: DuplicatePolicy
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceRules:
+    """A workspace as postbacks need it; cached briefly per process."""
+
+    id: int
+    currency: str
+    ip_allowlist: tuple[IPv4Network | IPv6Network, ...]
+    signing_secret: str | None
+    status_aliases: dict[str, str]
+    types: dict[str, TypeRule]
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """The fields of a postback after validation."""
+
+    click_id: str
+    click_created_at: datetime
+    type_name: str
+    txid: str
+    status: ConversionStatus | None
+    amount: Decimal | None
+    currency: str | None
+    params: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class ClickFacts:
+    created_at: datetime
+    attribution_window_days: int
+    offer_payout: Decimal | None
+    offer_currency: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    id: int
+    status: ConversionStatus
+    amount: Decimal
+    original_amount: Decimal | None
+    txid: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    outcome: HitOutcome
+    # Stable machine code: accepted, updated, duplicate, unknown_click, bad_secret, ...
+    reason: str
+    detail: str
+    http_status: int
+    workspace_id: int | None = None
+    click_id: str | None = None
+    event_id: int | None = None
+    extra: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,38 @@
+"""Optional HMAC-SHA256 signatures on postbacks.
+
+Header: ``X-Clicktrail-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<payload>")>``
+where the payload is the raw body of a POST, or the raw query string of a GET.
+"""
+
+import hashlib
+import hmac
+from datetime import datetime
+
+from ingestion.errors import IngestionError
+
+HEADER = "X-Clicktrail-Signature"
+TOLERANCE_S = 300
+
+
+def sign(secret: str, timestamp: int, payload: bytes) -> str:
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256)
+    return f"t={timestamp},v1={digest.hexdigest()}"
+
+
+def verify(secret: str, header: str | None, payload: bytes, now: datetime) -> None:
+    if not header:
+        raise _bad(f"this workspace requires the {HEADER} header")
+    fields = dict(part.strip().partition("=")[::2] for part in header.split(","))
+    try:
+        timestamp = int(fields.get("t", ""))
+    except ValueError:
+        raise _bad(f"{HEADER} needs t=<unix seconds>,v1=<hex>") from None
+    if abs(now.timestamp() - timestamp) > TOLERANCE_S:
+        raise _bad(f"signature timestamp is more than {TOLERANCE_S} s from the server's clock")
+    expected = sign(secret, timestamp, payload).rpartition("v1=")[2]
+    if not hmac.compare_digest(expected, fields.get("v1", "")):
+        raise _bad("signature does not match the payload")
+
+
+def _bad(detail: str) -> IngestionError:
+    return IngestionError("bad_signature", detail, status_code=401)
