@@ -1,5 +1,7 @@
 """One error shape for every ingestion endpoint: {"error": code, "detail": message}."""
 
+from typing import Any
+
 from litestar import MediaType, Request, Response
 from litestar.exceptions import ValidationException
 
@@ -14,7 +16,9 @@ class IngestionError(Exception):
         self.status_code = status_code
 
 
-def ingestion_error_response(request: Request, exc: IngestionError) -> Response[dict[str, str]]:  # type: ignore[type-arg]
+def ingestion_error_response(
+    request: Request[Any, Any, Any], exc: IngestionError
+) -> Response[dict[str, str]]:
     return Response(
         {"error": exc.code, "detail": exc.detail},
         status_code=exc.status_code,
@@ -23,7 +27,7 @@ def ingestion_error_response(request: Request, exc: IngestionError) -> Response[
 
 
 def validation_error_response(
-    request: Request,  # type: ignore[type-arg]
+    request: Request[Any, Any, Any],
     exc: ValidationException,
 ) -> Response[dict[str, str]]:
     """Litestar's body validation errors in the same shape, with what was wrong."""

@@ -4,7 +4,7 @@ import asyncio
 import html
 import logging
 from ipaddress import ip_address
-from typing import Annotated
+from typing import Annotated, Any
 
 import asyncpg
 import msgspec
@@ -59,8 +59,8 @@ class ClickOutput(msgspec.Struct):
     include_in_schema=True,
 )
 async def tracking_link(
-    campaign_key: FromPath[str], request: Request, state: State
-) -> Response[bytes]:  # type: ignore[type-arg]
+    campaign_key: FromPath[str], request: Request[Any, Any, Any], state: State
+) -> Response[bytes]:
     try:
         params = parse_params(request.scope["query_string"])
         visit = _visit_from_request(request, state, params)
@@ -106,7 +106,7 @@ async def tracking_link(
 )
 async def record_clicks(
     data: JSONBody[ClickInput | ClickBatch],
-    request: Request,  # type: ignore[type-arg]
+    request: Request[Any, Any, Any],
     state: State,
 ) -> ClickOutput | list[ClickOutput]:
     inputs = data if isinstance(data, list) else [data]
@@ -132,7 +132,7 @@ def _output(tracked: TrackedClick) -> ClickOutput:
 
 
 def _visit_from_request(
-    request: Request,  # type: ignore[type-arg]
+    request: Request[Any, Any, Any],
     state: State,
     params: dict[str, str],
 ) -> Visit:

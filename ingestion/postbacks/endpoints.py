@@ -3,6 +3,7 @@
 import base64
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 from litestar import MediaType, Request, Response, get, post
 from litestar.datastructures import State
@@ -41,7 +42,7 @@ _POSTBACK_DOC = (
 @get("/postback/{secret:str}", summary="S2S postback (GET)", description=_POSTBACK_DOC)
 async def postback_get(
     secret: FromPath[str],
-    request: Request,  # type: ignore[type-arg]
+    request: Request[Any, Any, Any],
     state: State,
     session: NamedDependency[AsyncSession],
 ) -> Response[dict[str, object]]:
@@ -57,7 +58,7 @@ async def postback_get(
 )
 async def postback_post(
     secret: FromPath[str],
-    request: Request,  # type: ignore[type-arg]
+    request: Request[Any, Any, Any],
     state: State,
     session: NamedDependency[AsyncSession],
 ) -> Response[dict[str, object]]:
@@ -77,7 +78,7 @@ async def postback_post(
 )
 async def pixel(
     filename: FromPath[str],
-    request: Request,  # type: ignore[type-arg]
+    request: Request[Any, Any, Any],
     state: State,
 ) -> Response[bytes]:
     # Its own session rather than the request's: even a database failure must answer the GIF.
@@ -97,7 +98,7 @@ async def pixel(
 
 async def _record(
     secret: FromPath[str],
-    request: Request,  # type: ignore[type-arg]
+    request: Request[Any, Any, Any],
     state: State,
     session: AsyncSession,
     kind: HitKind,
