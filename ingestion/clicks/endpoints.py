@@ -38,7 +38,8 @@ class ClickInput(msgspec.Struct, forbid_unknown_fields=True):
     params: Annotated[dict[str, str], msgspec.Meta(max_length=MAX_PARAMS)] = {}
 
 
-ClickBatch = Annotated[list[ClickInput], msgspec.Meta(min_length=1, max_length=1000)]
+MAX_BATCH = 1000
+ClickBatch = Annotated[list[ClickInput], msgspec.Meta(min_length=1, max_length=MAX_BATCH)]
 
 
 class ClickOutput(msgspec.Struct):
@@ -110,6 +111,9 @@ async def record_clicks(
     state: State,
 ) -> ClickOutput | list[ClickOutput]:
     inputs = data if isinstance(data, list) else [data]
+    # Checked here as well: Litestar does not apply the list's length bounds inside the union.
+    if not 1 <= len(inputs) <= MAX_BATCH:
+        raise IngestionError("invalid_body", f"body: send 1 to {MAX_BATCH} clicks")
     visits = [_visit_from_input(item, state) for item in inputs]
     try:
         tracked = await asyncio.gather(

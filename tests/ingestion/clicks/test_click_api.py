@@ -1,0 +1,55 @@
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.click_ids import click_time
+from tests.ingestion.conftest import Client, TrackedCampaign, count
+
+
+async def test_one_click_returns_its_id_and_url(
+    ingestion_client: Client, session: AsyncSession, campaign: TrackedCampaign
+):
+    response = await ingestion_client.post(
+        "/clicks",
+        json={
+            "campaign_key": "summer",
+            "ip": "203.0.113.9",
+            "country": "it",
+            "params": {"sub1": "s"},
+        },
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert click_time(body["click_id"]) is not None
+    assert f"cid={body['click_id']}&s1=s" in body["url"]
+    row = (await session.execute(text("SELECT host(ip) AS ip, country, sub1 FROM clicks"))).one()
+    assert tuple(row) == ("203.0.113.9", "IT", "s")
+
+
+async def test_a_batch_returns_ids_in_order(
+    ingestion_client: Client, session: AsyncSession, campaign: TrackedCampaign
+):
+    batch = [{"campaign_key": "summer", "params": {"sub1": str(i)}} for i in range(25)]
+    response = await ingestion_client.post("/clicks", json=batch)
+    assert response.status_code == 201
+    ids = [item["click_id"] for item in response.json()]
+    assert len(set(ids)) == 25
+    subs = dict((await session.execute(text("SELECT id, sub1 FROM clicks"))).all())
+    assert [subs[i] for i in ids] == [str(i) for i in range(25)]
+
+
+async def test_invalid_bodies_get_a_clear_400(
+    ingestion_client: Client, session: AsyncSession, campaign: TrackedCampaign
+):
+    for body, fragment in [
+        ({"campaign_key": "summer", "ip": "not-an-ip"}, "not an IP address"),
+        ({"campaign_key": "summer", "colour": "red"}, "colour"),
+        ([], "body"),
+        ({"campaign_key": "summer", "params": {"sub1": "\x00"}}, "NUL"),
+    ]:
+        response = await ingestion_client.post("/clicks", json=body)
+        assert response.status_code == 400, body
+        assert fragment in response.json()["detail"], response.json()
+    response = await ingestion_client.post("/clicks", json={"campaign_key": "nope"})
+    assert response.status_code == 404
+    assert response.json()["error"] == "unknown_campaign"
+    assert await count(session, "SELECT count(*) FROM clicks") == 0

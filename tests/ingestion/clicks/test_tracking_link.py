@@ -1,0 +1,185 @@
+from decimal import Decimal
+from ipaddress import ip_network
+from urllib.parse import parse_qs, urlsplit
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Campaign, CampaignOffer, Offer
+from models.click_ids import click_time
+from models.enums import RecordStatus
+from tests.ingestion.conftest import Client, TrackedCampaign, click, count
+
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
+)
+
+
+async def test_redirect_fills_the_offer_macros_and_sets_the_cookie(
+    client_at, campaign: TrackedCampaign
+):
+    async with client_at("203.0.113.7", country_header="CF-IPCountry") as client:
+        response = await client.get(
+            "/c/summer?sub1=banner%201&keyword=shoes&gclid=G-123",
+            headers={"CF-IPCountry": "de", "User-Agent": IPHONE},
+            follow_redirects=False,
+        )
+    assert response.status_code == 302
+    location = urlsplit(response.headers["location"])
+    query = parse_qs(location.query)
+    click_id = query["cid"][0]
+    assert location.netloc == "offer.example"
+    assert query["s1"] == ["banner 1"]
+    assert query["kw"] == ["shoes"]
+    assert query["c"] == [str(campaign.campaign_id)]
+    assert query["src"] == ["PushNet"]
+    assert query["geo"] == ["DE"]
+    assert click_time(click_id) is not None
+    assert response.cookies["ct_click"] == click_id
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_click_row_holds_the_visitor_facts(
+    client_at, session: AsyncSession, campaign: TrackedCampaign
+):
+    async with client_at("203.0.113.7", country_header="CF-IPCountry") as client:
+        click_id = await click(
+            client,
+            query="sub1=a&sub20=z&gclid=G-9",
+            **{"User-Agent": IPHONE, "Referer": "https://news.example/", "CF-IPCountry": "FR"},
+        )
+    row = (
+        await session.execute(text("SELECT * FROM clicks WHERE id = :id"), {"id": click_id})
+    ).one()
+    assert row.workspace_id == campaign.workspace_id
+    assert row.campaign_id == campaign.campaign_id
+    assert row.offer_id == campaign.offer_id
+    assert row.traffic_source_id == campaign.source_id
+    assert str(row.ip) == "203.0.113.7"
+    assert (row.device_type, row.os, row.browser, row.is_bot) == (
+        "mobile",
+        "iOS",
+        "Mobile Safari",
+        False,
+    )
+    assert row.country == "FR"
+    assert row.referrer == "https://news.example/"
+    assert (row.sub1, row.sub2, row.sub20) == ("a", None, "z")
+    assert row.external_id == "G-9"
+    assert row.cost == Decimal("0.05")
+    assert row.params == {"sub1": "a", "sub20": "z", "gclid": "G-9"}
+    assert row.created_at == click_time(click_id)
+
+
+async def test_a_repeat_visitor_within_the_window_is_not_unique(
+    client_at, session: AsyncSession, campaign: TrackedCampaign
+):
+    async with client_at("198.51.100.1") as first, client_at("198.51.100.2") as other:
+        ids = [
+            await click(first, **{"User-Agent": IPHONE}),
+            await click(first, **{"User-Agent": IPHONE}),
+            await click(first, **{"User-Agent": "curl/8"}),
+            await click(other, **{"User-Agent": IPHONE}),
+        ]
+    rows = dict((await session.execute(text("SELECT id, is_unique FROM clicks"))).all())
+    assert [rows[i] for i in ids] == [True, False, True, True]
+
+
+async def test_bots_are_flagged(client_at, session: AsyncSession, campaign: TrackedCampaign):
+    async with client_at("66.249.66.1") as client:
+        click_id = await click(
+            client,
+            **{
+                "User-Agent": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+            },
+        )
+    assert (
+        await count(session, "SELECT count(*) FROM clicks WHERE id = :id AND is_bot", id=click_id)
+        == 1
+    )
+
+
+async def test_forwarded_for_is_believed_only_from_trusted_proxies(
+    client_at, session: AsyncSession, campaign: TrackedCampaign
+):
+    headers = {"X-Forwarded-For": "1.1.1.1, 203.0.113.50"}
+    async with client_at("10.0.0.5", trusted_proxies=[ip_network("10.0.0.0/8")]) as proxied:
+        behind_proxy = await click(proxied, **headers)
+    async with client_at("198.51.100.9") as direct:
+        spoofed = await click(direct, **headers)
+    ips = dict((await session.execute(text("SELECT id, host(ip) FROM clicks"))).all())
+    assert ips[behind_proxy] == "203.0.113.50"
+    assert ips[spoofed] == "198.51.100.9"
+
+
+async def test_unknown_and_paused_campaigns_answer_404_and_record_nothing(
+    ingestion_client: Client, session: AsyncSession, campaign: TrackedCampaign
+):
+    response = await ingestion_client.get("/c/nope", follow_redirects=False)
+    assert response.status_code == 404
+    assert "no active campaign" in response.text
+    row = await session.get(Campaign, (campaign.workspace_id, campaign.campaign_id))
+    assert row is not None
+    row.status = RecordStatus.PAUSED
+    await session.commit()
+    ingestion_client.app.state.directory.clear()
+    response = await ingestion_client.get("/c/summer", follow_redirects=False)
+    assert response.status_code == 404
+    assert await count(session, "SELECT count(*) FROM clicks") == 0
+
+
+async def test_weighted_offers_rotate(
+    ingestion_client: Client, session: AsyncSession, campaign: TrackedCampaign
+):
+    second = Offer(
+        workspace_id=campaign.workspace_id, name="Other", url="https://two.example/?cid={clickid}"
+    )
+    session.add(second)
+    await session.flush()
+    assert second.id is not None
+    session.add(
+        CampaignOffer(
+            workspace_id=campaign.workspace_id,
+            campaign_id=campaign.campaign_id,
+            offer_id=second.id,
+            weight=100,
+        )
+    )
+    await session.commit()
+    hosts = set()
+    for _ in range(40):
+        response = await ingestion_client.get("/c/summer", follow_redirects=False)
+        hosts.add(urlsplit(response.headers["location"]).netloc)
+    assert hosts == {"offer.example", "two.example"}
+    assert await count(session, "SELECT count(DISTINCT offer_id) FROM clicks") == 2
+
+
+async def test_hostile_parameters_are_refused_and_record_nothing(
+    ingestion_client: Client, session: AsyncSession, campaign: TrackedCampaign
+):
+    for query in [
+        "sub1=%00",
+        "sub1=%ff%fe",
+        "sub1=" + "x" * 10_000,
+        "&".join(f"p{i}=1" for i in range(101)),
+    ]:
+        response = await ingestion_client.get(f"/c/summer?{query}", follow_redirects=False)
+        assert response.status_code == 400, query[:40]
+    assert await count(session, "SELECT count(*) FROM clicks") == 0
+
+
+async def test_sql_in_parameters_is_stored_as_data(
+    ingestion_client: Client, session: AsyncSession, campaign: TrackedCampaign
+):
+    payload = "1'); DROP TABLE clicks; --"
+    click_id = await click(ingestion_client, query=f"sub1={payload}")
+    assert (
+        await count(
+            session,
+            "SELECT count(*) FROM clicks WHERE id = :id AND sub1 = :p",
+            id=click_id,
+            p=payload,
+        )
+        == 1
+    )
