@@ -148,6 +148,16 @@ def _body_params(hit: Hit) -> dict[str, str]:
 
 
 def _report(params: dict[str, str], click_id: str | None, workspace: WorkspaceRules) -> Report:
+    # Malformed values are refused (400) before the click is looked at (404).
+    txid = pick(params, TXID) or ""
+    if len(txid) > MAX_TXID_LENGTH:
+        raise IngestionError("bad_txid", f"txid is longer than {MAX_TXID_LENGTH} characters")
+    currency = pick(params, CURRENCY)
+    if currency is not None and not _CURRENCY.fullmatch(currency):
+        raise IngestionError("bad_currency", f"currency {currency!r} is not an ISO 4217 code")
+    status = _status(pick(params, STATUS), workspace)
+    amount = _amount(pick(params, AMOUNT))
+    type_name = (pick(params, TYPE) or DEFAULT_CONVERSION_TYPE).lower()
     if not click_id:
         raise IngestionError(
             "missing_click_id", f"send the click id as one of: {', '.join(CLICK_ID)}"
@@ -157,19 +167,13 @@ def _report(params: dict[str, str], click_id: str | None, workspace: WorkspaceRu
         raise IngestionError(
             "unknown_click", f"{click_id[:64]!r} is not a clicktrail click id", status_code=404
         )
-    txid = pick(params, TXID) or ""
-    if len(txid) > MAX_TXID_LENGTH:
-        raise IngestionError("bad_txid", f"txid is longer than {MAX_TXID_LENGTH} characters")
-    currency = pick(params, CURRENCY)
-    if currency is not None and not _CURRENCY.fullmatch(currency):
-        raise IngestionError("bad_currency", f"currency {currency!r} is not an ISO 4217 code")
     return Report(
         click_id=click_id.lower(),
         click_created_at=created_at,
-        type_name=(pick(params, TYPE) or DEFAULT_CONVERSION_TYPE).lower(),
+        type_name=type_name,
         txid=txid,
-        status=_status(pick(params, STATUS), workspace),
-        amount=_amount(pick(params, AMOUNT)),
+        status=status,
+        amount=amount,
         currency=currency.upper() if currency else None,
         params=params,
     )

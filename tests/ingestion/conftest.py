@@ -56,7 +56,9 @@ async def campaign(session: AsyncSession, workspace: NewWorkspace) -> TrackedCam
     )
     session.add(campaign)
     await session.flush()
-    assert campaign.id is not None and offer.id is not None and source.id is not None
+    assert campaign.id is not None
+    assert offer.id is not None
+    assert source.id is not None
     session.add(CampaignOffer(workspace_id=ws, campaign_id=campaign.id, offer_id=offer.id))
     await session.commit()
     return TrackedCampaign(

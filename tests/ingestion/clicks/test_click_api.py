@@ -33,7 +33,9 @@ async def test_a_batch_returns_ids_in_order(
     assert response.status_code == 201
     ids = [item["click_id"] for item in response.json()]
     assert len(set(ids)) == 25
-    subs = dict((await session.execute(text("SELECT id, sub1 FROM clicks"))).all())
+    subs: dict[str, object] = dict(
+        (await session.execute(text("SELECT id, sub1 FROM clicks"))).all()
+    )
     assert [subs[i] for i in ids] == [str(i) for i in range(25)]
 
 

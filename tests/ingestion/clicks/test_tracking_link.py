@@ -82,7 +82,9 @@ async def test_a_repeat_visitor_within_the_window_is_not_unique(
             await click(first, **{"User-Agent": "curl/8"}),
             await click(other, **{"User-Agent": IPHONE}),
         ]
-    rows = dict((await session.execute(text("SELECT id, is_unique FROM clicks"))).all())
+    rows: dict[str, object] = dict(
+        (await session.execute(text("SELECT id, is_unique FROM clicks"))).all()
+    )
     assert [rows[i] for i in ids] == [True, False, True, True]
 
 
@@ -108,7 +110,9 @@ async def test_forwarded_for_is_believed_only_from_trusted_proxies(
         behind_proxy = await click(proxied, **headers)
     async with client_at("198.51.100.9") as direct:
         spoofed = await click(direct, **headers)
-    ips = dict((await session.execute(text("SELECT id, host(ip) FROM clicks"))).all())
+    ips: dict[str, object] = dict(
+        (await session.execute(text("SELECT id, host(ip) FROM clicks"))).all()
+    )
     assert ips[behind_proxy] == "203.0.113.50"
     assert ips[spoofed] == "198.51.100.9"
 
