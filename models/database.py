@@ -7,6 +7,7 @@ import asyncpg
 from litestar import Litestar
 from litestar.datastructures import State
 from sqlalchemy import URL, make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -18,6 +19,10 @@ from models.settings import Settings
 
 MIN_SERVER_VERSION = 150000
 CONNECT_TIMEOUT_S = 5.0
+
+
+# What a query can raise when the database is down, overloaded or refuses a statement.
+DATABASE_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, SQLAlchemyError)
 
 
 class DatabaseUnavailableError(Exception):

@@ -6,17 +6,17 @@ import logging
 from ipaddress import ip_address
 from typing import Annotated, Any
 
-import asyncpg
 import msgspec
 from litestar import MediaType, Request, Response, get, post
 from litestar.datastructures import Cookie, State
 from litestar.params import FromPath, JSONBody
 
 from ingestion.clicks.service import CampaignDirectory, TrackedClick, Visit, track
-from ingestion.clicks.writer import ClickWriter
+from ingestion.clicks.writer import ClickNotRecordedError, ClickWriter
 from ingestion.errors import IngestionError
 from ingestion.params import MAX_PARAMS, MAX_VALUE_LENGTH, check_param, parse_params
 from ingestion.visitors import CountryResolver, client_ip
+from models.database import DATABASE_ERRORS
 from models.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ async def tracking_link(
         tracked = await track(state.directory, state.writer, campaign_key=campaign_key, visit=visit)
     except IngestionError as exc:
         return _page(exc.status_code, exc.detail)
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+    except (*DATABASE_ERRORS, ClickNotRecordedError):
         logger.exception("click not recorded")
         return _page(503, "The click could not be recorded. Please try again.")
     if tracked.redirect_url is None:
@@ -122,7 +122,7 @@ async def record_clicks(
                 for item, visit in zip(inputs, visits, strict=True)
             )
         )
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+    except (*DATABASE_ERRORS, ClickNotRecordedError) as exc:
         logger.exception("clicks not recorded")
         raise IngestionError(
             "unavailable", "the clicks could not be recorded; retry", status_code=503

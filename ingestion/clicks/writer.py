@@ -14,8 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ingestion.clicks.records import ClickRecord
 from ingestion.clicks.repository import insert_clicks
+from models.database import DATABASE_ERRORS
 
 logger = logging.getLogger(__name__)
+
+
+class ClickNotRecordedError(Exception):
+    """The batch carrying a click could not be committed; the request must not answer 302."""
+
 
 MAX_BATCH = 5_000
 FLUSHERS = 2
@@ -84,19 +90,26 @@ class ClickWriter:
         for attempt in range(1, attempts + 1):
             try:
                 await self._insert(clicks)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except DATABASE_ERRORS:
                 if attempt < attempts:
                     await asyncio.sleep(0.1 * 2**attempt)
                     continue
-                logger.exception("could not write %d clicks", len(clicks))
-                for _, future in batch:
-                    if future is not None and not future.done():
-                        future.set_exception(exc)
+                self._fail(batch)
+                return
+            except Exception:
+                # A flusher must never die, least of all with requests waiting on it.
+                self._fail(batch)
                 return
             break
         for _, future in batch:
             if future is not None and not future.done():
                 future.set_result(None)
+
+    def _fail(self, batch: list[tuple[ClickRecord, asyncio.Future[None] | None]]) -> None:
+        logger.exception("could not write %d clicks", len(batch))
+        for _, future in batch:
+            if future is not None and not future.done():
+                future.set_exception(ClickNotRecordedError("the click could not be committed"))
 
     async def _insert(self, clicks: list[ClickRecord]) -> None:
         async with self._engine.connect() as conn:

@@ -1,13 +1,17 @@
+import asyncio
 from decimal import Decimal
 from ipaddress import ip_network
 from urllib.parse import parse_qs, urlsplit
 
+from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ingestion.app import create_app
 from models import Campaign, CampaignOffer, Offer
 from models.click_ids import click_time
 from models.enums import RecordStatus
+from models.settings import Settings
 from tests.ingestion.conftest import Client, TrackedCampaign, click, count
 
 IPHONE = (
@@ -187,3 +191,24 @@ async def test_sql_in_parameters_is_stored_as_data(
         )
         == 1
     )
+
+
+async def test_a_click_that_cannot_be_committed_is_not_redirected():
+    dead = Settings(database_url="postgresql://postgres@127.0.0.1:1/none", _env_file=None)
+    async with AsyncTestClient(app=create_app(dead)) as client:
+        response = await client.get("/c/summer", follow_redirects=False)
+    assert response.status_code == 503
+    assert "could not be recorded" in response.text
+
+
+async def test_buffered_mode_answers_first_and_writes_within_the_window(
+    client_at, session: AsyncSession, campaign: TrackedCampaign
+):
+    async with client_at("192.0.2.1", click_durability="buffered", click_flush_ms=200) as client:
+        click_id = await click(client)
+        assert await count(session, "SELECT count(*) FROM clicks") == 0
+        await asyncio.sleep(0.6)
+        assert await count(session, "SELECT count(*) FROM clicks WHERE id = :id", id=click_id) == 1
+        second = await click(client)
+    # Stopping the app flushes what is still buffered.
+    assert await count(session, "SELECT count(*) FROM clicks WHERE id = :id", id=second) == 1
