@@ -4,17 +4,18 @@ import argparse
 import asyncio
 import os
 import sys
+from collections.abc import Callable, Coroutine
 from contextlib import ExitStack
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.workspaces.repository import active_postback_secret
 from api.workspaces.service import WorkspaceInputError, create_workspace
 from clicktrail.servers import (
     API,
-    INGESTION,
     SERVICES,
     PortInUseError,
     run_service,
@@ -23,7 +24,8 @@ from clicktrail.servers import (
 from models.database import DatabaseUnavailableError, check_database, create_engine
 from models.embedded import DataDirLockedError, database_url, lock_data_dir
 from models.migrate import upgrade
-from models.settings import Settings, get_settings
+from models.settings import Settings, get_settings, ingestion_url
+from models.templates import TrackingTemplates, tracking_templates
 
 OPERATOR_ERRORS = (
     DatabaseUnavailableError,
@@ -80,6 +82,12 @@ def _parser() -> argparse.ArgumentParser:
     workspace.add_argument("--timezone", default="UTC", help="IANA time zone (default UTC)")
     workspace.add_argument("--currency", default="USD", help="ISO 4217 code (default USD)")
     workspace.set_defaults(handler=_create_workspace)
+
+    templates = commands.add_parser(
+        "templates", help="print a workspace's postback URLs and pixel snippets"
+    )
+    templates.add_argument("workspace", type=int, help="workspace id")
+    templates.set_defaults(handler=_templates)
     return parser
 
 
@@ -110,28 +118,54 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _create_workspace(args: argparse.Namespace, settings: Settings) -> int:
+    async def create(session: AsyncSession) -> None:
+        created = await create_workspace(
+            session, name=args.name, timezone=args.timezone, currency=args.currency
+        )
+        await session.commit()
+        print(f"workspace {created.workspace.id} ({created.workspace.name}) created")
+        print(f"admin API key        : {created.admin_api_key}   (shown once; store it now)")
+        print(f"GraphQL              : {API.url(settings)}/graphql")
+        print(f"postback secret      : {created.postback_secret}")
+        _print_templates(tracking_templates(ingestion_url(settings), created.postback_secret))
+
+    _run_with_session(settings, create)
+    return 0
+
+
+def _templates(args: argparse.Namespace, settings: Settings) -> int:
+    async def show(session: AsyncSession) -> None:
+        secret = await active_postback_secret(session, args.workspace)
+        if secret is None:
+            raise WorkspaceInputError(f"workspace {args.workspace} does not exist")
+        _print_templates(tracking_templates(ingestion_url(settings), secret))
+
+    _run_with_session(settings, show)
+    return 0
+
+
+def _print_templates(templates: TrackingTemplates) -> None:
+    print(f"conversion postback  : {templates.postback_conversion}")
+    print(f"transaction postback : {templates.postback_transaction}")
+    print(f"conversion pixel     : {templates.pixel_conversion}")
+    print(f"transaction pixel    : {templates.pixel_transaction}")
+    print(f"transaction script   : {templates.pixel_script}")
+
+
+def _run_with_session(
+    settings: Settings, work: Callable[[AsyncSession], Coroutine[Any, Any, None]]
+) -> None:
     url = _prepare_database(settings, migrate=True)
 
-    async def create() -> int:
+    async def run() -> None:
         engine = create_engine(url, settings, application_name="clicktrail-cli")
         try:
             async with async_sessionmaker(engine, expire_on_commit=False)() as session:
-                created = await create_workspace(
-                    session, name=args.name, timezone=args.timezone, currency=args.currency
-                )
-                await session.commit()
+                await work(session)
         finally:
             await engine.dispose()
-        ingestion = INGESTION.url(settings)
-        print(f"workspace {created.workspace.id} ({created.workspace.name}) created")
-        print(f"postback secret : {created.postback_secret}")
-        postback = f"{ingestion}/postback/{created.postback_secret}"
-        print(f"postback URL    : {postback}?clickid={{clickid}}&sum={{payout}}")
-        print(f"admin API key   : {created.admin_api_key}   (shown once; store it now)")
-        print(f"GraphQL         : {API.url(settings)}/graphql  with 'Authorization: Bearer <key>'")
-        return 0
 
-    return asyncio.run(create())
+    asyncio.run(run())
 
 
 def _prepare_database(settings: Settings, *, migrate: bool) -> str:

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     ingestion_port: PositiveInt = 8000
     api_port: PositiveInt = 8001
+    # The ingestion service's address as networks and browsers reach it (templates use it).
+    public_url: str | None = None
     workers: PositiveInt = 1
     pool_size: PositiveInt = 10
     pool_max_overflow: int = Field(default=10, ge=0)
@@ -59,6 +61,10 @@ class Settings(BaseSettings):
     unique_window_hours: int = Field(default=24, ge=1, le=24 * 30)
     # How long the click-id cookie lets a pixel find its click.
     cookie_max_age_days: int = Field(default=30, ge=1, le=400)
+
+
+def ingestion_url(settings: Settings) -> str:
+    return settings.public_url or f"http://{settings.host}:{settings.ingestion_port}"
 
 
 @lru_cache

@@ -117,8 +117,14 @@ async def test_create_workspace_prints_the_secrets_once(database_url: str, engin
     )
     assert result.returncode == 0, result.stderr
     lines = dict(line.split(" : ", 1) for line in result.stdout.splitlines() if " : " in line)
-    key = lines["admin API key  "].split()[0]
-    assert "/postback/" + lines["postback secret"] in lines["postback URL   "]
+    key = lines["admin API key       "].split()[0]
+    secret = lines["postback secret     "]
+    assert f"/postback/{secret}?clickid={{clickid}}" in lines["conversion postback "]
+    assert "&type=transaction&txid={txid}" in lines["transaction postback"]
+    assert f"/pixel/{secret}.gif" in lines["conversion pixel    "]
+    workspace_id = result.stdout.split()[1]
+    shown = _run("templates", workspace_id, env=_env(DATABASE_URL=database_url))
+    assert shown.stdout == result.stdout.split("postback secret", 1)[1].split("\n", 1)[1]
     async with engine.connect() as conn:
         stored = (await conn.execute(select(col(ApiKey.secret_hash)))).scalar_one()
     assert stored == hashlib.sha256(key.encode()).digest()

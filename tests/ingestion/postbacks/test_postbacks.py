@@ -11,6 +11,7 @@ from sqlmodel import col
 
 from ingestion.postbacks.signature import HEADER, sign
 from models import Campaign, CurrencyRate, Workspace
+from models.templates import tracking_templates
 from tests.ingestion.conftest import (
     Client,
     TrackedCampaign,
@@ -547,3 +548,20 @@ async def test_hostile_values_get_400_and_only_a_log_row(
     ).all()
     assert [(r[0], r[1]) for r in log] == [("rejected", 400)]
     assert log[0][2] > 0
+
+
+async def test_the_templates_are_urls_ingestion_accepts(
+    ingestion_client: Client, session: AsyncSession, campaign: TrackedCampaign
+):
+    templates = tracking_templates("http://testserver.local", campaign.secret)
+    click_id = await click(ingestion_client)
+    network = {"{clickid}": click_id, "{payout}": "4.20", "{status}": "approved", "{txid}": "T7"}
+    for template in (templates.postback_conversion, templates.postback_transaction):
+        url = template
+        for macro, value in network.items():
+            url = url.replace(macro, value)
+        assert (await ingestion_client.get(url)).json()["result"] == "accepted"
+    src = templates.pixel_transaction.split('src="')[1].split('"')[0].replace("&amp;", "&")
+    src = src.replace("ORDER_ID", "T8").replace("AMOUNT", "9.99")
+    assert (await ingestion_client.get(src)).headers["x-clicktrail-result"] == "accepted"
+    assert [e[1] for e in await _events(session)] == ["", "T7", "T8"]
