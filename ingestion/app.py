@@ -1,26 +1,33 @@
 """The ingestion Litestar app."""
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ingestion.clicks.endpoints import record_clicks, tracking_link
+from ingestion.clicks.repository import prune_fingerprints
 from ingestion.clicks.service import CampaignDirectory
 from ingestion.clicks.writer import ClickWriter
 from ingestion.errors import EXCEPTION_HANDLERS
 from ingestion.postbacks.endpoints import pixel, postback_get, postback_post
 from ingestion.postbacks.service import WorkspaceDirectory
 from ingestion.visitors import CountryResolver, warm_up
-from models.database import database_lifespan, provide_session
+from models.database import DATABASE_ERRORS, database_lifespan, provide_session
 from models.embedded import database_url
 from models.health import health
 from models.partitions import partition_upkeep
 from models.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+FINGERPRINT_PRUNE_INTERVAL_S = 3600
 
 
 @asynccontextmanager
@@ -42,11 +49,23 @@ async def ingestion_lifespan(app: Litestar) -> AsyncIterator[None]:
     app.state.workspaces = WorkspaceDirectory()
     app.state.countries = countries
     await writer.start()
+    pruning = asyncio.create_task(_prune_fingerprints(app.state.engine, writer.unique_window))
     try:
         yield
     finally:
+        pruning.cancel()
         await writer.stop()
         countries.close()
+
+
+async def _prune_fingerprints(engine: AsyncEngine, window: timedelta) -> None:
+    """Forget visitors older than the uniqueness window, hourly, so the table stays small."""
+    while True:
+        try:
+            await prune_fingerprints(engine, older_than=datetime.now(UTC) - window)
+        except DATABASE_ERRORS:
+            logger.exception("could not prune click fingerprints")
+        await asyncio.sleep(FINGERPRINT_PRUNE_INTERVAL_S)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:

@@ -40,7 +40,7 @@ class ClickWriter:
     ) -> None:
         self._engine = engine
         self._durable = durable
-        self._unique_window = unique_window
+        self.unique_window = unique_window
         self._flush_interval_s = flush_interval_s
         self._pending: list[tuple[ClickRecord, asyncio.Future[None] | None]] = []
         self._wake = asyncio.Event()
@@ -115,4 +115,4 @@ class ClickWriter:
         async with self._engine.connect() as conn:
             raw = await conn.get_raw_connection()
             driver: asyncpg.Connection = raw.driver_connection  # type: ignore[assignment]
-            await insert_clicks(driver, clicks, unique_window=self._unique_window)
+            await insert_clicks(driver, clicks, unique_window=self.unique_window)

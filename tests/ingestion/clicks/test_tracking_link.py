@@ -212,3 +212,16 @@ async def test_buffered_mode_answers_first_and_writes_within_the_window(
         second = await click(client)
     # Stopping the app flushes what is still buffered.
     assert await count(session, "SELECT count(*) FROM clicks WHERE id = :id", id=second) == 1
+
+
+async def test_fingerprints_older_than_the_window_are_forgotten(
+    ingestion_client: Client, session: AsyncSession, campaign: TrackedCampaign
+):
+    await click(ingestion_client)
+    await session.execute(
+        text("UPDATE click_fingerprints SET last_click_at = now() - interval '2 days'")
+    )
+    await session.commit()
+    async with AsyncTestClient(app=create_app(ingestion_client.app.state.settings)):
+        await asyncio.sleep(0.3)
+    assert await count(session, "SELECT count(*) FROM click_fingerprints") == 0
