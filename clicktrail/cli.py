@@ -6,12 +6,14 @@ import os
 import sys
 from collections.abc import Callable, Coroutine
 from contextlib import ExitStack
+from decimal import Decimal, InvalidOperation
 from typing import Any, NoReturn
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.catalog.service import CatalogInputError, create_campaign
 from api.workspaces.repository import active_postback_secret
 from api.workspaces.service import WorkspaceInputError, create_workspace
 from clicktrail.servers import (
@@ -23,11 +25,13 @@ from clicktrail.servers import (
 )
 from models.database import DatabaseUnavailableError, check_database, create_engine
 from models.embedded import DataDirLockedError, database_url, lock_data_dir
+from models.enums import CostModel
 from models.migrate import upgrade
 from models.settings import Settings, get_settings, ingestion_url
 from models.templates import TrackingTemplates, tracking_templates
 
 OPERATOR_ERRORS = (
+    CatalogInputError,
     DatabaseUnavailableError,
     DataDirLockedError,
     PortInUseError,
@@ -83,12 +87,35 @@ def _parser() -> argparse.ArgumentParser:
     workspace.add_argument("--currency", default="USD", help="ISO 4217 code (default USD)")
     workspace.set_defaults(handler=_create_workspace)
 
+    campaign = commands.add_parser(
+        "create-campaign", help="create a campaign with its offer; prints the tracking link"
+    )
+    campaign.add_argument("workspace", type=int, help="workspace id")
+    campaign.add_argument("name")
+    campaign.add_argument(
+        "--offer-url", required=True, help="offer URL with macros, e.g. {clickid}"
+    )
+    campaign.add_argument("--source", help="traffic source name (created if new)")
+    campaign.add_argument("--source-click-id-param", help="the source's click id parameter")
+    cost = campaign.add_mutually_exclusive_group()
+    cost.add_argument("--cpc", type=_amount, help="cost per click")
+    cost.add_argument("--cpm", type=_amount, help="cost per thousand clicks")
+    campaign.add_argument("--payout", type=_amount, help="default payout per conversion")
+    campaign.set_defaults(handler=_create_campaign)
+
     templates = commands.add_parser(
         "templates", help="print a workspace's postback URLs and pixel snippets"
     )
     templates.add_argument("workspace", type=int, help="workspace id")
     templates.set_defaults(handler=_templates)
     return parser
+
+
+def _amount(value: str) -> Decimal:
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a decimal number") from None
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -128,6 +155,33 @@ def _create_workspace(args: argparse.Namespace, settings: Settings) -> int:
         print(f"GraphQL              : {API.url(settings)}/graphql")
         print(f"postback secret      : {created.postback_secret}")
         _print_templates(tracking_templates(ingestion_url(settings), created.postback_secret))
+
+    _run_with_session(settings, create)
+    return 0
+
+
+def _create_campaign(args: argparse.Namespace, settings: Settings) -> int:
+    cost_model, cost_value = CostModel.NONE, Decimal(0)
+    if args.cpc is not None:
+        cost_model, cost_value = CostModel.CPC, args.cpc
+    elif args.cpm is not None:
+        cost_model, cost_value = CostModel.CPM, args.cpm
+
+    async def create(session: AsyncSession) -> None:
+        created = await create_campaign(
+            session,
+            workspace_id=args.workspace,
+            name=args.name,
+            offer_url=args.offer_url,
+            source_name=args.source,
+            source_click_id_param=args.source_click_id_param,
+            cost_model=cost_model,
+            cost_value=cost_value,
+            payout=args.payout,
+        )
+        await session.commit()
+        print(f"campaign {created.campaign.id} ({created.campaign.name}) created")
+        print(f"tracking link : {ingestion_url(settings)}/c/{created.campaign.key}?sub1={{sub1}}")
 
     _run_with_session(settings, create)
     return 0

@@ -1,6 +1,7 @@
 """The `clicktrail` command as an operator runs it: real processes, real sockets."""
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -9,11 +10,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 
@@ -152,8 +155,45 @@ def test_serve_runs_both_apps_until_interrupted(database_url: str):
     with _serving(env) as process:
         assert _get(f"http://127.0.0.1:{ingestion}/health") == 200
         assert _get(f"http://127.0.0.1:{api}/health") == 200
+        _walkthrough(env)
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+def _walkthrough(env: dict[str, str]) -> None:
+    """The README's walkthrough against the running servers: workspace, campaign, click, sale."""
+    created = _run("create-workspace", "Walkthrough", env=env)
+    lines = dict(line.split(" : ", 1) for line in created.stdout.splitlines() if " : " in line)
+    workspace_id = created.stdout.split()[1]
+    campaign = _run(
+        "create-campaign",
+        workspace_id,
+        "Spring",
+        "--offer-url",
+        "https://shop.example/?cid={clickid}&s1={sub1}",
+        "--cpc",
+        "0.02",
+        env=env,
+    )
+    assert campaign.returncode == 0, campaign.stderr
+    link = campaign.stdout.split("tracking link : ")[1].strip().replace("{sub1}", "banner")
+    opener = urllib.request.build_opener(_NoRedirect)
+    with pytest.raises(urllib.error.HTTPError) as redirect:
+        opener.open(link, timeout=5)
+    assert redirect.value.code == 302
+    location = redirect.value.headers["Location"]
+    assert location.startswith("https://shop.example/?cid=")
+    assert location.endswith("&s1=banner")
+    click_id = location.split("cid=")[1].split("&")[0]
+    postback = lines["transaction postback"].replace("{clickid}", click_id)
+    postback = postback.replace("{txid}", "A1").replace("{payout}", "12.5")
+    with urllib.request.urlopen(postback, timeout=5) as response:
+        assert json.loads(response.read())["result"] == "accepted"
 
 
 def test_embedded_serve_keeps_data_and_refuses_a_second_serve():

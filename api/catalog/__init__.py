@@ -1,0 +1,1 @@
+"""Traffic sources, offers and campaigns."""
