@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Callable, Coroutine
 from contextlib import ExitStack
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, NoReturn
 
@@ -15,7 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.catalog.service import CatalogInputError, create_campaign
 from api.workspaces.repository import active_postback_secret
-from api.workspaces.service import WorkspaceInputError, create_workspace
+from api.workspaces.service import (
+    WorkspaceInputError,
+    create_workspace,
+    rotate_postback_secret,
+)
 from clicktrail.servers import (
     API,
     SERVICES,
@@ -103,6 +108,13 @@ def _parser() -> argparse.ArgumentParser:
     campaign.add_argument("--payout", type=_amount, help="default payout per conversion")
     campaign.set_defaults(handler=_create_campaign)
 
+    rotate = commands.add_parser(
+        "rotate-secret", help="issue a new postback secret; the old one works for a grace period"
+    )
+    rotate.add_argument("workspace", type=int, help="workspace id")
+    rotate.add_argument("--grace-hours", type=float, default=24.0, help="default 24")
+    rotate.set_defaults(handler=_rotate_secret)
+
     templates = commands.add_parser(
         "templates", help="print a workspace's postback URLs and pixel snippets"
     )
@@ -184,6 +196,20 @@ def _create_campaign(args: argparse.Namespace, settings: Settings) -> int:
         print(f"tracking link : {ingestion_url(settings)}/c/{created.campaign.key}?sub1={{sub1}}")
 
     _run_with_session(settings, create)
+    return 0
+
+
+def _rotate_secret(args: argparse.Namespace, settings: Settings) -> int:
+    async def rotate(session: AsyncSession) -> None:
+        secret = await rotate_postback_secret(
+            session, workspace_id=args.workspace, grace=timedelta(hours=args.grace_hours)
+        )
+        await session.commit()
+        print(f"new postback secret  : {secret}")
+        print(f"the old one works for another {args.grace_hours:g} hours")
+        _print_templates(tracking_templates(ingestion_url(settings), secret))
+
+    _run_with_session(settings, rotate)
     return 0
 
 

@@ -1,5 +1,8 @@
 """SQL for workspaces and API keys."""
 
+from datetime import datetime
+
+from sqlalchemy import or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -22,6 +25,20 @@ async def active_postback_secret(session: AsyncSession, workspace_id: int) -> st
         .limit(1)
     )
     return result.scalar_one_or_none()
+
+
+async def expire_postback_secrets(
+    session: AsyncSession, workspace_id: int, *, at: datetime
+) -> None:
+    """Make every secret of the workspace that would outlive ``at`` expire then."""
+    await session.execute(
+        update(PostbackSecret)
+        .where(
+            col(PostbackSecret.workspace_id) == workspace_id,
+            or_(col(PostbackSecret.expires_at).is_(None), col(PostbackSecret.expires_at) > at),
+        )
+        .values(expires_at=at)
+    )
 
 
 async def find_active_api_key(session: AsyncSession, secret_hash: bytes) -> ApiKey | None:

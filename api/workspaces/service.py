@@ -3,10 +3,12 @@
 import re
 import zoneinfo
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.workspaces.credentials import new_api_key, new_postback_secret
+from api.workspaces.repository import expire_postback_secrets, get_workspace
 from models import ApiKey, PostbackSecret, Workspace
 from models.catalog import builtin_conversion_types
 from models.enums import ApiScope
@@ -61,3 +63,18 @@ async def create_workspace(
     )
     await session.flush()
     return NewWorkspace(workspace=workspace, postback_secret=secret, admin_api_key=key.plaintext)
+
+
+async def rotate_postback_secret(
+    session: AsyncSession, *, workspace_id: int, grace: timedelta
+) -> str:
+    """Issue a new postback secret; the current ones keep working for ``grace``, then expire."""
+    if grace < timedelta(0):
+        raise WorkspaceInputError("the grace period cannot be negative")
+    if await get_workspace(session, workspace_id) is None:
+        raise WorkspaceInputError(f"workspace {workspace_id} does not exist")
+    await expire_postback_secrets(session, workspace_id, at=datetime.now(UTC) + grace)
+    secret = new_postback_secret()
+    session.add(PostbackSecret(workspace_id=workspace_id, secret=secret))
+    await session.flush()
+    return secret

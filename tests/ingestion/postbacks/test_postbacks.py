@@ -9,6 +9,7 @@ from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import col
 
+from api.workspaces.service import rotate_postback_secret
 from ingestion.postbacks.signature import HEADER, sign
 from models import Campaign, CurrencyRate, Workspace
 from models.templates import tracking_templates
@@ -312,23 +313,27 @@ async def test_bad_secret(
     )
 
 
-async def test_rotated_secret_works_until_it_expires(
+async def test_a_rotated_secret_works_through_its_grace_period(
     ingestion_client: Client, session: AsyncSession, campaign: TrackedCampaign
 ):
     click_id = await click(ingestion_client)
-    await session.execute(
-        text(
-            """
-            UPDATE postback_secrets SET expires_at = now() - interval '1 second'
-            WHERE workspace_id = :w
-            """
-        ),
-        {"w": campaign.workspace_id},
+    new = await rotate_postback_secret(
+        session, workspace_id=campaign.workspace_id, grace=timedelta(hours=1)
     )
     await session.commit()
-    ingestion_client.app.state.workspaces.clear()
-    status, body = await postback(ingestion_client, campaign.secret, clickid=click_id)
-    assert (status, body["error"]) == (403, "bad_secret")
+    for secret in (campaign.secret, new):
+        status, _ = await postback(
+            ingestion_client, secret, clickid=click_id, type="transaction", txid=secret
+        )
+        assert status == 200
+    newest = await rotate_postback_secret(
+        session, workspace_id=campaign.workspace_id, grace=timedelta(0)
+    )
+    await session.commit()
+    ingestion_client.app.state.workspaces.clear()  # skip the 5-second cache
+    for secret, expected in ((campaign.secret, 403), (new, 403), (newest, 200)):
+        status, _ = await postback(ingestion_client, secret, clickid=click_id)
+        assert status == expected, secret
 
 
 async def test_ip_allowlist(client_at, session: AsyncSession, campaign: TrackedCampaign):
