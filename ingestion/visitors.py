@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import geoip2.database
 import geoip2.errors
+from litestar.connection import ASGIConnection
 from maxminddb import InvalidDatabaseError
 from ua_parser import DefaultedResult, parse
 
@@ -156,6 +157,18 @@ def client_ip(
             return hop
         address = hop
     return address
+
+
+def request_ip(
+    request: ASGIConnection[Any, Any, Any, Any], trusted_proxies: list[Network]
+) -> IPAddress | None:
+    """:func:`client_ip` of a Litestar request, every X-Forwarded-For header included."""
+    forwarded = request.headers.getall("x-forwarded-for", [])
+    return client_ip(
+        request.client.host if request.client else None,
+        ", ".join(forwarded) or None,
+        trusted_proxies,
+    )
 
 
 def _parse_ip(value: str | None) -> IPAddress | None:

@@ -15,7 +15,7 @@ from ingestion.clicks.service import CampaignDirectory, TrackedClick, Visit, tra
 from ingestion.clicks.writer import ClickNotRecordedError, ClickWriter
 from ingestion.errors import IngestionError
 from ingestion.params import MAX_PARAMS, MAX_VALUE_LENGTH, check_param, parse_params
-from ingestion.visitors import CountryResolver, client_ip
+from ingestion.visitors import CountryResolver, request_ip
 from models.database import DATABASE_ERRORS
 from models.settings import Settings
 
@@ -143,11 +143,7 @@ def _visit_from_request(
     settings: Settings = state.settings
     resolver: CountryResolver = state.countries
     headers = request.headers
-    ip = client_ip(
-        request.client.host if request.client else None,
-        headers.get("x-forwarded-for"),
-        settings.trusted_proxies,
-    )
+    ip = request_ip(request, settings.trusted_proxies)
     user_agent = headers.get("user-agent")
     referrer = headers.get("referer")
     for name, value in (("User-Agent", user_agent), ("Referer", referrer)):

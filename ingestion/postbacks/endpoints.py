@@ -16,7 +16,7 @@ from ingestion.clicks.endpoints import CLICK_COOKIE
 from ingestion.postbacks.records import Hit, Outcome
 from ingestion.postbacks.service import WorkspaceDirectory, record_hit
 from ingestion.postbacks.signature import HEADER
-from ingestion.visitors import client_ip
+from ingestion.visitors import request_ip
 from models.enums import HitKind, HitOutcome
 from models.settings import Settings
 
@@ -29,8 +29,8 @@ _NO_CACHE = {
     "Expires": "0",
 }
 _POSTBACK_DOC = (
-    "Reports an event for a click. Parameters (query string, or an "
-    "application/x-www-form-urlencoded body for POST): click id `clickid`|`cid`|`subid`|"
+    "Reports an event for a click. Parameters (query string, or for POST an "
+    "application/x-www-form-urlencoded or flat JSON body): click id `clickid`|`cid`|`subid`|"
     "`click_id`; amount `sum`|`payout`|`revenue`|`amount`; transaction id `txid`|`tid`|"
     "`transaction_id`; type `type`|`et` (default `conversion`; `transaction` for further "
     "steps); `status` (approved, pending, declined, other, or the workspace's aliases); "
@@ -113,11 +113,7 @@ async def _record(
         secret=secret,
         query=request.scope["query_string"],
         body=body,
-        source_ip=client_ip(
-            request.client.host if request.client else None,
-            request.headers.get("x-forwarded-for"),
-            settings.trusted_proxies,
-        ),
+        source_ip=request_ip(request, settings.trusted_proxies),
         received_at=datetime.now(UTC),
         content_type=request.headers.get("content-type"),
         signature=request.headers.get(HEADER),

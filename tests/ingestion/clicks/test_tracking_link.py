@@ -225,3 +225,13 @@ async def test_fingerprints_older_than_the_window_are_forgotten(
     async with AsyncTestClient(app=create_app(ingestion_client.app.state.settings)):
         await asyncio.sleep(0.3)
     assert await count(session, "SELECT count(*) FROM click_fingerprints") == 0
+
+
+async def test_repeated_forwarded_for_headers_are_read_as_one_chain(
+    client_at, session: AsyncSession, campaign: TrackedCampaign
+):
+    headers = [("X-Forwarded-For", "1.1.1.1"), ("X-Forwarded-For", "203.0.113.60, 10.0.0.9")]
+    async with client_at("10.0.0.5", trusted_proxies=[ip_network("10.0.0.0/8")]) as client:
+        response = await client.get("/c/summer", headers=headers, follow_redirects=False)
+    assert response.status_code == 302
+    assert await count(session, "SELECT count(*) FROM clicks WHERE host(ip) = '203.0.113.60'") == 1
