@@ -8,11 +8,14 @@ embedded PostgreSQL runs in a temporary folder that is removed at the end.
 
 It seeds one workspace and campaign, starts `clicktrail serve-ingestion` under granian, drives
 `GET /c/bench` with wrk, then `GET /postback/<secret>` with a new transaction id per request, and
-prints requests/s, latency percentiles and whether every 302 and every 200 is a committed row.
+prints requests/s, latency percentiles, the database connections the service opened, and whether
+every 302 and every 200 is a committed row. Other load on the machine skews the figures: it says
+so when the CPU is busy before it starts.
 """
 
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
 import re
@@ -20,25 +23,25 @@ import secrets
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import IO
 
 import asyncpg
 from sqlalchemy import make_url, text
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 
 from api.workspaces.service import create_workspace
 from models import Campaign, CampaignOffer, Offer, TrafficSource
-from models.database import create_engine
+from models.database import create_engine, display_url
 from models.embedded import start_embedded
 from models.enums import CostModel
 from models.migrate import upgrade
@@ -50,6 +53,7 @@ OFFER_URL = "https://offer.example/land?cid={clickid}&s1={sub1}"
 MAX_POSTBACK_CLICKS = 20_000
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
+SETTLE_TIMEOUT_S = 10.0
 
 # Counts responses per status in each wrk thread; done() sums the threads and prints
 # "bench <name> <value>" lines, which are easier to parse than wrk's own report.
@@ -123,6 +127,13 @@ class Database:
 
 
 @dataclass(frozen=True, slots=True)
+class Server:
+    base: str
+    port: int
+    pid: int
+
+
+@dataclass(frozen=True, slots=True)
 class Seeded:
     workspace_id: int
     campaign_id: int
@@ -141,7 +152,6 @@ class WrkResult:
     max_ms: float
     accepted: int
     statuses: dict[int, int]
-    raw: str
 
     @property
     def rate(self) -> float:
@@ -156,52 +166,44 @@ class WrkResult:
         return unexpected + self.socket_errors
 
 
+@dataclass(frozen=True, slots=True)
+class Phase:
+    """One wrk run and what the database holds afterwards."""
+
+    result: WrkResult
+    # Rows written for this phase's requests, counted once the count stops growing.
+    rows: int
+    # Connections the service opened to the database during the run (pg_stat_database).
+    connections: int
+    # wrk's connections held by each worker halfway through: keep-alive pins them.
+    split: list[int]
+    log_rows: int = 0
+
+
 def main() -> None:
     args = _parser().parse_args()
     wrk = shutil.which("wrk")
     if wrk is None:
         sys.exit("bench/load.py needs wrk: apt-get install -y wrk")
-    mode = "buffered" if args.buffered else "durable"
     idle = _idle_share()
     print(f"CPU idle before the run: {idle:.0%}", flush=True)
     if idle < 0.8:
         print("warning: something else is using the CPU; the figures will be low", flush=True)
     work = Path(tempfile.mkdtemp(prefix="ct-load-", dir="/tmp"))
+    log_path = work / "server.log"
+    summary: list[str] = []
     try:
-        with bench_database(work) as database:
-            version = asyncio.run(prepare(database.url))
-            seeded = asyncio.run(seed(database.url))
-            print(f"database ready: PostgreSQL {version} ({database.kind}); seeded", flush=True)
-            log_path = work / "server.log"
-            with ingestion_server(database.url, args, mode, log_path) as base:
-                clicks, click_rows = run_clicks(wrk, base, args, database.url, seeded, work)
-                postbacks, event_rows, log_rows = run_postbacks(
-                    wrk, base, args, database.url, seeded, work
-                )
-            report_server_log(log_path)
-            wrk_flags = f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s"
-            print()
-            print(
-                f"machine: {os.cpu_count()} cores, {_ram()}, {platform.platform(terse=True)}, "
-                f"Python {platform.python_version()}, PostgreSQL {version} ({database.kind})"
-            )
-            print(
-                f"click redirects: {_figures(clicks)}  non-302 {clicks.other_than(302)}  "
-                f"({mode}, {args.workers} workers, {wrk_flags})  "
-                f"rows committed {click_rows} / 302s {clicks.count(302)}"
-                f"{_verdict(click_rows, clicks.count(302))}"
-            )
-            if postbacks is None:
-                print("postbacks:       skipped (no clicks to convert)")
-            else:
-                print(
-                    f"postbacks:       {_figures(postbacks)}  non-2xx {postbacks.other_than(200)}  "
-                    f"rows committed {event_rows} / 200s {postbacks.count(200)} "
-                    f"(accepted {postbacks.accepted}){_verdict(event_rows, postbacks.count(200))}"
-                    f"  postback_log rows {log_rows}"
-                )
+        with bench_database(work) as database, log_path.open("wb") as log:
+            summary = asyncio.run(run(args, wrk, database, work, log, log_path))
+    except KeyboardInterrupt:
+        print("interrupted; stopped the service and removed the bench database", file=sys.stderr)
+        sys.exit(130)
     finally:
+        # Before the folder goes: on a failure the log is all there is to go on.
+        if log_path.exists():
+            report_server_log(log_path, failed=not summary)
         shutil.rmtree(work, ignore_errors=True)
+    print("\n" + "\n".join(summary))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -215,6 +217,65 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--verbose", action="store_true", help="print wrk's own reports too")
     return parser
+
+
+async def run(
+    args: argparse.Namespace,
+    wrk: str,
+    database: Database,
+    work: Path,
+    log: IO[bytes],
+    log_path: Path,
+) -> list[str]:
+    """Migrate, seed, serve, load; return the summary lines."""
+    mode = "buffered" if args.buffered else "durable"
+    engine = _engine(database.url)
+    try:
+        await upgrade(engine)
+        seeded = await seed(engine)
+        # One connection for every count, in autocommit so each read sees fresh statistics.
+        async with engine.connect() as probe:
+            await probe.execution_options(isolation_level="AUTOCOMMIT")
+            version = str(await probe.scalar(text("SHOW server_version"))).split()[0]
+            print(f"database ready: PostgreSQL {version} ({database.kind}); seeded", flush=True)
+            async with ingestion_server(database.url, args, mode, log, log_path) as server:
+                clicks = await click_phase(wrk, server, args, probe, seeded, work)
+                postbacks = await postback_phase(wrk, server, args, probe, seeded, work)
+    finally:
+        await engine.dispose()
+    return _summary(args, mode, version, database, clicks, postbacks)
+
+
+def _summary(
+    args: argparse.Namespace,
+    mode: str,
+    version: str,
+    database: Database,
+    clicks: Phase,
+    postbacks: Phase | None,
+) -> list[str]:
+    wrk_flags = f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s"
+    redirects = clicks.result.count(302)
+    lines = [
+        f"machine: {os.cpu_count()} cores, {_ram()}, {platform.platform(terse=True)}, "
+        f"Python {platform.python_version()}, PostgreSQL {version} ({database.kind})",
+        f"click redirects: {_figures(clicks.result)}  non-302 {clicks.result.other_than(302)}  "
+        f"({mode}, {args.workers} workers, {wrk_flags})  "
+        f"rows committed {clicks.rows} / 302s {redirects}{_verdict(clicks.rows, redirects)}  "
+        f"db connections opened {clicks.connections}  wrk connections per worker "
+        f"{_split(clicks)}",
+    ]
+    if postbacks is None:
+        return [*lines, "postbacks:       skipped (no clicks to convert)"]
+    ok = postbacks.result.count(200)
+    return [
+        *lines,
+        f"postbacks:       {_figures(postbacks.result)}  non-2xx "
+        f"{postbacks.result.other_than(200)}  rows committed {postbacks.rows} / 200s {ok} "
+        f"(accepted {postbacks.result.accepted}){_verdict(postbacks.rows, ok)}  "
+        f"postback_log rows {postbacks.log_rows}  db connections opened {postbacks.connections}"
+        f"  wrk connections per worker {_split(postbacks)}",
+    ]
 
 
 # --- database -------------------------------------------------------------------------------
@@ -245,7 +306,12 @@ def bench_database(work: Path) -> Iterator[Database]:
 
 
 async def _admin(server_url: str, statement: str) -> None:
-    conn = await asyncpg.connect(_asyncpg_dsn(server_url))
+    try:
+        conn = await asyncpg.connect(_asyncpg_dsn(server_url))
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise SystemExit(
+            f"cannot connect to DATABASE_URL {display_url(server_url)}: {exc}"
+        ) from exc
     try:
         await conn.execute(statement)
     finally:
@@ -266,89 +332,58 @@ def _engine(url: str) -> AsyncEngine:
     )
 
 
-async def prepare(url: str) -> str:
-    """Migrate; return the server's version."""
-    engine = _engine(url)
-    try:
-        await upgrade(engine)
-        async with engine.connect() as conn:
-            version = str((await conn.execute(text("SHOW server_version"))).scalar_one())
-    finally:
-        await engine.dispose()
-    return version.split()[0]
-
-
-async def seed(url: str) -> Seeded:
+async def seed(engine: AsyncEngine) -> Seeded:
     """A workspace with a CPC campaign `bench` that sends all its traffic to one offer."""
-    engine = _engine(url)
-    try:
-        async with async_sessionmaker(engine, expire_on_commit=False)() as session:
-            created = await create_workspace(session, name="Bench")
-            workspace_id = created.workspace.id
-            assert workspace_id is not None
-            source = TrafficSource(workspace_id=workspace_id, name="Bench source")
-            offer = Offer(
-                workspace_id=workspace_id, name="Bench offer", url=OFFER_URL, payout=Decimal(2)
+    async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+        created = await create_workspace(session, name="Bench")
+        workspace_id = created.workspace.id
+        assert workspace_id is not None
+        source = TrafficSource(workspace_id=workspace_id, name="Bench source")
+        offer = Offer(
+            workspace_id=workspace_id, name="Bench offer", url=OFFER_URL, payout=Decimal(2)
+        )
+        session.add_all([source, offer])
+        await session.flush()
+        campaign = Campaign(
+            workspace_id=workspace_id,
+            key=CAMPAIGN_KEY,
+            name="Bench campaign",
+            traffic_source_id=source.id,
+            cost_model=CostModel.CPC,
+            cost_value=Decimal("0.05"),
+        )
+        session.add(campaign)
+        await session.flush()
+        assert campaign.id is not None
+        assert offer.id is not None
+        session.add(
+            CampaignOffer(
+                workspace_id=workspace_id, campaign_id=campaign.id, offer_id=offer.id, weight=100
             )
-            session.add_all([source, offer])
-            await session.flush()
-            campaign = Campaign(
-                workspace_id=workspace_id,
-                key=CAMPAIGN_KEY,
-                name="Bench campaign",
-                traffic_source_id=source.id,
-                cost_model=CostModel.CPC,
-                cost_value=Decimal("0.05"),
-            )
-            session.add(campaign)
-            await session.flush()
-            assert campaign.id is not None
-            assert offer.id is not None
-            session.add(
-                CampaignOffer(
-                    workspace_id=workspace_id,
-                    campaign_id=campaign.id,
-                    offer_id=offer.id,
-                    weight=100,
-                )
-            )
-            await session.commit()
-            return Seeded(workspace_id, campaign.id, created.postback_secret)
-    finally:
-        await engine.dispose()
+        )
+        await session.commit()
+        return Seeded(workspace_id, campaign.id, created.postback_secret)
 
 
-async def count(url: str, sql: str, **params: object) -> int:
-    engine = _engine(url)
-    try:
-        async with engine.connect() as conn:
-            return int((await conn.execute(text(sql), params)).scalar_one())
-    finally:
-        await engine.dispose()
+async def count(probe: AsyncConnection, sql: str, **params: object) -> int:
+    return int(await probe.scalar(text(sql), params) or 0)
 
 
-async def click_ids(url: str, seeded: Seeded) -> list[str]:
-    engine = _engine(url)
-    try:
-        async with engine.connect() as conn:
-            rows = await conn.execute(
-                text("SELECT id FROM clicks WHERE workspace_id = :w AND campaign_id = :c LIMIT :n"),
-                {"w": seeded.workspace_id, "c": seeded.campaign_id, "n": MAX_POSTBACK_CLICKS},
-            )
-            return [str(row.id) for row in rows]
-    finally:
-        await engine.dispose()
-
-
-def settled_count(url: str, sql: str, **params: object) -> int:
+async def settled_count(probe: AsyncConnection, sql: str, **params: object) -> int:
     """The count once it stops growing: requests in flight at wrk's cut, buffered clicks."""
-    previous = -1
-    deadline = time.monotonic() + 10
-    current = asyncio.run(count(url, sql, **params))
+    deadline = time.monotonic() + SETTLE_TIMEOUT_S
+    previous, current = -1, await count(probe, sql, **params)
     while current != previous and time.monotonic() < deadline:
-        time.sleep(0.5)
-        previous, current = current, asyncio.run(count(url, sql, **params))
+        await asyncio.sleep(0.5)
+        previous, current = current, await count(probe, sql, **params)
     return current
+
+
+async def sessions(probe: AsyncConnection) -> int:
+    """Connections ever opened to this database; the probe's own is already counted."""
+    return await count(
+        probe, "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+    )
 
 
 # --- the service ----------------------------------------------------------------------------
@@ -360,11 +395,11 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@contextmanager
-def ingestion_server(
-    url: str, args: argparse.Namespace, mode: str, log_path: Path
-) -> Iterator[str]:
-    """`clicktrail serve-ingestion` in the background until the block ends; yields its base URL."""
+@asynccontextmanager
+async def ingestion_server(
+    url: str, args: argparse.Namespace, mode: str, log: IO[bytes], log_path: Path
+) -> AsyncIterator[Server]:
+    """`clicktrail serve-ingestion` in the background until the block ends."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update(
@@ -375,99 +410,156 @@ def ingestion_server(
         CLICKTRAIL_CLICK_DURABILITY=mode,
     )
     base = f"http://127.0.0.1:{port}"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "clicktrail", "serve-ingestion", "--no-migrate"],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            # Its own process group: a Ctrl+C here reaches it only through the SIGINT below.
-            start_new_session=True,
-        )
-        try:
-            _wait_healthy(base, process, log_path)
-            print(f"ingestion ready at {base} ({mode}, {args.workers} workers)", flush=True)
-            yield base
-        finally:
-            _stop(process)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "clicktrail",
+        "serve-ingestion",
+        "--no-migrate",
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=asyncio.subprocess.STDOUT,
+        # Its own process group: a Ctrl+C here reaches it only through the SIGINT below.
+        start_new_session=True,
+    )
+    try:
+        await _wait_ready(base, process, log_path, args.workers)
+        print(f"ingestion ready at {base} ({mode}, {args.workers} workers)", flush=True)
+        yield Server(base, port, process.pid)
+    finally:
+        await _stop(process)
 
 
-def _wait_healthy(base: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
+async def _wait_ready(
+    base: str, process: asyncio.subprocess.Process, log_path: Path, workers: int
+) -> None:
+    """Until /health answers and granian has logged every worker as started.
+
+    wrk opens all its connections at once and keep-alive pins each to the worker that accepted
+    it: started while one worker is still booting, the whole run lands on the other.
+    """
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
-        if process.poll() is not None:
+        if process.returncode is not None:
             raise SystemExit(
-                f"serve-ingestion exited with {process.returncode}:\n{_tail(log_path)}"
+                f"serve-ingestion exited with {process.returncode} before it was ready"
             )
-        try:
-            with urllib.request.urlopen(f"{base}/health", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except (OSError, urllib.error.URLError):
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"serve-ingestion did not answer /health in {READY_TIMEOUT_S:.0f} s")
+        if await asyncio.to_thread(_ready, base, log_path, workers):
+            return
+        await asyncio.sleep(0.2)
+    raise SystemExit(
+        f"serve-ingestion did not answer /health, or granian did not log 'Started worker-' "
+        f"{workers} times, within {READY_TIMEOUT_S:.0f} s"
+    )
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
+def _ready(base: str, log_path: Path, workers: int) -> bool:
+    if log_path.read_text(errors="replace").count("Started worker-") < workers:
+        return False
+    try:
+        with urllib.request.urlopen(f"{base}/health", timeout=1) as response:
+            return bool(response.status == 200)
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
         process.send_signal(signal.SIGINT)
     try:
-        process.wait(timeout=STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
+        await asyncio.wait_for(process.wait(), STOP_TIMEOUT_S)
+    except TimeoutError:
         print("serve-ingestion ignored SIGINT; killing its process group", file=sys.stderr)
         os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        await process.wait()
 
 
-def _tail(path: Path, lines: int = 30) -> str:
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-
-
-def report_server_log(log_path: Path) -> None:
-    """How many tracebacks the service logged under load, and the first one in full."""
+def report_server_log(log_path: Path, *, failed: bool) -> None:
+    """How many tracebacks the service logged, the first one in full; its tail on a failure."""
     lines = log_path.read_text(errors="replace").splitlines()
     starts = [i for i, line in enumerate(lines) if line.startswith("Traceback")]
-    errors = sum(1 for line in lines if "ERROR" in line)
-    print(f"server log: {len(lines)} lines, {len(starts)} tracebacks, {errors} ERROR lines")
-    if not starts:
-        return
-    first = starts[0]
-    end = first + 1
-    # A traceback ends with the first unindented line after its frames: the exception.
-    while end < len(lines) and (lines[end].startswith((" ", "\t")) or not lines[end]):
-        end += 1
-    context = lines[max(0, first - 3) : end + 1]
-    print("first traceback:\n" + "\n".join(f"  | {line}" for line in context))
+    errors = [line for line in lines if "ERROR" in line]
+    print(f"server log: {len(lines)} lines, {len(starts)} tracebacks, {len(errors)} ERROR lines")
+    if starts:
+        first = starts[0]
+        end = first + 1
+        # A traceback ends with the first unindented line after its frames: the exception.
+        while end < len(lines) and (lines[end].startswith((" ", "\t")) or not lines[end]):
+            end += 1
+        shown = lines[max(0, first - 3) : end + 1]
+        print("first traceback:")
+    elif failed:
+        shown = lines[-30:]
+        print("last lines:")
+    else:
+        shown = errors[:5]
+    print("".join(f"  | {line}\n" for line in shown), end="")
 
 
 # --- load -----------------------------------------------------------------------------------
 
 
-def run_wrk(
-    wrk: str, args: argparse.Namespace, url: str, lua: str, script_dir: Path, *extra: str
-) -> WrkResult:
-    script = script_dir / f"wrk-{secrets.token_hex(3)}.lua"
-    script.write_text(lua)
+async def run_wrk(
+    wrk: str, args: argparse.Namespace, server: Server, path: str, script: Path, *script_args: str
+) -> tuple[WrkResult, list[int]]:
+    """wrk's figures, and how its connections were spread over the workers halfway through."""
     command = [
-        wrk,
         f"-t{args.threads}",
         f"-c{args.connections}",
         f"-d{args.duration}s",
         "--latency",
         "-s",
         str(script),
-        url,
+        server.base + path,
     ]
-    if extra:
-        command += ["--", *extra]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if script_args:
+        command += ["--", *script_args]
+    process = await asyncio.create_subprocess_exec(
+        wrk, *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    split = asyncio.create_task(_split_midway(server, args.duration))
+    try:
+        stdout, stderr = await process.communicate()
+    finally:
+        split.cancel()
+        # Interrupted (Ctrl+C): wrk would otherwise keep loading the server it is about to lose.
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    output = stdout.decode(errors="replace")
     if args.verbose:
-        print(done.stdout.rstrip())
-    if done.returncode != 0:
-        raise SystemExit(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    return _parse(done.stdout)
+        print(output.rstrip())
+    if process.returncode != 0:
+        raise SystemExit(f"wrk failed ({process.returncode}):\n{output}\n{stderr.decode()}")
+    return _parse(output), split.result() if split.done() and not split.cancelled() else []
+
+
+async def _split_midway(server: Server, duration: int) -> list[int]:
+    await asyncio.sleep(duration / 2)
+    return await asyncio.to_thread(connections_per_worker, server)
+
+
+def connections_per_worker(server: Server) -> list[int]:
+    """Established connections to the service's port held by each worker process (Linux)."""
+    try:
+        sockets = set()
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "01" and int(fields[1].rpartition(":")[2], 16) == server.port:
+                sockets.add(f"socket:[{fields[9]}]")
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    except OSError:
+        return []
+    split = []
+    for pid in children:
+        held = 0
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    held += os.readlink(fd) in sockets
+        split.append(held)
+    return split
 
 
 def _parse(output: str) -> WrkResult:
@@ -489,62 +581,85 @@ def _parse(output: str) -> WrkResult:
             for name, n in values.items()
             if name.startswith("status_")
         },
-        raw=output,
     )
 
 
-def run_clicks(
-    wrk: str, base: str, args: argparse.Namespace, url: str, seeded: Seeded, work: Path
-) -> tuple[WrkResult, int]:
+async def click_phase(
+    wrk: str,
+    server: Server,
+    args: argparse.Namespace,
+    probe: AsyncConnection,
+    seeded: Seeded,
+    work: Path,
+) -> Phase:
+    script = work / "clicks.lua"
+    await asyncio.to_thread(script.write_text, STATS_LUA)
     print(f"clicks: wrk on /c/{CAMPAIGN_KEY} for {args.duration} s ...", flush=True)
-    result = run_wrk(wrk, args, f"{base}/c/{CAMPAIGN_KEY}?sub1=abc&sub2=x", STATS_LUA, work)
-    _print_phase("clicks", result)
-    rows = settled_count(
-        url,
+    before = await sessions(probe)
+    result, split = await run_wrk(wrk, args, server, f"/c/{CAMPAIGN_KEY}?sub1=abc&sub2=x", script)
+    rows = await settled_count(
+        probe,
         "SELECT count(*) FROM clicks WHERE workspace_id = :w AND campaign_id = :c",
         w=seeded.workspace_id,
         c=seeded.campaign_id,
     )
-    return result, rows
+    phase = Phase(result, rows, await sessions(probe) - before, split)
+    _print_phase("clicks", phase)
+    return phase
 
 
-def run_postbacks(
-    wrk: str, base: str, args: argparse.Namespace, url: str, seeded: Seeded, work: Path
-) -> tuple[WrkResult | None, int, int]:
-    ids = asyncio.run(click_ids(url, seeded))
+async def postback_phase(
+    wrk: str,
+    server: Server,
+    args: argparse.Namespace,
+    probe: AsyncConnection,
+    seeded: Seeded,
+    work: Path,
+) -> Phase | None:
+    ids = (
+        await probe.scalars(
+            text("SELECT id FROM clicks WHERE workspace_id = :w AND campaign_id = :c LIMIT :n"),
+            {"w": seeded.workspace_id, "c": seeded.campaign_id, "n": MAX_POSTBACK_CLICKS},
+        )
+    ).all()
     if not ids:
-        return None, 0, 0
-    ids_file = work / "click_ids.txt"
-    ids_file.write_text("\n".join(ids) + "\n")
+        return None
+    ids_file, script = work / "click_ids.txt", work / "postbacks.lua"
+    await asyncio.to_thread(ids_file.write_text, "\n".join(ids) + "\n")
+    await asyncio.to_thread(script.write_text, STATS_LUA + POSTBACK_LUA)
     print(f"postbacks: wrk on /postback/... over {len(ids)} clicks for {args.duration} s ...")
-    result = run_wrk(
+    before = await sessions(probe)
+    result, split = await run_wrk(
         wrk,
         args,
-        f"{base}/postback/{seeded.postback_secret}",
-        STATS_LUA + POSTBACK_LUA,
-        work,
+        server,
+        f"/postback/{seeded.postback_secret}",
+        script,
         str(ids_file),
         seeded.postback_secret,
     )
-    _print_phase("postbacks", result)
-    events = settled_count(
-        url, "SELECT count(*) FROM conversion_events WHERE workspace_id = :w", w=seeded.workspace_id
+    workspace = {"w": seeded.workspace_id}
+    rows = await settled_count(
+        probe, "SELECT count(*) FROM conversion_events WHERE workspace_id = :w", **workspace
     )
-    log_rows = asyncio.run(
-        count(
-            url, "SELECT count(*) FROM postback_log WHERE workspace_id = :w", w=seeded.workspace_id
-        )
+    log_rows = await count(
+        probe, "SELECT count(*) FROM postback_log WHERE workspace_id = :w", **workspace
     )
-    return result, events, log_rows
+    phase = Phase(result, rows, await sessions(probe) - before, split, log_rows)
+    _print_phase("postbacks", phase)
+    return phase
 
 
-def _print_phase(name: str, result: WrkResult) -> None:
+def _print_phase(name: str, phase: Phase) -> None:
+    result = phase.result
     statuses = ", ".join(f"{status}: {n}" for status, n in sorted(result.statuses.items()))
     print(
         f"  {name}: {result.requests} responses in {result.duration_s:.2f} s ({statuses}); "
         f"socket errors {result.socket_errors} (timeouts {result.timeouts}); "
         f"p50 {result.p50_ms:.1f} ms, p90 {result.p90_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, "
-        f"max {result.max_ms:.1f} ms",
+        f"max {result.max_ms:.1f} ms; {phase.rows} rows; "
+        f"{phase.connections} database connections opened; wrk connections per worker "
+        f"{_split(phase)}",
         flush=True,
     )
 
@@ -554,6 +669,10 @@ def _print_phase(name: str, result: WrkResult) -> None:
 
 def _figures(result: WrkResult) -> str:
     return f"{result.rate:.0f} req/s  p50 {result.p50_ms:.1f} ms  p99 {result.p99_ms:.1f} ms"
+
+
+def _split(phase: Phase) -> str:
+    return "/".join(str(n) for n in phase.split) or "unknown"
 
 
 def _verdict(rows: int, acknowledged: int) -> str:
