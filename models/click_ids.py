@@ -1,26 +1,23 @@
-"""Click ids: 48-bit millisecond timestamp + 128 random bits, base32hex, lower case.
+"""Click ids: 48-bit millisecond timestamp + 128 random bits, as 44 lower-case hex digits.
 
 Carrying the click time inside the id lets a postback find the click's partition, and the
-partition of its conversion events, from the id alone. base32hex keeps ids URL-safe, sortable
-by time and immune to networks that change their case.
+partition of its conversion events, from the id alone. Hex keeps ids URL-safe, sortable by
+time, immune to networks that change their case, and cheap to encode on the hot path.
 """
 
-import base64
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
 
-CLICK_ID_LENGTH = 36
-_PATTERN = re.compile(r"[0-9a-v]{36}")
-_PADDING = "===="
+CLICK_ID_LENGTH = 44
+_PATTERN = re.compile(r"[0-9a-f]{44}")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def new_click_id(now: datetime) -> tuple[str, datetime]:
     """Return a fresh click id and the click time it encodes (``now`` at millisecond precision)."""
     millis = int(now.timestamp() * 1000)
-    raw = millis.to_bytes(6, "big") + secrets.token_bytes(16)
-    click_id = base64.b32hexencode(raw).decode("ascii").rstrip("=").lower()
+    click_id = f"{millis:012x}{secrets.token_hex(16)}"
     return click_id, _from_millis(millis)
 
 
@@ -29,8 +26,7 @@ def click_time(click_id: str) -> datetime | None:
     candidate = click_id.lower()
     if not _PATTERN.fullmatch(candidate):
         return None
-    raw = base64.b32hexdecode(candidate.upper() + _PADDING)
-    return _from_millis(int.from_bytes(raw[:6], "big"))
+    return _from_millis(int(candidate[:12], 16))
 
 
 def _from_millis(millis: int) -> datetime:

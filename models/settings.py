@@ -39,7 +39,9 @@ class Settings(BaseSettings):
     # The ingestion service's address as networks and browsers reach it (templates use it).
     public_url: str | None = None
     workers: PositiveInt = 1
-    pool_size: PositiveInt = 10
+    # Per worker process. Overflow connections close when returned, so a pool smaller than the
+    # usual concurrency reconnects constantly.
+    pool_size: PositiveInt = 20
     pool_max_overflow: int = Field(default=10, ge=0)
     statement_timeout_ms: int = Field(default=30_000, ge=0)
     # GraphiQL at /graphql: convenient in development, off by default in production.

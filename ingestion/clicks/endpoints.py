@@ -7,12 +7,13 @@ from ipaddress import ip_address
 from typing import Annotated, Any
 
 import msgspec
-from litestar import MediaType, Request, Response, get, post
-from litestar.datastructures import Cookie, State
+from litestar import MediaType, Request, get, post
+from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
+from litestar.response.base import ASGIResponse
 
-from ingestion.clicks.service import CampaignDirectory, TrackedClick, Visit, track
-from ingestion.clicks.writer import ClickNotRecordedError, ClickWriter
+from ingestion.clicks.service import TrackedClick, Visit, track
+from ingestion.clicks.writer import ClickNotRecordedError
 from ingestion.errors import IngestionError
 from ingestion.params import MAX_PARAMS, MAX_VALUE_LENGTH, check_param, parse_params
 from ingestion.visitors import CountryResolver, request_ip
@@ -61,7 +62,7 @@ class ClickOutput(msgspec.Struct):
 )
 async def tracking_link(
     campaign_key: FromPath[str], request: Request[Any, Any, Any], state: State
-) -> Response[bytes]:
+) -> ASGIResponse:
     try:
         params = parse_params(request.scope["query_string"])
         visit = _visit_from_request(request, state, params)
@@ -74,23 +75,19 @@ async def tracking_link(
     if tracked.redirect_url is None:
         return _page(404, "This campaign has no active offer.")
     settings: Settings = state.settings
-    secure = request.url.scheme == "https"
-    return Response(
-        b"",
+    # The hot path: a prebuilt ASGI response and a hand-written cookie cost a fraction of
+    # Litestar's Response and Cookie machinery, for the same bytes on the wire.
+    max_age = settings.cookie_max_age_days * 86400
+    cookie = f"{CLICK_COOKIE}={tracked.click_id}; Max-Age={max_age}; Path=/; HttpOnly"
+    # A pixel on the advertiser's site is a cross-site request: over HTTPS the cookie must be
+    # SameSite=None (and so Secure) to travel with it.
+    cookie += "; SameSite=None; Secure" if request.scope["scheme"] == "https" else "; SameSite=Lax"
+    return ASGIResponse(
         status_code=302,
-        headers={"Location": tracked.redirect_url, **_NO_STORE},
-        cookies=[
-            Cookie(
-                key=CLICK_COOKIE,
-                value=tracked.click_id,
-                max_age=settings.cookie_max_age_days * 86400,
-                path="/",
-                httponly=True,
-                # A pixel on the advertiser's site is a cross-site request: over HTTPS the
-                # cookie must be SameSite=None to travel with it.
-                samesite="none" if secure else "lax",
-                secure=secure,
-            )
+        headers=[
+            ("location", tracked.redirect_url),
+            ("cache-control", "no-store"),
+            ("set-cookie", cookie),
         ],
     )
 
@@ -175,14 +172,11 @@ def _visit_from_input(item: ClickInput, state: State) -> Visit:
     )
 
 
-def _page(status_code: int, message: str) -> Response[bytes]:
+def _page(status_code: int, message: str) -> ASGIResponse:
     body = (
         "<!doctype html><html><head><meta charset=utf-8><title>clicktrail</title></head>"
         f"<body><p>{html.escape(message)}</p></body></html>"
     )
-    return Response(
-        body.encode(), status_code=status_code, media_type=MediaType.HTML, headers=_NO_STORE
+    return ASGIResponse(
+        body=body.encode(), status_code=status_code, media_type=MediaType.HTML, headers=_NO_STORE
     )
-
-
-__all__ = ["CampaignDirectory", "ClickWriter", "record_clicks", "tracking_link"]

@@ -3,6 +3,7 @@
 Requests append their click and (in durable mode) wait for the commit of the batch that
 carried it. Two flushers take turns: while one batch commits, the next one fills, so batch size
 follows the load and throughput is bounded by the database rather than by a round trip per click.
+Committed batches then go to one task that flags repeat visitors (see mark_repeat_clicks).
 """
 
 import asyncio
@@ -13,7 +14,7 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ingestion.clicks.records import ClickRecord
-from ingestion.clicks.repository import insert_clicks
+from ingestion.clicks.repository import insert_clicks, mark_repeat_clicks
 from models.database import DATABASE_ERRORS
 
 logger = logging.getLogger(__name__)
@@ -46,18 +47,23 @@ class ClickWriter:
         self._wake = asyncio.Event()
         self._flushers: list[asyncio.Task[None]] = []
         self._in_flight = 0
+        self._committed: asyncio.Queue[list[ClickRecord]] = asyncio.Queue()
+        self._marker: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self._flushers = [asyncio.create_task(self._run()) for _ in range(FLUSHERS)]
+        self._marker = asyncio.create_task(self._mark_repeats())
 
     async def stop(self) -> None:
-        """Flush what is pending, then stop the flushers."""
+        """Flush what is pending and flag its repeats, then stop."""
         while self._pending or self._in_flight:
             self._wake.set()
             await asyncio.sleep(0.01)
-        for task in self._flushers:
+        await self._committed.join()
+        tasks = [*self._flushers, *([self._marker] if self._marker else [])]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._flushers, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def write(self, click: ClickRecord) -> None:
         """Queue a click; in durable mode return only once it is committed."""
@@ -104,6 +110,7 @@ class ClickWriter:
         for _, future in batch:
             if future is not None and not future.done():
                 future.set_result(None)
+        self._committed.put_nowait(clicks)
 
     def _fail(self, batch: list[tuple[ClickRecord, asyncio.Future[None] | None]]) -> None:
         logger.exception("could not write %d clicks", len(batch))
@@ -115,4 +122,23 @@ class ClickWriter:
         async with self._engine.connect() as conn:
             raw = await conn.get_raw_connection()
             driver: asyncpg.Connection = raw.driver_connection  # type: ignore[assignment]
-            await insert_clicks(driver, clicks, unique_window=self.unique_window)
+            await insert_clicks(driver, clicks)
+
+    async def _mark_repeats(self) -> None:
+        """One task, so the batches of this process never wait on each other's visitor rows."""
+        while True:
+            clicks = await self._committed.get()
+            # Take whatever else has been committed meanwhile: one pass for all of it.
+            while not self._committed.empty() and len(clicks) < MAX_BATCH:
+                clicks += self._committed.get_nowait()
+                self._committed.task_done()
+            try:
+                async with self._engine.connect() as conn:
+                    raw = await conn.get_raw_connection()
+                    driver: asyncpg.Connection = raw.driver_connection  # type: ignore[assignment]
+                    await mark_repeat_clicks(driver, clicks, unique_window=self.unique_window)
+            except Exception:
+                # The clicks are stored; only their uniqueness flag stays optimistic.
+                logger.exception("could not flag repeat visitors among %d clicks", len(clicks))
+            finally:
+                self._committed.task_done()

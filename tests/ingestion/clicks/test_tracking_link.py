@@ -215,16 +215,21 @@ async def test_buffered_mode_answers_first_and_writes_within_the_window(
 
 
 async def test_fingerprints_older_than_the_window_are_forgotten(
-    ingestion_client: Client, session: AsyncSession, campaign: TrackedCampaign
+    settings: Settings, session: AsyncSession, campaign: TrackedCampaign
 ):
-    await click(ingestion_client)
     await session.execute(
-        text("UPDATE click_fingerprints SET last_click_at = now() - interval '2 days'")
+        text(
+            """
+            INSERT INTO click_fingerprints (workspace_id, campaign_id, fingerprint, last_click_at)
+            VALUES (:w, :c, 'old', now() - interval '2 days'), (:w, :c, 'new', now())
+            """
+        ),
+        {"w": campaign.workspace_id, "c": campaign.campaign_id},
     )
     await session.commit()
-    async with AsyncTestClient(app=create_app(ingestion_client.app.state.settings)):
+    async with AsyncTestClient(app=create_app(settings)):
         await asyncio.sleep(0.3)
-    assert await count(session, "SELECT count(*) FROM click_fingerprints") == 0
+    assert await count(session, "SELECT count(*) FROM click_fingerprints") == 1
 
 
 async def test_repeated_forwarded_for_headers_are_read_as_one_chain(
