@@ -20,7 +20,7 @@ from ingestion.errors import EXCEPTION_HANDLERS
 from ingestion.postbacks.endpoints import pixel, postback_get, postback_post
 from ingestion.postbacks.service import WorkspaceDirectory
 from ingestion.visitors import CountryResolver, warm_up
-from models.database import DATABASE_ERRORS, database_lifespan, provide_session
+from models.database import DATABASE_ERRORS, database_lifespan, provide_connection
 from models.embedded import database_url
 from models.health import health
 from models.partitions import partition_upkeep
@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             partition_upkeep(),
             ingestion_lifespan,
         ],
-        dependencies={"session": Provide(provide_session)},
+        dependencies={"conn": Provide(provide_connection)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(title="clicktrail ingestion", version="0.1.0"),
     )

@@ -111,6 +111,21 @@ async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
         await session.commit()
 
 
+@asynccontextmanager
+async def driver_connection(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection as asyncpg itself, for hot paths that skip SQLAlchemy."""
+    async with engine.connect() as conn:
+        raw = await conn.get_raw_connection()
+        driver: asyncpg.Connection = raw.driver_connection  # type: ignore[assignment]
+        yield driver
+
+
+async def provide_connection(state: State) -> AsyncIterator[asyncpg.Connection]:
+    """provide_session's raw counterpart: one transaction per request, committed at its end."""
+    async with driver_connection(state.engine) as conn, conn.transaction():
+        yield conn
+
+
 async def ping(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         await conn.exec_driver_sql("SELECT 1")

@@ -10,12 +10,11 @@ import asyncio
 import logging
 from datetime import timedelta
 
-import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ingestion.clicks.records import ClickRecord
 from ingestion.clicks.repository import insert_clicks, mark_repeat_clicks
-from models.database import DATABASE_ERRORS
+from models.database import DATABASE_ERRORS, driver_connection
 
 logger = logging.getLogger(__name__)
 
@@ -119,10 +118,8 @@ class ClickWriter:
                 future.set_exception(ClickNotRecordedError("the click could not be committed"))
 
     async def _insert(self, clicks: list[ClickRecord]) -> None:
-        async with self._engine.connect() as conn:
-            raw = await conn.get_raw_connection()
-            driver: asyncpg.Connection = raw.driver_connection  # type: ignore[assignment]
-            await insert_clicks(driver, clicks)
+        async with driver_connection(self._engine) as conn:
+            await insert_clicks(conn, clicks)
 
     async def _mark_repeats(self) -> None:
         """One task, so the batches of this process never wait on each other's visitor rows."""
@@ -133,10 +130,8 @@ class ClickWriter:
                 clicks += self._committed.get_nowait()
                 self._committed.task_done()
             try:
-                async with self._engine.connect() as conn:
-                    raw = await conn.get_raw_connection()
-                    driver: asyncpg.Connection = raw.driver_connection  # type: ignore[assignment]
-                    await mark_repeat_clicks(driver, clicks, unique_window=self.unique_window)
+                async with driver_connection(self._engine) as conn:
+                    await mark_repeat_clicks(conn, clicks, unique_window=self.unique_window)
             except Exception:
                 # The clicks are stored; only their uniqueness flag stays optimistic.
                 logger.exception("could not flag repeat visitors among %d clicks", len(clicks))

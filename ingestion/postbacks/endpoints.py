@@ -5,18 +5,18 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 from litestar import MediaType, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ingestion.clicks.endpoints import CLICK_COOKIE
 from ingestion.postbacks.records import Hit, Outcome
 from ingestion.postbacks.service import WorkspaceDirectory, record_hit
 from ingestion.postbacks.signature import HEADER
 from ingestion.visitors import request_ip
+from models.database import DATABASE_ERRORS, driver_connection
 from models.enums import HitKind, HitOutcome
 from models.settings import Settings
 
@@ -44,9 +44,9 @@ async def postback_get(
     secret: FromPath[str],
     request: Request[Any, Any, Any],
     state: State,
-    session: NamedDependency[AsyncSession],
+    conn: NamedDependency[asyncpg.Connection],
 ) -> Response[dict[str, object]]:
-    return _json(await _record(secret, request, state, session, HitKind.POSTBACK, body=None))
+    return _json(await _record(secret, request, state, conn, HitKind.POSTBACK, body=None))
 
 
 @post(
@@ -60,10 +60,10 @@ async def postback_post(
     secret: FromPath[str],
     request: Request[Any, Any, Any],
     state: State,
-    session: NamedDependency[AsyncSession],
+    conn: NamedDependency[asyncpg.Connection],
 ) -> Response[dict[str, object]]:
     body = await request.body()
-    return _json(await _record(secret, request, state, session, HitKind.POSTBACK, body=body))
+    return _json(await _record(secret, request, state, conn, HitKind.POSTBACK, body=body))
 
 
 @get(
@@ -81,14 +81,13 @@ async def pixel(
     request: Request[Any, Any, Any],
     state: State,
 ) -> Response[bytes]:
-    # Its own session rather than the request's: even a database failure must answer the GIF.
-    sessionmaker: async_sessionmaker[AsyncSession] = state.sessionmaker
+    # Its own connection rather than the request's: even a database failure must answer the GIF.
     secret = filename.removesuffix(".gif")
     try:
-        async with sessionmaker() as session, session.begin():
-            outcome = await _record(secret, request, state, session, HitKind.PIXEL, body=None)
+        async with driver_connection(state.engine) as conn, conn.transaction():
+            outcome = await _record(secret, request, state, conn, HitKind.PIXEL, body=None)
         result = outcome.reason
-    except (OSError, SQLAlchemyError):
+    except DATABASE_ERRORS:
         logger.exception("pixel hit not recorded")
         result = "unavailable"
     return Response(
@@ -100,7 +99,7 @@ async def _record(
     secret: FromPath[str],
     request: Request[Any, Any, Any],
     state: State,
-    session: AsyncSession,
+    conn: asyncpg.Connection,
     kind: HitKind,
     *,
     body: bytes | None,
@@ -119,7 +118,7 @@ async def _record(
         signature=request.headers.get(HEADER),
         cookie_click_id=request.cookies.get(CLICK_COOKIE) if kind is HitKind.PIXEL else None,
     )
-    return await record_hit(session, directory, hit)
+    return await record_hit(conn, directory, hit)
 
 
 def _json(outcome: Outcome) -> Response[dict[str, object]]:

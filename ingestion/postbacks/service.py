@@ -9,9 +9,9 @@ import re
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
+import asyncpg
 import msgspec
 from cachetools import TTLCache
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingestion.errors import IngestionError
 from ingestion.params import (
@@ -50,11 +50,11 @@ class WorkspaceDirectory:
             maxsize=10_000, ttl=WORKSPACE_CACHE_SECONDS
         )
 
-    async def get(self, session: AsyncSession, secret: str) -> WorkspaceRules | None:
+    async def get(self, conn: asyncpg.Connection, secret: str) -> WorkspaceRules | None:
         try:
             return self._cache[secret]
         except KeyError:
-            rules = await repository.find_workspace(session, secret)
+            rules = await repository.find_workspace(conn, secret)
             self._cache[secret] = rules
             return rules
 
@@ -62,16 +62,16 @@ class WorkspaceDirectory:
         self._cache.clear()
 
 
-async def record_hit(session: AsyncSession, directory: WorkspaceDirectory, hit: Hit) -> Outcome:
+async def record_hit(conn: asyncpg.Connection, directory: WorkspaceDirectory, hit: Hit) -> Outcome:
     """Apply one hit and log it; the caller's transaction commits both."""
     workspace: WorkspaceRules | None = None
     click_id: str | None = None
     try:
-        workspace = await _authenticate(session, directory, hit)
+        workspace = await _authenticate(conn, directory, hit)
         params = _params(hit)
         click_id = pick(params, CLICK_ID) or hit.cookie_click_id
         report = _report(params, click_id, workspace)
-        outcome = await _apply(session, workspace, report, hit)
+        outcome = await _apply(conn, workspace, report, hit)
     except IngestionError as exc:
         outcome = Outcome(
             outcome=HitOutcome.REJECTED,
@@ -81,14 +81,14 @@ async def record_hit(session: AsyncSession, directory: WorkspaceDirectory, hit: 
             workspace_id=workspace.id if workspace else None,
             click_id=click_id,
         )
-    await repository.log_hit(session, hit, outcome)
+    await repository.log_hit(conn, hit, outcome)
     return outcome
 
 
 async def _authenticate(
-    session: AsyncSession, directory: WorkspaceDirectory, hit: Hit
+    conn: asyncpg.Connection, directory: WorkspaceDirectory, hit: Hit
 ) -> WorkspaceRules:
-    workspace = await directory.get(session, hit.secret)
+    workspace = await directory.get(conn, hit.secret)
     if workspace is None:
         raise IngestionError(
             "bad_secret", "the postback secret in the URL matches no workspace", status_code=403
@@ -207,10 +207,10 @@ def _amount(value: str | None) -> Decimal | None:
 
 
 async def _apply(
-    session: AsyncSession, workspace: WorkspaceRules, report: Report, hit: Hit
+    conn: asyncpg.Connection, workspace: WorkspaceRules, report: Report, hit: Hit
 ) -> Outcome:
     click = await repository.find_click(
-        session, workspace.id, report.click_created_at, report.click_id
+        conn, workspace.id, report.click_created_at, report.click_id
     )
     if click is None:
         raise IngestionError(
@@ -235,12 +235,10 @@ async def _apply(
     if original_amount is None and rule.counts_as_conversion and click.offer_payout is not None:
         # The offer's default payout, for networks that do not send one.
         original_amount, original_currency = click.offer_payout, click.offer_currency
-    amount = await _in_workspace_currency(
-        session, workspace, original_amount, original_currency, hit
-    )
+    amount = await _in_workspace_currency(conn, workspace, original_amount, original_currency, hit)
     key = dedup_txid(rule.duplicate_policy, report.txid)
     event_id = await repository.insert_event(
-        session,
+        conn,
         workspace_id=workspace.id,
         report=report,
         type_id=rule.id,
@@ -253,11 +251,11 @@ async def _apply(
     )
     if event_id is not None:
         return _done(HitOutcome.ACCEPTED, workspace, report, event_id)
-    return await _repeat(session, workspace, report, rule, key, amount, original_amount, hit)
+    return await _repeat(conn, workspace, report, rule, key, amount, original_amount, hit)
 
 
 async def _repeat(
-    session: AsyncSession,
+    conn: asyncpg.Connection,
     workspace: WorkspaceRules,
     report: Report,
     rule: TypeRule,
@@ -268,7 +266,7 @@ async def _repeat(
 ) -> Outcome:
     """A postback whose dedup key exists: a status change, the type's policy, or a duplicate."""
     stored = await repository.lock_event(
-        session, workspace_id=workspace.id, report=report, type_id=rule.id, dedup_txid=key
+        conn, workspace_id=workspace.id, report=report, type_id=rule.id, dedup_txid=key
     )
     status = stored.status
     if report.status is not None and report.status != stored.status:
@@ -295,7 +293,7 @@ async def _repeat(
     if (status, new_amount) == (stored.status, stored.amount):
         return _done(HitOutcome.DUPLICATE, workspace, report, stored.id)
     await repository.update_event(
-        session,
+        conn,
         workspace_id=workspace.id,
         click_created_at=report.click_created_at,
         event_id=stored.id,
@@ -309,7 +307,7 @@ async def _repeat(
 
 
 async def _in_workspace_currency(
-    session: AsyncSession,
+    conn: asyncpg.Connection,
     workspace: WorkspaceRules,
     amount: Decimal | None,
     currency: str | None,
@@ -319,7 +317,7 @@ async def _in_workspace_currency(
         return Decimal(0)
     if currency is None or currency == workspace.currency:
         return amount
-    rate = await repository.currency_rate(session, workspace.id, currency, hit.received_at)
+    rate = await repository.currency_rate(conn, workspace.id, currency, hit.received_at)
     if rate is None:
         raise IngestionError(
             "unknown_currency",
