@@ -145,7 +145,7 @@ def test_create_workspace_rejects_an_unknown_time_zone(database_url: str):
     assert "unknown time zone 'Mars/Olympus'" in result.stderr
 
 
-def test_serve_runs_both_apps_until_interrupted(database_url: str):
+def test_serve_runs_both_apps_until_interrupted(database_url: str, engine: AsyncEngine):
     ingestion, api = _free_port(), _free_port()
     env = _env(
         DATABASE_URL=database_url,
