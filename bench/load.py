@@ -39,8 +39,8 @@ import asyncpg
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 
+from api.catalog.service import create_campaign
 from api.workspaces.service import create_workspace
-from models import Campaign, CampaignOffer, Offer, TrafficSource
 from models.database import create_engine, display_url
 from models.embedded import start_embedded
 from models.enums import CostModel
@@ -338,30 +338,21 @@ async def seed(engine: AsyncEngine) -> Seeded:
         created = await create_workspace(session, name="Bench")
         workspace_id = created.workspace.id
         assert workspace_id is not None
-        source = TrafficSource(workspace_id=workspace_id, name="Bench source")
-        offer = Offer(
-            workspace_id=workspace_id, name="Bench offer", url=OFFER_URL, payout=Decimal(2)
-        )
-        session.add_all([source, offer])
-        await session.flush()
-        campaign = Campaign(
-            workspace_id=workspace_id,
-            key=CAMPAIGN_KEY,
-            name="Bench campaign",
-            traffic_source_id=source.id,
-            cost_model=CostModel.CPC,
-            cost_value=Decimal("0.05"),
-        )
-        session.add(campaign)
-        await session.flush()
-        assert campaign.id is not None
-        assert offer.id is not None
-        session.add(
-            CampaignOffer(
-                workspace_id=workspace_id, campaign_id=campaign.id, offer_id=offer.id, weight=100
+        campaign = (
+            await create_campaign(
+                session,
+                workspace_id=workspace_id,
+                name="Bench campaign",
+                key=CAMPAIGN_KEY,
+                offer_url=OFFER_URL,
+                source_name="Bench source",
+                cost_model=CostModel.CPC,
+                cost_value=Decimal("0.05"),
+                payout=Decimal(2),
             )
-        )
+        ).campaign
         await session.commit()
+        assert campaign.id is not None
         return Seeded(workspace_id, campaign.id, created.postback_secret)
 
 

@@ -1,5 +1,6 @@
 """Creating campaigns with their offer and traffic source."""
 
+import re
 import secrets
 from dataclasses import dataclass
 from decimal import Decimal
@@ -12,6 +13,7 @@ from models import Campaign, CampaignOffer, Offer, TrafficSource, Workspace
 from models.enums import CostModel
 
 MAX_NAME_LENGTH = 200
+_KEY = re.compile(r"[A-Za-z0-9_-]{4,64}")
 
 
 class CatalogInputError(ValueError):
@@ -40,9 +42,15 @@ async def create_campaign(
     cost_model: CostModel = CostModel.NONE,
     cost_value: Decimal = Decimal(0),
     payout: Decimal | None = None,
+    key: str | None = None,
 ) -> NewCampaign:
-    """A campaign sending all its traffic to one new offer, from a source (created if new)."""
+    """A campaign sending all its traffic to one new offer, from a source (created if new).
+
+    ``key`` is the tracking link's path segment; random (72 bits) unless one is chosen.
+    """
     name = name.strip()
+    if key is not None and not _KEY.fullmatch(key):
+        raise CatalogInputError(f"campaign key {key!r} must be 4 to 64 letters, digits, - or _")
     if not name or len(name) > MAX_NAME_LENGTH:
         raise CatalogInputError(f"name must be 1 to {MAX_NAME_LENGTH} characters")
     url = urlsplit(offer_url)
@@ -67,7 +75,7 @@ async def create_campaign(
     )
     campaign = Campaign(
         workspace_id=workspace_id,
-        key=new_campaign_key(),
+        key=key or new_campaign_key(),
         name=name,
         traffic_source_id=source_id,
         cost_model=cost_model,

@@ -51,3 +51,12 @@ async def test_bad_campaign_input_is_refused(
         await create_campaign(
             session, workspace_id=workspace.workspace.id, name=name, offer_url=url
         )
+
+
+async def test_a_chosen_campaign_key_is_checked(session: AsyncSession, workspace: NewWorkspace):
+    ws = workspace.workspace.id
+    assert ws is not None
+    with pytest.raises(CatalogInputError, match="campaign key"):
+        await create_campaign(
+            session, workspace_id=ws, name="A", offer_url="https://a.example/", key="a/b"
+        )

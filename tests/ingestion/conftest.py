@@ -13,9 +13,10 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from api.catalog.service import create_campaign
 from api.workspaces.service import NewWorkspace
 from ingestion.app import create_app
-from models import Campaign, CampaignOffer, Click, Offer, TrafficSource
+from models import Click
 from models.click_ids import new_click_id
 from models.enums import CostModel
 from models.partitions import ensure_partitions
@@ -40,33 +41,29 @@ class TrackedCampaign:
 async def campaign(session: AsyncSession, workspace: NewWorkspace) -> TrackedCampaign:
     ws = workspace.workspace.id
     assert ws is not None
-    source = TrafficSource(workspace_id=ws, name="PushNet", click_id_param="gclid")
-    offer = Offer(
-        workspace_id=ws, name="Shop", url=OFFER_URL, payout=Decimal("2.5"), currency="USD"
-    )
-    session.add_all([source, offer])
-    await session.flush()
-    campaign = Campaign(
+    created = await create_campaign(
+        session,
         workspace_id=ws,
-        key="summer",
         name="Summer sale",
-        traffic_source_id=source.id,
+        key="summer",
+        offer_url=OFFER_URL,
+        source_name="PushNet",
+        source_click_id_param="gclid",
         cost_model=CostModel.CPC,
         cost_value=Decimal("0.05"),
+        payout=Decimal("2.5"),
     )
-    session.add(campaign)
-    await session.flush()
+    await session.commit()
+    campaign, offer = created.campaign, created.offer
     assert campaign.id is not None
     assert offer.id is not None
-    assert source.id is not None
-    session.add(CampaignOffer(workspace_id=ws, campaign_id=campaign.id, offer_id=offer.id))
-    await session.commit()
+    assert campaign.traffic_source_id is not None
     return TrackedCampaign(
         workspace=workspace,
         workspace_id=ws,
         campaign_id=campaign.id,
         offer_id=offer.id,
-        source_id=source.id,
+        source_id=campaign.traffic_source_id,
         key="summer",
         secret=workspace.postback_secret,
     )
