@@ -46,7 +46,7 @@ async def ingestion_lifespan(app: Litestar) -> AsyncIterator[None]:
     )
     app.state.writer = writer
     app.state.directory = CampaignDirectory(app.state.engine)
-    app.state.workspaces = WorkspaceDirectory()
+    app.state.workspaces = WorkspaceDirectory(app.state.engine)
     app.state.countries = countries
     await writer.start()
     pruning = asyncio.create_task(_prune_fingerprints(app.state.engine, writer.unique_window))

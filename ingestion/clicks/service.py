@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from ipaddress import IPv4Address, IPv6Address
 
-from cachetools import TTLCache
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ingestion.clicks import repository
@@ -17,6 +17,7 @@ from ingestion.clicks.macros import fill
 from ingestion.clicks.records import CampaignRoute, ClickRecord, OfferRoute
 from ingestion.clicks.writer import ClickWriter
 from ingestion.errors import IngestionError
+from ingestion.lookups import LookupCache
 from ingestion.visitors import parse_user_agent
 from models.click_ids import new_click_id
 from models.enums import CostModel, RecordStatus
@@ -43,25 +44,13 @@ class TrackedClick:
     redirect_url: str | None
 
 
-class CampaignDirectory:
+class CampaignDirectory(LookupCache[str, CampaignRoute | None]):
     """Campaign routes by tracking-link key, cached briefly (misses too) per process."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-        self._cache: TTLCache[str, CampaignRoute | None] = TTLCache(
-            maxsize=100_000, ttl=CAMPAIGN_CACHE_SECONDS
+        super().__init__(
+            partial(repository.find_campaign, engine), ttl_s=CAMPAIGN_CACHE_SECONDS, size=100_000
         )
-
-    async def get(self, key: str) -> CampaignRoute | None:
-        try:
-            return self._cache[key]
-        except KeyError:
-            route = await repository.find_campaign(self._engine, key)
-            self._cache[key] = route
-            return route
-
-    def clear(self) -> None:
-        self._cache.clear()
 
 
 def unknown_campaign(key: str) -> IngestionError:

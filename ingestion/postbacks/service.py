@@ -11,9 +11,10 @@ from decimal import Decimal, InvalidOperation
 
 import asyncpg
 import msgspec
-from cachetools import TTLCache
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ingestion.errors import IngestionError
+from ingestion.lookups import LookupCache
 from ingestion.params import (
     AMOUNT,
     CLICK_ID,
@@ -32,6 +33,7 @@ from ingestion.postbacks.records import Hit, Outcome, Report, TypeRule, Workspac
 from models.catalog import DEFAULT_CONVERSION_TYPE
 from models.click_ids import click_time
 from models.conversion_rules import dedup_txid, status_change_allowed
+from models.database import driver_connection
 from models.enums import ConversionStatus, DuplicatePolicy, HitOutcome
 
 # Settings changes (allowlist, types, secret rotation) reach postbacks within this many seconds.
@@ -42,24 +44,16 @@ _MICRO = Decimal("0.000001")
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
 
 
-class WorkspaceDirectory:
+class WorkspaceDirectory(LookupCache[str, WorkspaceRules | None]):
     """Workspace rules by postback secret, cached briefly (misses too) per process."""
 
-    def __init__(self) -> None:
-        self._cache: TTLCache[str, WorkspaceRules | None] = TTLCache(
-            maxsize=10_000, ttl=WORKSPACE_CACHE_SECONDS
-        )
+    def __init__(self, engine: AsyncEngine) -> None:
+        async def load(secret: str) -> WorkspaceRules | None:
+            # A connection of its own: the lookup is shared by every request waiting for it.
+            async with driver_connection(engine) as conn:
+                return await repository.find_workspace(conn, secret)
 
-    async def get(self, conn: asyncpg.Connection, secret: str) -> WorkspaceRules | None:
-        try:
-            return self._cache[secret]
-        except KeyError:
-            rules = await repository.find_workspace(conn, secret)
-            self._cache[secret] = rules
-            return rules
-
-    def clear(self) -> None:
-        self._cache.clear()
+        super().__init__(load, ttl_s=WORKSPACE_CACHE_SECONDS, size=10_000)
 
 
 async def record_hit(conn: asyncpg.Connection, directory: WorkspaceDirectory, hit: Hit) -> Outcome:
@@ -67,7 +61,7 @@ async def record_hit(conn: asyncpg.Connection, directory: WorkspaceDirectory, hi
     workspace: WorkspaceRules | None = None
     click_id: str | None = None
     try:
-        workspace = await _authenticate(conn, directory, hit)
+        workspace = await _authenticate(directory, hit)
         params = _params(hit)
         click_id = pick(params, CLICK_ID) or hit.cookie_click_id
         report = _report(params, click_id, workspace)
@@ -85,10 +79,8 @@ async def record_hit(conn: asyncpg.Connection, directory: WorkspaceDirectory, hi
     return outcome
 
 
-async def _authenticate(
-    conn: asyncpg.Connection, directory: WorkspaceDirectory, hit: Hit
-) -> WorkspaceRules:
-    workspace = await directory.get(conn, hit.secret)
+async def _authenticate(directory: WorkspaceDirectory, hit: Hit) -> WorkspaceRules:
+    workspace = await directory.get(hit.secret)
     if workspace is None:
         raise IngestionError(
             "bad_secret", "the postback secret in the URL matches no workspace", status_code=403
