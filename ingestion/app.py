@@ -1,6 +1,7 @@
 """The ingestion Litestar app."""
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -49,6 +50,10 @@ async def ingestion_lifespan(app: Litestar) -> AsyncIterator[None]:
     app.state.workspaces = WorkspaceDirectory(app.state.engine)
     app.state.countries = countries
     await writer.start()
+    # Everything allocated so far lives as long as the process: keep it out of GC passes,
+    # which otherwise walk it again and again under load.
+    gc.collect()
+    gc.freeze()
     pruning = asyncio.create_task(_prune_fingerprints(app.state.engine, writer.unique_window))
     try:
         yield
