@@ -1,6 +1,6 @@
 """What a postback or pixel hit carries in, and what clicktrail answers."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
@@ -84,4 +84,3 @@ class Outcome:
     workspace_id: int | None = None
     click_id: str | None = None
     event_id: int | None = None
-    extra: dict[str, str] = field(default_factory=dict)
