@@ -1,7 +1,7 @@
 """SQL of the click path: campaign lookups and the batched click insert."""
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import asyncpg
 from sqlalchemy import text
@@ -76,77 +76,49 @@ async def find_campaign(engine: AsyncEngine, key: str) -> CampaignRoute | None:
     )
 
 
-async def insert_clicks(conn: asyncpg.Connection, clicks: Sequence[ClickRecord]) -> None:
-    """One COPY, committed on its own: what a durable redirect waits for."""
-    rows = [_row(click) for click in clicks]
+VisitorKey = tuple[int, int, bytes]
+
+_LAST_SEEN = """
+    SELECT f.workspace_id, f.campaign_id, f.fingerprint, f.last_click_at
+    FROM click_fingerprints f
+    JOIN unnest($1::bigint[], $2::bigint[], $3::bytea[])
+      AS k(workspace_id, campaign_id, fingerprint)
+      USING (workspace_id, campaign_id, fingerprint)
+"""
+_REMEMBER = """
+    INSERT INTO click_fingerprints (workspace_id, campaign_id, fingerprint, last_click_at)
+    SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[], $4::timestamptz[])
+    ON CONFLICT (workspace_id, campaign_id, fingerprint) DO UPDATE
+    SET last_click_at = greatest(click_fingerprints.last_click_at, excluded.last_click_at)
+"""
+
+
+async def last_seen(
+    conn: asyncpg.Connection, keys: Sequence[VisitorKey]
+) -> dict[VisitorKey, datetime]:
+    """When each visitor last clicked its campaign, as far as the fingerprints know (no locks)."""
+    rows = await conn.fetch(_LAST_SEEN, *([k[i] for k in keys] for i in range(3)))
+    return {
+        (r["workspace_id"], r["campaign_id"], r["fingerprint"]): r["last_click_at"] for r in rows
+    }
+
+
+async def insert_clicks(
+    conn: asyncpg.Connection, clicks: Sequence[tuple[ClickRecord, bool]]
+) -> None:
+    """One COPY of (click, is_unique) pairs, committed on its own: what a redirect waits for."""
+    rows = [_row(click, is_unique) for click, is_unique in clicks]
     await conn.copy_records_to_table("clicks", records=rows, columns=CLICK_COLUMNS)
 
 
-# One statement reads each visitor's previous click and records the batch's latest one: the
-# SELECT sees the table as it was before the upsert in the same statement.
-_REMEMBER = """
-    WITH batch AS (
-        SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[], $4::timestamptz[])
-            AS b(workspace_id, campaign_id, fingerprint, last_click_at)
-    ), previous AS (
-        SELECT f.workspace_id, f.campaign_id, f.fingerprint, f.last_click_at
-        FROM click_fingerprints f JOIN batch USING (workspace_id, campaign_id, fingerprint)
-    ), remembered AS (
-        INSERT INTO click_fingerprints (workspace_id, campaign_id, fingerprint, last_click_at)
-        SELECT * FROM batch
-        ON CONFLICT (workspace_id, campaign_id, fingerprint) DO UPDATE
-        SET last_click_at = greatest(click_fingerprints.last_click_at, excluded.last_click_at)
-    )
-    SELECT * FROM previous
-"""
-_MARK_REPEATS = """
-    UPDATE clicks SET is_unique = false
-    FROM unnest($1::bigint[], $2::timestamptz[], $3::text[]) AS r(workspace_id, created_at, id)
-    WHERE clicks.workspace_id = r.workspace_id AND clicks.created_at = r.created_at
-      AND clicks.id = r.id
-"""
-
-VisitorKey = tuple[int, int, bytes]
-
-
-async def mark_repeat_clicks(
-    conn: asyncpg.Connection, clicks: Sequence[ClickRecord], *, unique_window: timedelta
-) -> int:
-    """Flag the clicks whose visitor clicked the same campaign within the window; return how many.
-
-    Runs after the clicks are committed, off the redirect's path: a visitor row that every
-    click of a busy proxy touches would otherwise serialise the commits of all batches.
-    """
-    latest: dict[VisitorKey, datetime] = {}
-    for click in clicks:
-        key = (click.workspace_id, click.campaign_id, click.fingerprint)
-        latest[key] = max(latest.get(key, click.created_at), click.created_at)
+async def remember_visitors(conn: asyncpg.Connection, latest: dict[VisitorKey, datetime]) -> None:
     keys = list(latest)
-    async with conn.transaction():
-        previous = {
-            (r["workspace_id"], r["campaign_id"], r["fingerprint"]): r["last_click_at"]
-            for r in await conn.fetch(
-                _REMEMBER, *([k[i] for k in keys] for i in range(3)), [latest[k] for k in keys]
-            )
-        }
-        repeats = []
-        for click in sorted(clicks, key=lambda c: c.created_at):
-            key = (click.workspace_id, click.campaign_id, click.fingerprint)
-            seen = previous.get(key)
-            if seen is not None and click.created_at - seen < unique_window:
-                repeats.append(click)
-            previous[key] = click.created_at
-        if repeats:
-            await conn.execute(
-                _MARK_REPEATS,
-                [c.workspace_id for c in repeats],
-                [c.created_at for c in repeats],
-                [c.id for c in repeats],
-            )
-    return len(repeats)
+    await conn.execute(
+        _REMEMBER, *([k[i] for k in keys] for i in range(3)), [latest[k] for k in keys]
+    )
 
 
-def _row(click: ClickRecord) -> tuple[object, ...]:
+def _row(click: ClickRecord, is_unique: bool) -> tuple[object, ...]:
     return (
         click.workspace_id,
         click.created_at,
@@ -160,8 +132,7 @@ def _row(click: ClickRecord) -> tuple[object, ...]:
         click.os,
         click.browser,
         click.is_bot,
-        # Until mark_repeat_clicks says otherwise.
-        True,
+        is_unique,
         click.country,
         click.referrer,
         click.external_id,

@@ -3,17 +3,21 @@
 Requests append their click and (in durable mode) wait for the commit of the batch that
 carried it. Two flushers take turns: while one batch commits, the next one fills, so batch size
 follows the load and throughput is bounded by the database rather than by a round trip per click.
-Committed batches then go to one task that flags repeat visitors (see mark_repeat_clicks).
+
+Uniqueness is decided before the COPY from what this process saw recently and, for visitors it
+has not seen, one lock-free read of the fingerprints. One task per process records the batch's
+visitors afterwards, so no redirect ever waits on a visitor row that a busy proxy keeps hot.
 """
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from cachetools import TTLCache
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ingestion.clicks.records import ClickRecord
-from ingestion.clicks.repository import insert_clicks, mark_repeat_clicks
+from ingestion.clicks.repository import VisitorKey, insert_clicks, last_seen, remember_visitors
 from models.database import DATABASE_ERRORS, driver_connection
 
 logger = logging.getLogger(__name__)
@@ -27,6 +31,10 @@ MAX_BATCH = 5_000
 FLUSHERS = 2
 # Buffered mode retries a failed batch this many times before it gives the clicks up.
 BUFFERED_ATTEMPTS = 5
+# Visitors this process remembers without asking the database.
+RECENT_VISITORS = 200_000
+
+Pending = tuple[ClickRecord, asyncio.Future[None] | None]
 
 
 class ClickWriter:
@@ -42,24 +50,27 @@ class ClickWriter:
         self._durable = durable
         self.unique_window = unique_window
         self._flush_interval_s = flush_interval_s
-        self._pending: list[tuple[ClickRecord, asyncio.Future[None] | None]] = []
+        self._pending: list[Pending] = []
         self._wake = asyncio.Event()
         self._flushers: list[asyncio.Task[None]] = []
         self._in_flight = 0
-        self._committed: asyncio.Queue[list[ClickRecord]] = asyncio.Queue()
-        self._marker: asyncio.Task[None] | None = None
+        self._recent: TTLCache[VisitorKey, datetime] = TTLCache(
+            maxsize=RECENT_VISITORS, ttl=unique_window.total_seconds()
+        )
+        self._seen: asyncio.Queue[dict[VisitorKey, datetime]] = asyncio.Queue()
+        self._recorder: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self._flushers = [asyncio.create_task(self._run()) for _ in range(FLUSHERS)]
-        self._marker = asyncio.create_task(self._mark_repeats())
+        self._recorder = asyncio.create_task(self._record_visitors())
 
     async def stop(self) -> None:
-        """Flush what is pending and flag its repeats, then stop."""
+        """Flush what is pending and record its visitors, then stop."""
         while self._pending or self._in_flight:
             self._wake.set()
             await asyncio.sleep(0.01)
-        await self._committed.join()
-        tasks = [*self._flushers, *([self._marker] if self._marker else [])]
+        await self._seen.join()
+        tasks = [*self._flushers, *([self._recorder] if self._recorder else [])]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -89,12 +100,12 @@ class ClickWriter:
             finally:
                 self._in_flight -= 1
 
-    async def _flush(self, batch: list[tuple[ClickRecord, asyncio.Future[None] | None]]) -> None:
+    async def _flush(self, batch: list[Pending]) -> None:
         clicks = [click for click, _ in batch]
         attempts = 1 if self._durable else BUFFERED_ATTEMPTS
         for attempt in range(1, attempts + 1):
             try:
-                await self._insert(clicks)
+                latest = await self._insert(clicks)
             except DATABASE_ERRORS:
                 if attempt < attempts:
                     await asyncio.sleep(0.1 * 2**attempt)
@@ -109,31 +120,47 @@ class ClickWriter:
         for _, future in batch:
             if future is not None and not future.done():
                 future.set_result(None)
-        self._committed.put_nowait(clicks)
+        self._recent.update(latest)
+        self._seen.put_nowait(latest)
 
-    def _fail(self, batch: list[tuple[ClickRecord, asyncio.Future[None] | None]]) -> None:
+    def _fail(self, batch: list[Pending]) -> None:
         logger.exception("could not write %d clicks", len(batch))
         for _, future in batch:
             if future is not None and not future.done():
                 future.set_exception(ClickNotRecordedError("the click could not be committed"))
 
-    async def _insert(self, clicks: list[ClickRecord]) -> None:
+    async def _insert(self, clicks: list[ClickRecord]) -> dict[VisitorKey, datetime]:
+        """COPY the clicks with their uniqueness; return each visitor's latest click."""
         async with driver_connection(self._engine) as conn:
-            await insert_clicks(conn, clicks)
+            keys = {(c.workspace_id, c.campaign_id, c.fingerprint) for c in clicks}
+            unknown = [key for key in keys if key not in self._recent]
+            latest = dict(await last_seen(conn, unknown)) if unknown else {}
+            latest.update((key, self._recent[key]) for key in keys if key in self._recent)
+            rows = []
+            for click in sorted(clicks, key=lambda c: c.created_at):
+                key = (click.workspace_id, click.campaign_id, click.fingerprint)
+                previous = latest.get(key)
+                rows.append(
+                    (click, previous is None or click.created_at - previous >= self.unique_window)
+                )
+                latest[key] = click.created_at
+            await insert_clicks(conn, rows)
+        return {key: latest[key] for key in keys}
 
-    async def _mark_repeats(self) -> None:
+    async def _record_visitors(self) -> None:
         """One task, so the batches of this process never wait on each other's visitor rows."""
         while True:
-            clicks = await self._committed.get()
-            # Take whatever else has been committed meanwhile: one pass for all of it.
-            while not self._committed.empty() and len(clicks) < MAX_BATCH:
-                clicks += self._committed.get_nowait()
-                self._committed.task_done()
+            latest = await self._seen.get()
+            # Take whatever else has been committed meanwhile: one statement for all of it.
+            while not self._seen.empty():
+                for key, at in self._seen.get_nowait().items():
+                    latest[key] = max(latest.get(key, at), at)
+                self._seen.task_done()
             try:
                 async with driver_connection(self._engine) as conn:
-                    await mark_repeat_clicks(conn, clicks, unique_window=self.unique_window)
+                    await remember_visitors(conn, latest)
             except Exception:
-                # The clicks are stored; only their uniqueness flag stays optimistic.
-                logger.exception("could not flag repeat visitors among %d clicks", len(clicks))
+                # Only other processes' view of these visitors' uniqueness is affected.
+                logger.exception("could not record %d visitors", len(latest))
             finally:
-                self._committed.task_done()
+                self._seen.task_done()

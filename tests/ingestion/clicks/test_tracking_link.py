@@ -240,3 +240,15 @@ async def test_repeated_forwarded_for_headers_are_read_as_one_chain(
         response = await client.get("/c/summer", headers=headers, follow_redirects=False)
     assert response.status_code == 302
     assert await count(session, "SELECT count(*) FROM clicks WHERE host(ip) = '203.0.113.60'") == 1
+
+
+async def test_a_visitor_seen_by_another_worker_is_not_unique(
+    client_at, session: AsyncSession, campaign: TrackedCampaign
+):
+    async with client_at("198.51.100.7") as first_worker:
+        first = await click(first_worker, **{"User-Agent": IPHONE})
+    async with client_at("198.51.100.7") as second_worker:
+        second = await click(second_worker, **{"User-Agent": IPHONE})
+    result = await session.execute(text("SELECT id, is_unique FROM clicks"))
+    unique: dict[str, object] = dict(result.all())
+    assert (unique[first], unique[second]) == (True, False)
