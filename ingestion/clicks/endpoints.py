@@ -80,8 +80,10 @@ async def tracking_link(
     max_age = settings.cookie_max_age_days * 86400
     cookie = f"{CLICK_COOKIE}={tracked.click_id}; Max-Age={max_age}; Path=/; HttpOnly"
     # A pixel on the advertiser's site is a cross-site request: over HTTPS the cookie must be
-    # SameSite=None (and so Secure) to travel with it.
-    cookie += "; SameSite=None; Secure" if request.scope["scheme"] == "https" else "; SameSite=Lax"
+    # SameSite=None (and so Secure) to travel with it. Behind a TLS-terminating proxy the
+    # request arrives as http, so a public https URL counts too.
+    https = request.scope["scheme"] == "https" or (settings.public_url or "").startswith("https:")
+    cookie += "; SameSite=None; Secure" if https else "; SameSite=Lax"
     return ASGIResponse(
         status_code=302,
         headers=[

@@ -252,3 +252,16 @@ async def test_a_visitor_seen_by_another_worker_is_not_unique(
     result = await session.execute(text("SELECT id, is_unique FROM clicks"))
     unique: dict[str, object] = dict(result.all())
     assert (unique[first], unique[second]) == (True, False)
+
+
+async def test_the_cookie_can_travel_cross_site_behind_an_https_proxy(
+    client_at, campaign: TrackedCampaign
+):
+    async with client_at("10.0.0.5", public_url="https://trk.example") as client:
+        response = await client.get("/c/summer", follow_redirects=False)
+    cookie = response.headers["set-cookie"]
+    assert "SameSite=None; Secure" in cookie
+    assert "HttpOnly" in cookie
+    async with client_at("10.0.0.5") as client:
+        response = await client.get("/c/summer", follow_redirects=False)
+    assert response.headers["set-cookie"].endswith("; SameSite=Lax")
