@@ -1,11 +1,10 @@
 """The ingestion Litestar app."""
 
-import asyncio
 import gc
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from litestar import Litestar
 from litestar.datastructures import State
@@ -21,13 +20,13 @@ from ingestion.errors import EXCEPTION_HANDLERS
 from ingestion.postbacks.endpoints import pixel, postback_get, postback_post
 from ingestion.postbacks.service import WorkspaceDirectory
 from ingestion.visitors import CountryResolver, warm_up
-from models.database import DATABASE_ERRORS, database_lifespan, provide_connection
+from models.database import database_lifespan, provide_connection
 from models.embedded import database_url
 from models.health import health
 from models.partitions import partition_upkeep
+from models.periodic import periodically
 from models.settings import Settings, get_settings
 
-logger = logging.getLogger(__name__)
 FINGERPRINT_PRUNE_INTERVAL_S = 3600
 
 
@@ -54,23 +53,21 @@ async def ingestion_lifespan(app: Litestar) -> AsyncIterator[None]:
     # which otherwise walk it again and again under load.
     gc.collect()
     gc.freeze()
-    pruning = asyncio.create_task(_prune_fingerprints(app.state.engine, writer.unique_window))
     try:
-        yield
+        async with periodically(
+            partial(_prune_fingerprints, app.state.engine, writer.unique_window),
+            what="prune click fingerprints",
+            every_s=FINGERPRINT_PRUNE_INTERVAL_S,
+        ):
+            yield
     finally:
-        pruning.cancel()
         await writer.stop()
         countries.close()
 
 
 async def _prune_fingerprints(engine: AsyncEngine, window: timedelta) -> None:
-    """Forget visitors older than the uniqueness window, hourly, so the table stays small."""
-    while True:
-        try:
-            await prune_fingerprints(engine, older_than=datetime.now(UTC) - window)
-        except DATABASE_ERRORS:
-            logger.exception("could not prune click fingerprints")
-        await asyncio.sleep(FINGERPRINT_PRUNE_INTERVAL_S)
+    """Forget visitors older than the uniqueness window, so the table stays small."""
+    await prune_fingerprints(engine, older_than=datetime.now(UTC) - window)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:

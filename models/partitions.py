@@ -4,17 +4,18 @@ Retention is a partition drop: conversion events are partitioned by their click'
 a month's clicks and events leave together.
 """
 
-import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
+from functools import partial
 
 from litestar import Litestar
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from models.periodic import periodically, run_logged
 
 logger = logging.getLogger(__name__)
 
@@ -124,32 +125,19 @@ def partition_upkeep(
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        months_ahead = app.state.settings.partitions_ahead_months
+        job = partial(_create_ahead, app.state.engine, app.state.settings.partitions_ahead_months)
         # Once before serving, so a write never meets a missing partition; then periodically.
-        await _create_ahead(app.state.engine, months_ahead)
-        task = asyncio.create_task(_keep_ahead(app.state.engine, months_ahead, interval_s))
-        try:
+        # A failure is retried at the next period: months of slack remain before one is due.
+        await run_logged(job, what="create partitions ahead")
+        async with periodically(
+            job, what="create partitions ahead", every_s=interval_s, first_after_s=interval_s
+        ):
             yield
-        finally:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
 
     return lifespan
 
 
-async def _keep_ahead(engine: AsyncEngine, months_ahead: int, interval_s: float) -> None:
-    while True:
-        await asyncio.sleep(interval_s)
-        await _create_ahead(engine, months_ahead)
-
-
 async def _create_ahead(engine: AsyncEngine, months_ahead: int) -> None:
-    try:
-        created = await prepare_partitions(engine, months_ahead=months_ahead)
-    except (OSError, SQLAlchemyError):
-        # Retried at the next interval; months of slack remain before a partition is due.
-        logger.exception("could not create partitions ahead")
-        return
+    created = await prepare_partitions(engine, months_ahead=months_ahead)
     if created:
         logger.info("created partitions %s", ", ".join(created))
