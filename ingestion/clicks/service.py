@@ -53,19 +53,17 @@ class CampaignDirectory(LookupCache[str, CampaignRoute | None]):
         )
 
 
-def unknown_campaign(key: str) -> IngestionError:
-    return IngestionError(
-        "unknown_campaign", f"no active campaign has the key {key[:64]!r}", status_code=404
-    )
-
-
 async def track(
     directory: CampaignDirectory, writer: ClickWriter, *, campaign_key: str, visit: Visit
 ) -> TrackedClick:
     """Record one click (durably unless the writer buffers); return where the visitor goes."""
     route = await directory.get(campaign_key)
     if route is None or route.status is not RecordStatus.ACTIVE:
-        raise unknown_campaign(campaign_key)
+        raise IngestionError(
+            "unknown_campaign",
+            f"no active campaign has the key {campaign_key[:64]!r}",
+            status_code=404,
+        )
     offer = _rotate(route.offers)
     click_id, created_at = new_click_id(datetime.now(UTC))
     device = parse_user_agent(visit.user_agent)
