@@ -1,19 +1,25 @@
 """The per-request GraphQL context."""
 
-from litestar.datastructures import Headers
+from litestar.datastructures import Headers, State
 from litestar.di import NamedDependency
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from strawberry.litestar import BaseContext
 
 from api.auth import Principal, authenticate
 
 
 class Context(BaseContext, kw_only=True):
+    # The request's session: mutations write through it; it commits when the request ends.
     session: AsyncSession
+    # Read loaders and report queries run concurrently, so each takes its own pooled
+    # connection from the engine instead of sharing the session.
+    engine: AsyncEngine
     principal: Principal
 
 
-async def provide_context(headers: Headers, session: NamedDependency[AsyncSession]) -> Context:
+async def provide_context(
+    headers: Headers, state: State, session: NamedDependency[AsyncSession]
+) -> Context:
     """A Litestar dependency: anonymous requests stop here with a 401, introspection included."""
     principal = await authenticate(session, headers.get("authorization"))
-    return Context(session=session, principal=principal)
+    return Context(session=session, engine=state.engine, principal=principal)
