@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from strawberry.litestar import BaseContext
 
 from api.auth import Principal, authenticate
+from api.loaders import Loaders, create_loaders
 
 
 class Context(BaseContext, kw_only=True):
@@ -15,6 +16,7 @@ class Context(BaseContext, kw_only=True):
     # connection from the engine instead of sharing the session.
     engine: AsyncEngine
     principal: Principal
+    loaders: Loaders
 
 
 async def provide_context(
@@ -22,4 +24,9 @@ async def provide_context(
 ) -> Context:
     """A Litestar dependency: anonymous requests stop here with a 401, introspection included."""
     principal = await authenticate(session, headers.get("authorization"))
-    return Context(session=session, engine=state.engine, principal=principal)
+    return Context(
+        session=session,
+        engine=state.engine,
+        principal=principal,
+        loaders=create_loaders(state.engine, principal.workspace_id),
+    )

@@ -3,7 +3,7 @@
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CHAR, BigInteger, Column, DateTime, Enum, Identity, Numeric, func
+from sqlalchemy import CHAR, BigInteger, Column, DateTime, Enum, Identity, Numeric, Table, func
 from sqlmodel import SQLModel
 
 # One naming convention makes constraint names, and so migrations, deterministic.
@@ -60,3 +60,9 @@ def enum_column(enum: type[StrEnum], *, default: StrEnum | None = None) -> "Colu
         nullable=False,
         server_default=None if default is None else default.value,
     )
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """A table class's Core table, for reads that want rows rather than ORM objects."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table

@@ -1,0 +1,70 @@
+"""Per-request DataLoaders: one statement per batch, results in key order, scoped to the
+caller's workspace."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncEngine
+from strawberry.dataloader import DataLoader
+
+from api.catalog import repository as catalog
+from api.clicks import repository as clicks
+from api.conversions import repository as conversions
+
+
+async def _by_id(
+    engine: AsyncEngine, kind: str, workspace_id: int, ids: list[int]
+) -> Sequence[Row[Any] | None]:
+    rows = {
+        row.id: row
+        for row in await catalog.rows_by_id(engine, kind, workspace_id=workspace_id, ids=ids)
+    }
+    return [rows.get(key) for key in ids]
+
+
+async def _conversion_types(
+    engine: AsyncEngine, workspace_id: int, keys: list[None]
+) -> Sequence[dict[int, Row[Any]]]:
+    rows = await catalog.conversion_types(engine, workspace_id=workspace_id)
+    return [{row.id: row for row in rows} for _ in keys]
+
+
+async def _clicks_by_id(
+    engine: AsyncEngine, workspace_id: int, ids: list[str]
+) -> Sequence[Row[Any] | None]:
+    rows = {row.id: row for row in await clicks.by_ids(engine, workspace_id=workspace_id, ids=ids)}
+    return [rows.get(key) for key in ids]
+
+
+async def _events_by_click_id(
+    engine: AsyncEngine, workspace_id: int, ids: list[str]
+) -> Sequence[list[Row[Any]]]:
+    grouped: dict[str, list[Row[Any]]] = {key: [] for key in ids}
+    for row in await conversions.by_click_ids(engine, workspace_id=workspace_id, click_ids=ids):
+        grouped[row.click_id].append(row)
+    return [grouped[key] for key in ids]
+
+
+@dataclass(frozen=True, slots=True)
+class Loaders:
+    campaign_by_id: DataLoader[int, Row[Any] | None]
+    offer_by_id: DataLoader[int, Row[Any] | None]
+    traffic_source_by_id: DataLoader[int, Row[Any] | None]
+    # The workspace's conversion types by id; the key is always None (one list per request).
+    conversion_types: DataLoader[None, dict[int, Row[Any]]]
+    click_by_id: DataLoader[str, Row[Any] | None]
+    events_by_click_id: DataLoader[str, list[Row[Any]]]
+
+
+def create_loaders(engine: AsyncEngine, workspace_id: int) -> Loaders:
+    return Loaders(
+        campaign_by_id=DataLoader(partial(_by_id, engine, "campaign", workspace_id)),
+        offer_by_id=DataLoader(partial(_by_id, engine, "offer", workspace_id)),
+        traffic_source_by_id=DataLoader(partial(_by_id, engine, "traffic_source", workspace_id)),
+        conversion_types=DataLoader(partial(_conversion_types, engine, workspace_id)),
+        click_by_id=DataLoader(partial(_clicks_by_id, engine, workspace_id)),
+        events_by_click_id=DataLoader(partial(_events_by_click_id, engine, workspace_id)),
+    )

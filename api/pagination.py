@@ -1,0 +1,106 @@
+"""Cursor connections: keyset pagination on (time, id), never offsets."""
+
+import base64
+import binascii
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
+
+import strawberry
+
+from api.errors import QueryInputError
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1_000
+
+Node = TypeVar("Node")
+
+
+def page_size(first: int | None) -> int:
+    if first is None:
+        return DEFAULT_PAGE_SIZE
+    if not 1 <= first <= MAX_PAGE_SIZE:
+        raise QueryInputError(f"first must be between 1 and {MAX_PAGE_SIZE}, got {first}")
+    return first
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a row sits in a (time, id) ordering; a cursor encodes one."""
+
+    time: datetime
+    id: str
+
+
+def encode_cursor(position: Position) -> str:
+    raw = f"{position.time.isoformat()}|{position.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> Position:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        time, _, row_id = raw.partition("|")
+        position = Position(datetime.fromisoformat(time), row_id)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise QueryInputError(
+            f"cursor {cursor[:60]!r} is not one this API returned; pass an endCursor unchanged"
+        ) from None
+    if not position.id or position.time.tzinfo is None:
+        raise QueryInputError(f"cursor {cursor[:60]!r} is not one this API returned")
+    return position
+
+
+@strawberry.type(description="Where a page sits in the whole list.")
+class PageInfo:
+    has_next_page: bool = strawberry.field(
+        description="More rows follow; pass endCursor as `after` to get them."
+    )
+    has_previous_page: bool = strawberry.field(description="This page was asked for with `after`.")
+    start_cursor: str | None = strawberry.field(description="Cursor of the page's first row.")
+    end_cursor: str | None = strawberry.field(description="Cursor of the page's last row.")
+
+
+@strawberry.type(description="A row of a page with its cursor.")
+class Edge(Generic[Node]):
+    cursor: str = strawberry.field(description="Pass as `after` to read on from this row.")
+    node: Node = strawberry.field(description="The row.")
+
+
+@strawberry.type(description="One page of a list, newest first unless ordered otherwise.")
+class Connection(Generic[Node]):
+    edges: list[Edge[Node]] = strawberry.field(description="The page's rows with their cursors.")
+    page_info: PageInfo = strawberry.field(description="Whether more rows follow.")
+    # Counting every matching row can cost more than the page: run only when asked for.
+    count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="The page's rows without cursors.")
+    def nodes(self) -> list[Node]:
+        return [edge.node for edge in self.edges]
+
+    @strawberry.field(description="How many rows match the filter, on all pages.")
+    async def total_count(self) -> int:
+        return await self.count()
+
+
+def connection(
+    rows: Sequence[Node],
+    *,
+    size: int,
+    after: str | None,
+    position: Callable[[Node], Position],
+    count: Callable[[], Awaitable[int]],
+) -> Connection[Node]:
+    """A connection from up to ``size + 1`` rows: the extra one only says that more follow."""
+    edges = [Edge(cursor=encode_cursor(position(row)), node=row) for row in rows[:size]]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=len(rows) > size,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        count=count,
+    )
