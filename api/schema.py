@@ -1,17 +1,21 @@
 """The root schema; `strawberry export-schema api.schema:schema` writes schema.graphql from it."""
 
+from functools import partial
+
 import strawberry
 from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 
+from api.clicks.queries import ClickQueries
+from api.errors import should_mask
 from api.workspaces.queries import WorkspaceQueries
 
 
 @strawberry.type(description="Everything is read within the workspace of the calling API key.")
-class Query(WorkspaceQueries):
+class Query(WorkspaceQueries, ClickQueries):
     pass
 
 
 schema = strawberry.Schema(
     query=Query,
-    extensions=[ParserCache, ValidationCache, MaskErrors],
+    extensions=[ParserCache, ValidationCache, partial(MaskErrors, should_mask_error=should_mask)],
 )

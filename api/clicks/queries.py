@@ -1,0 +1,74 @@
+"""Root query fields for clicks."""
+
+from enum import StrEnum
+from typing import Annotated
+
+import strawberry
+
+from api.clicks import repository
+from api.clicks.filters import ClickFilter
+from api.clicks.types import ClickType
+from api.context import Context
+from api.pagination import (
+    MAX_PAGE_SIZE,
+    Connection,
+    Position,
+    connection,
+    decode_cursor,
+    page_size,
+)
+
+
+@strawberry.enum(description="Order of a list of clicks.")
+class ClickOrder(StrEnum):
+    NEWEST_FIRST = "newest_first"
+    OLDEST_FIRST = "oldest_first"
+
+
+@strawberry.type
+class ClickQueries:
+    @strawberry.field(description="Clicks matching the filter, a page at a time.")
+    async def clicks(
+        self,
+        info: strawberry.Info[Context],
+        filter: Annotated[
+            ClickFilter | None, strawberry.argument(description="Which clicks.")
+        ] = None,
+        order_by: Annotated[
+            ClickOrder, strawberry.argument(description="Newest (default) or oldest first.")
+        ] = ClickOrder.NEWEST_FIRST,
+        first: Annotated[
+            int | None,
+            strawberry.argument(description=f"Page size: default 50, at most {MAX_PAGE_SIZE}."),
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="endCursor of the previous page.")
+        ] = None,
+    ) -> Connection[ClickType]:
+        size = page_size(first)
+        workspace_id = info.context.principal.workspace_id
+        engine = info.context.engine
+        rows = await repository.page(
+            engine,
+            workspace_id=workspace_id,
+            filter_=filter,
+            after=None if after is None else decode_cursor(after),
+            size=size,
+            newest_first=order_by is ClickOrder.NEWEST_FIRST,
+        )
+        return connection(
+            [ClickType.from_row(row) for row in rows],
+            size=size,
+            after=after,
+            position=lambda click: Position(click.created_at, click.id),
+            count=lambda: repository.count(engine, workspace_id=workspace_id, filter_=filter),
+        )
+
+    @strawberry.field(description="One click by id; null when there is none in this workspace.")
+    async def click(
+        self,
+        info: strawberry.Info[Context],
+        id: Annotated[strawberry.ID, strawberry.argument(description="Click id.")],
+    ) -> ClickType | None:
+        row = await info.context.loaders.click_by_id.load(id)
+        return None if row is None else ClickType.from_row(row)

@@ -1,0 +1,68 @@
+"""Fixtures for the API tests: traffic recorded through the real ingestion app."""
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from tests.ingestion.conftest import TrackedCampaign, campaign, click, postback
+
+__all__ = ["campaign"]
+
+CHROME_ANDROID = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/124.0 Mobile Safari/537.36"
+)
+FIREFOX_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:126.0) Gecko/20100101 Firefox/126.0"
+GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+
+
+@dataclass(frozen=True)
+class Traffic:
+    campaign: TrackedCampaign
+    # buyer: conversion + two transactions; lead: a pending conversion; browser: nothing;
+    # bot: a crawler.
+    buyer: str
+    lead: str
+    browser: str
+    bot: str
+
+
+@pytest.fixture
+async def traffic(
+    ingestion_client: AsyncTestClient[Litestar], campaign: TrackedCampaign
+) -> Traffic:
+    buyer = await click(
+        ingestion_client, query="sub1=alpha&sub2=x", **{"user-agent": CHROME_ANDROID}
+    )
+    lead = await click(ingestion_client, query="sub1=beta", **{"user-agent": FIREFOX_WINDOWS})
+    browser = await click(ingestion_client, query="sub1=alpha", **{"user-agent": FIREFOX_WINDOWS})
+    bot = await click(ingestion_client, **{"user-agent": GOOGLEBOT})
+    for params in (
+        {"clickid": buyer, "sum": "10"},
+        {"clickid": buyer, "type": "transaction", "txid": "t1", "sum": "4.5"},
+        {"clickid": buyer, "type": "transaction", "txid": "t2", "sum": "5.5"},
+        {"clickid": lead, "status": "pending", "sum": "2"},
+    ):
+        status, body = await postback(ingestion_client, campaign.secret, **params)
+        assert status == 200, body
+    return Traffic(campaign=campaign, buyer=buyer, lead=lead, browser=browser, bot=bot)
+
+
+async def graphql(
+    client: AsyncTestClient[Litestar],
+    key: str,
+    query: str,
+    variables: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """POST a document; returns the whole response body (data and errors)."""
+    response = await client.post(
+        "/graphql",
+        json={"query": query, "variables": variables or {}},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body

@@ -1,0 +1,161 @@
+from typing import Any
+
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.workspaces.service import create_workspace
+from tests.api.conftest import Traffic, graphql
+
+Client = AsyncTestClient[Litestar]
+
+PAGE = """
+query Page($filter: ClickFilter, $first: Int, $after: String, $order: ClickOrder) {
+  clicks(filter: $filter, first: $first, after: $after, orderBy: $order) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { id } }
+  }
+}
+"""
+
+
+async def _ids(client: Client, traffic: Traffic, **variables: Any) -> list[str]:
+    body = await graphql(client, traffic.campaign.workspace.admin_api_key, PAGE, variables)
+    assert "errors" not in body, body
+    return [edge["node"]["id"] for edge in body["data"]["clicks"]["edges"]]
+
+
+async def test_a_click_nests_its_campaign_offer_source_and_events(
+    api_client: Client, traffic: Traffic
+):
+    body = await graphql(
+        api_client,
+        traffic.campaign.workspace.admin_api_key,
+        """
+        query ($id: ID!) {
+          click(id: $id) {
+            id deviceType os browser isBot isUnique subs cost params
+            campaign { id name key costModel trafficSource { name } }
+            offer { id url payout }
+            trafficSource { id name clickIdParam }
+            conversions { type txid status amount secondsFromClick click { id } }
+            transactions { txid amount conversionType { name countsAsConversion } }
+            events(types: ["transaction"], statuses: [APPROVED]) { txid }
+          }
+        }
+        """,
+        {"id": traffic.buyer},
+    )
+    assert "errors" not in body, body
+    click = body["data"]["click"]
+    assert click["id"] == traffic.buyer
+    assert (click["deviceType"], click["os"], click["isBot"]) == ("mobile", "Android", False)
+    assert click["subs"][:3] == ["alpha", "x", None]
+    assert click["params"] == {"sub1": "alpha", "sub2": "x"}
+    assert click["campaign"]["name"] == "Summer sale"
+    assert click["campaign"]["costModel"] == "CPC"
+    assert click["campaign"]["trafficSource"] == {"name": "PushNet"}
+    assert click["trafficSource"]["clickIdParam"] == "gclid"
+    assert click["offer"]["id"] == str(traffic.campaign.offer_id)
+    [conversion] = click["conversions"]
+    assert (conversion["type"], conversion["status"], conversion["amount"]) == (
+        "conversion",
+        "APPROVED",
+        "10.000000",
+    )
+    assert conversion["secondsFromClick"] >= 0
+    assert conversion["click"] == {"id": traffic.buyer}
+    assert [(t["txid"], t["amount"]) for t in click["transactions"]] == [
+        ("t1", "4.500000"),
+        ("t2", "5.500000"),
+    ]
+    assert click["transactions"][0]["conversionType"] == {
+        "name": "transaction",
+        "countsAsConversion": False,
+    }
+    assert [e["txid"] for e in click["events"]] == ["t1", "t2"]
+
+
+async def test_pages_follow_cursors_without_gaps_or_repeats(api_client: Client, traffic: Traffic):
+    newest = await _ids(api_client, traffic)
+    assert newest == [traffic.bot, traffic.browser, traffic.lead, traffic.buyer]
+    for order, expected in (("NEWEST_FIRST", newest), ("OLDEST_FIRST", newest[::-1])):
+        seen: list[str] = []
+        after = None
+        while True:
+            body = await graphql(
+                api_client,
+                traffic.campaign.workspace.admin_api_key,
+                PAGE,
+                {"first": 3, "after": after, "order": order},
+            )
+            page = body["data"]["clicks"]
+            assert page["totalCount"] == 4
+            assert page["pageInfo"]["hasPreviousPage"] is (after is not None)
+            seen += [edge["node"]["id"] for edge in page["edges"]]
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+        assert seen == expected
+
+
+async def test_filters_narrow_clicks_down(api_client: Client, traffic: Traffic):
+    t = traffic
+    cases: list[tuple[dict[str, Any], set[str]]] = [
+        ({"deviceTypes": ["mobile"]}, {t.buyer}),
+        ({"browsers": ["Firefox"]}, {t.lead, t.browser}),
+        ({"isBot": True}, {t.bot}),
+        ({"subs": [{"index": 1, "values": ["alpha"]}]}, {t.buyer, t.browser}),
+        ({"subs": [{"index": 1, "values": ["alpha"]}, {"index": 2, "values": ["x"]}]}, {t.buyer}),
+        ({"hasConversion": True}, {t.buyer, t.lead}),
+        ({"hasConversion": False}, {t.browser, t.bot}),
+        ({"hasTransaction": True}, {t.buyer}),
+        ({"eventTypes": ["conversion"], "eventStatuses": ["PENDING"]}, {t.lead}),
+        ({"eventStatuses": ["APPROVED"]}, {t.buyer}),
+        ({"campaignIds": [str(t.campaign.campaign_id)]}, {t.buyer, t.lead, t.browser, t.bot}),
+        ({"campaignIds": ["999999"]}, set()),
+        ({"or": [{"isBot": True}, {"hasTransaction": True}]}, {t.buyer, t.bot}),
+        ({"not": {"browsers": ["Firefox"]}, "isBot": False}, {t.buyer}),
+        ({"and": [{"hasConversion": True}, {"not": {"hasTransaction": True}}]}, {t.lead}),
+        ({"createdBefore": "2000-01-01T00:00:00Z"}, set()),
+        ({"createdFrom": "2000-01-01T00:00:00Z"}, {t.buyer, t.lead, t.browser, t.bot}),
+    ]
+    for filter_, expected in cases:
+        assert set(await _ids(api_client, traffic, filter=filter_)) == expected, filter_
+
+
+async def test_bad_arguments_get_clear_errors(api_client: Client, traffic: Traffic):
+    key = traffic.campaign.workspace.admin_api_key
+    for variables, message in (
+        ({"first": 1001}, "first must be between 1 and 1000"),
+        ({"first": 0}, "first must be between 1 and 1000"),
+        ({"after": "not-a-cursor"}, "is not one this API returned"),
+        ({"filter": {"createdFrom": "2026-01-01T00:00:00"}}, "needs a time zone offset"),
+        ({"filter": {"subs": [{"index": 21, "values": ["a"]}]}}, "sub index must be 1 to 20"),
+        ({"filter": {"campaignIds": ["abc"]}}, "campaignIds must be numeric ids"),
+    ):
+        body = await graphql(api_client, key, PAGE, variables)
+        assert body["data"] is None, variables
+        assert message in body["errors"][0]["message"], body
+
+
+async def test_another_workspace_sees_none_of_the_clicks(
+    api_client: Client, session: AsyncSession, traffic: Traffic
+):
+    other = await create_workspace(session, name="Other")
+    await session.commit()
+    body = await graphql(
+        api_client,
+        other.admin_api_key,
+        "query ($id: ID!) { click(id: $id) { id } clicks { totalCount edges { cursor } } }",
+        {"id": traffic.buyer},
+    )
+    assert body["data"] == {"click": None, "clicks": {"totalCount": 0, "edges": []}}
+    body = await graphql(
+        api_client,
+        other.admin_api_key,
+        PAGE,
+        {"filter": {"campaignIds": [str(traffic.campaign.campaign_id)]}},
+    )
+    assert body["data"]["clicks"]["totalCount"] == 0
