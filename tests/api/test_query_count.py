@@ -7,11 +7,11 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, insert, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from models import Click, ConversionEvent, ConversionType
+from models import Click, ConversionEvent
 from models.click_ids import new_click_id
 from models.partitions import ensure_partitions
 from tests.api.conftest import graphql
@@ -59,15 +59,11 @@ async def _clicks_with_events(
     now = datetime.now(UTC)
     async with engine.begin() as conn:
         await ensure_partitions(conn, since=now - timedelta(hours=count), until=now)
-    types = dict(
-        (
-            await session.execute(
-                select(ConversionType.name, ConversionType.id).where(
-                    ConversionType.workspace_id == campaign.workspace_id
-                )
-            )
-        ).all()
+    rows = await session.execute(
+        text("SELECT name, id FROM conversion_types WHERE workspace_id = :ws"),
+        {"ws": campaign.workspace_id},
     )
+    types: dict[str, int] = dict(rows.tuples().all())
     clicks, events = [], []
     for n in range(count):
         click_id, created_at = new_click_id(now - timedelta(minutes=n))
