@@ -6,12 +6,14 @@ import strawberry
 from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 
 from api.clicks.queries import ClickQueries
+from api.conversions.queries import ConversionQueries
 from api.errors import should_mask
+from api.postback_log.queries import PostbackLogQueries
 from api.workspaces.queries import WorkspaceQueries
 
 
 @strawberry.type(description="Everything is read within the workspace of the calling API key.")
-class Query(WorkspaceQueries, ClickQueries):
+class Query(WorkspaceQueries, ClickQueries, ConversionQueries, PostbackLogQueries):
     pass
 
 

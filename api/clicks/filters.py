@@ -110,9 +110,9 @@ def _condition(
     c = clicks.c
     parts: list[ColumnElement[bool]] = []
     if f.created_from is not None:
-        parts.append(c.created_at >= _aware(f.created_from, "createdFrom"))
+        parts.append(c.created_at >= aware(f.created_from, "createdFrom"))
     if f.created_before is not None:
-        parts.append(c.created_at < _aware(f.created_before, "createdBefore"))
+        parts.append(c.created_at < aware(f.created_before, "createdBefore"))
     for column, values, name in (
         (c.campaign_id, f.campaign_ids, "campaignIds"),
         (c.offer_id, f.offer_ids, "offerIds"),
@@ -127,15 +127,15 @@ def _condition(
         (c.browser, f.browsers, "browsers"),
     ):
         if texts is not None:
-            parts.append(column.in_(_bounded(texts, name)))
+            parts.append(column.in_(bounded(texts, name)))
     if f.is_bot is not None:
         parts.append(c.is_bot.is_(f.is_bot))
     if f.is_unique is not None:
         parts.append(c.is_unique.is_(f.is_unique))
-    for sub in _bounded(f.subs or [], "subs"):
+    for sub in bounded(f.subs or [], "subs"):
         if not 1 <= sub.index <= SUB_COUNT:
             raise QueryInputError(f"sub index must be 1 to {SUB_COUNT}, got {sub.index}")
-        parts.append(c[f"sub{sub.index}"].in_(_bounded(sub.values, f"sub{sub.index} values")))
+        parts.append(c[f"sub{sub.index}"].in_(bounded(sub.values, f"sub{sub.index} values")))
     if f.has_conversion is not None:
         has = _has_event(clicks, workspace_id, TYPES.c.counts_as_conversion.is_(True))
         parts.append(has if f.has_conversion else not_(has))
@@ -145,20 +145,20 @@ def _condition(
     if f.event_types is not None or f.event_statuses is not None:
         event: list[ColumnElement[bool]] = []
         if f.event_types is not None:
-            event.append(TYPES.c.name.in_(_bounded(f.event_types, "eventTypes")))
+            event.append(TYPES.c.name.in_(bounded(f.event_types, "eventTypes")))
         if f.event_statuses is not None:
-            statuses = _bounded(f.event_statuses, "eventStatuses")
+            statuses = bounded(f.event_statuses, "eventStatuses")
             event.append(EVENTS.c.status.in_([status.value for status in statuses]))
         parts.append(_has_event(clicks, workspace_id, and_(*event)))
     if f.and_ is not None:
         parts.extend(
             _condition(clicks, nested, workspace_id, depth=depth + 1)
-            for nested in _bounded(f.and_, "and")
+            for nested in bounded(f.and_, "and")
         )
     if f.or_ is not None:
         nested_or = [
             _condition(clicks, nested, workspace_id, depth=depth + 1)
-            for nested in _bounded(f.or_, "or")
+            for nested in bounded(f.or_, "or")
         ]
         parts.append(or_(*nested_or) if nested_or else ~true())
     if f.not_ is not None:
@@ -186,13 +186,13 @@ def _has_event(
     )
 
 
-def _aware(value: datetime, name: str) -> datetime:
+def aware(value: datetime, name: str) -> datetime:
     if value.tzinfo is None:
         raise QueryInputError(f"{name} needs a time zone offset, e.g. 2026-11-01T00:00:00Z")
     return value
 
 
-def _bounded(values: list[Any], name: str) -> list[Any]:
+def bounded(values: list[Any], name: str) -> list[Any]:
     if len(values) > MAX_LIST_LENGTH:
         raise QueryInputError(f"{name} takes at most {MAX_LIST_LENGTH} values")
     return values
@@ -200,6 +200,6 @@ def _bounded(values: list[Any], name: str) -> list[Any]:
 
 def _ids(values: list[strawberry.ID], name: str) -> list[int]:
     try:
-        return [int(value) for value in _bounded(values, name)]
+        return [int(value) for value in bounded(values, name)]
     except ValueError:
         raise QueryInputError(f"{name} must be numeric ids") from None

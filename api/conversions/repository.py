@@ -3,24 +3,26 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, and_, select, tuple_
+from sqlalchemy import ColumnElement, Row, and_, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.clicks.filters import EVENTS, TYPES
-from api.database import fetch_all
+from api.clicks.filters import EVENTS, TYPES, aware, bounded
+from api.conversions.filters import ConversionFilter
+from api.database import fetch_all, fetch_count
+from api.errors import QueryInputError
+from api.pagination import Position
 from models.click_ids import click_time
 
+_EVENTS_JOIN_TYPES = EVENTS.join(
+    TYPES, and_(TYPES.c.workspace_id == EVENTS.c.workspace_id, TYPES.c.id == EVENTS.c.type_id)
+)
 # Events with their type's name and flags: resolvers need both, one statement gets both.
 _EVENTS_WITH_TYPE = select(
     EVENTS,
     TYPES.c.name.label("type_name"),
     TYPES.c.counts_as_conversion,
     TYPES.c.counts_in_revenue,
-).select_from(
-    EVENTS.join(
-        TYPES, and_(TYPES.c.workspace_id == EVENTS.c.workspace_id, TYPES.c.id == EVENTS.c.type_id)
-    )
-)
+).select_from(_EVENTS_JOIN_TYPES)
 
 
 async def by_click_ids(
@@ -39,3 +41,59 @@ async def by_click_ids(
             tuple_(e.click_created_at, e.click_id).in_(keys),
         ).order_by(e.created_at, e.id),
     )
+
+
+async def page(
+    engine: AsyncEngine,
+    *,
+    workspace_id: int,
+    filter_: ConversionFilter | None,
+    after: Position | None,
+    size: int,
+) -> Sequence[Row[Any]]:
+    """Up to ``size`` + 1 events, newest first, after ``after``: keyset on (created_at, id)."""
+    e = EVENTS.c
+    statement = _EVENTS_WITH_TYPE.where(_condition(workspace_id, filter_))
+    if after is not None:
+        statement = statement.where(
+            tuple_(e.created_at, e.id) < tuple_(after.time, _event_id(after.id))
+        )
+    return await fetch_all(
+        engine, statement.order_by(e.created_at.desc(), e.id.desc()).limit(size + 1)
+    )
+
+
+async def count(engine: AsyncEngine, *, workspace_id: int, filter_: ConversionFilter | None) -> int:
+    statement = (
+        select(func.count())
+        .select_from(_EVENTS_JOIN_TYPES)
+        .where(_condition(workspace_id, filter_))
+    )
+    return await fetch_count(engine, statement)
+
+
+def _condition(workspace_id: int, f: ConversionFilter | None) -> ColumnElement[bool]:
+    e = EVENTS.c
+    parts = [e.workspace_id == workspace_id]
+    if f is not None:
+        if f.created_from is not None:
+            parts.append(e.created_at >= aware(f.created_from, "createdFrom"))
+        if f.created_before is not None:
+            parts.append(e.created_at < aware(f.created_before, "createdBefore"))
+        if f.types is not None:
+            parts.append(TYPES.c.name.in_(bounded(f.types, "types")))
+        if f.statuses is not None:
+            parts.append(e.status.in_([s.value for s in bounded(f.statuses, "statuses")]))
+        if f.click_id is not None:
+            time = click_time(f.click_id)
+            if time is None:
+                raise QueryInputError(f"clickId {f.click_id[:60]!r} is not a click id")
+            parts += [e.click_created_at == time, e.click_id == f.click_id]
+    return and_(*parts)
+
+
+def _event_id(cursor_id: str) -> int:
+    try:
+        return int(cursor_id)
+    except ValueError:
+        raise QueryInputError("cursor is not one this API returned") from None

@@ -1,0 +1,49 @@
+"""Root query fields for conversion events."""
+
+from typing import Annotated
+
+import strawberry
+
+from api.context import Context
+from api.conversions import repository
+from api.conversions.filters import ConversionFilter
+from api.conversions.types import ConversionEventType
+from api.pagination import MAX_PAGE_SIZE, Connection, Position, connection, decode_cursor, page_size
+
+
+@strawberry.type
+class ConversionQueries:
+    @strawberry.field(
+        description="Conversions, transactions and custom events of every click, newest first."
+    )
+    async def conversions(
+        self,
+        info: strawberry.Info[Context],
+        filter: Annotated[
+            ConversionFilter | None, strawberry.argument(description="Which events.")
+        ] = None,
+        first: Annotated[
+            int | None,
+            strawberry.argument(description=f"Page size: default 50, at most {MAX_PAGE_SIZE}."),
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="endCursor of the previous page.")
+        ] = None,
+    ) -> Connection[ConversionEventType]:
+        size = page_size(first)
+        workspace_id = info.context.principal.workspace_id
+        engine = info.context.engine
+        rows = await repository.page(
+            engine,
+            workspace_id=workspace_id,
+            filter_=filter,
+            after=None if after is None else decode_cursor(after),
+            size=size,
+        )
+        return connection(
+            [ConversionEventType.from_row(row) for row in rows],
+            size=size,
+            after=after,
+            position=lambda event: Position(event.created_at, event.id),
+            count=lambda: repository.count(engine, workspace_id=workspace_id, filter_=filter),
+        )

@@ -1,0 +1,50 @@
+"""Root query fields for the postback log."""
+
+from typing import Annotated
+
+import strawberry
+
+from api.context import Context
+from api.pagination import MAX_PAGE_SIZE, Connection, Position, connection, decode_cursor, page_size
+from api.postback_log import repository
+from api.postback_log.filters import PostbackLogFilter
+from api.postback_log.types import PostbackLogEntryType
+
+
+@strawberry.type
+class PostbackLogQueries:
+    @strawberry.field(
+        description="Every postback and pixel hit, accepted or refused, newest first: why "
+        "did a network's postback not count?"
+    )
+    async def postback_log(
+        self,
+        info: strawberry.Info[Context],
+        filter: Annotated[
+            PostbackLogFilter | None, strawberry.argument(description="Which hits.")
+        ] = None,
+        first: Annotated[
+            int | None,
+            strawberry.argument(description=f"Page size: default 50, at most {MAX_PAGE_SIZE}."),
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="endCursor of the previous page.")
+        ] = None,
+    ) -> Connection[PostbackLogEntryType]:
+        size = page_size(first)
+        workspace_id = info.context.principal.workspace_id
+        engine = info.context.engine
+        rows = await repository.page(
+            engine,
+            workspace_id=workspace_id,
+            filter_=filter,
+            after=None if after is None else decode_cursor(after),
+            size=size,
+        )
+        return connection(
+            [PostbackLogEntryType.from_row(row) for row in rows],
+            size=size,
+            after=after,
+            position=lambda entry: Position(entry.received_at, entry.id),
+            count=lambda: repository.count(engine, workspace_id=workspace_id, filter_=filter),
+        )

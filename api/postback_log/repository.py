@@ -1,0 +1,65 @@
+"""SQL for reading the postback log."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, and_, func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from api.clicks.filters import aware, bounded
+from api.database import fetch_all, fetch_count
+from api.errors import QueryInputError
+from api.pagination import Position
+from api.postback_log.filters import PostbackLogFilter
+from models import PostbackLogEntry
+from models.base import table_of
+
+LOG = table_of(PostbackLogEntry)
+
+
+async def page(
+    engine: AsyncEngine,
+    *,
+    workspace_id: int,
+    filter_: PostbackLogFilter | None,
+    after: Position | None,
+    size: int,
+) -> Sequence[Row[Any]]:
+    """Up to ``size`` + 1 hits, newest first, after ``after``: keyset on (received_at, id)."""
+    c = LOG.c
+    statement = select(LOG).where(_condition(workspace_id, filter_))
+    if after is not None:
+        try:
+            after_id = int(after.id)
+        except ValueError:
+            raise QueryInputError("cursor is not one this API returned") from None
+        statement = statement.where(tuple_(c.received_at, c.id) < tuple_(after.time, after_id))
+    return await fetch_all(
+        engine, statement.order_by(c.received_at.desc(), c.id.desc()).limit(size + 1)
+    )
+
+
+async def count(
+    engine: AsyncEngine, *, workspace_id: int, filter_: PostbackLogFilter | None
+) -> int:
+    statement = select(func.count()).select_from(LOG).where(_condition(workspace_id, filter_))
+    return await fetch_count(engine, statement)
+
+
+def _condition(workspace_id: int, f: PostbackLogFilter | None) -> ColumnElement[bool]:
+    c = LOG.c
+    parts = [c.workspace_id == workspace_id]
+    if f is not None:
+        if f.received_from is not None:
+            parts.append(c.received_at >= aware(f.received_from, "receivedFrom"))
+        if f.received_before is not None:
+            parts.append(c.received_at < aware(f.received_before, "receivedBefore"))
+        if f.kinds is not None:
+            parts.append(c.kind.in_([kind.value for kind in bounded(f.kinds, "kinds")]))
+        if f.outcomes is not None:
+            parts.append(c.outcome.in_([o.value for o in bounded(f.outcomes, "outcomes")]))
+        if f.reasons is not None:
+            parts.append(c.reason.in_(bounded(f.reasons, "reasons")))
+        if f.click_id is not None:
+            parts.append(c.click_id == f.click_id)
+    return and_(*parts)
