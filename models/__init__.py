@@ -12,6 +12,7 @@ from models.click import Click
 from models.conversion import ConversionEvent
 from models.fingerprint import ClickFingerprint
 from models.postback_log import PostbackLogEntry
+from models.rollups import ROLLUPS, Rollup
 from models.workspace import ApiKey, PostbackSecret, Workspace
 
 __all__ = [
@@ -26,6 +27,8 @@ __all__ = [
     "Offer",
     "PostbackLogEntry",
     "PostbackSecret",
+    "ROLLUPS",
+    "Rollup",
     "TrafficSource",
     "Workspace",
 ]
