@@ -16,6 +16,7 @@ from models.rollups import ROLLUPS, Rollup
 from models.workspace import ApiKey, PostbackSecret, Workspace
 
 __all__ = [
+    "ROLLUPS",
     "ApiKey",
     "Campaign",
     "CampaignOffer",
@@ -27,7 +28,6 @@ __all__ = [
     "Offer",
     "PostbackLogEntry",
     "PostbackSecret",
-    "ROLLUPS",
     "Rollup",
     "TrafficSource",
     "Workspace",
