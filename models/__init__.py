@@ -12,9 +12,11 @@ from models.click import Click
 from models.conversion import ConversionEvent
 from models.fingerprint import ClickFingerprint
 from models.postback_log import PostbackLogEntry
+from models.rollups import ROLLUPS, Rollup
 from models.workspace import ApiKey, PostbackSecret, Workspace
 
 __all__ = [
+    "ROLLUPS",
     "ApiKey",
     "Campaign",
     "CampaignOffer",
@@ -26,6 +28,7 @@ __all__ = [
     "Offer",
     "PostbackLogEntry",
     "PostbackSecret",
+    "Rollup",
     "TrafficSource",
     "Workspace",
 ]

@@ -60,3 +60,10 @@ class HitOutcome(StrEnum):
     UPDATED = "updated"
     DUPLICATE = "duplicate"
     REJECTED = "rejected"
+
+
+class Attribution(StrEnum):
+    """Which moment buckets a conversion event in time-based reports."""
+
+    CLICK = "click"  # the time of the click it belongs to
+    CONVERSION = "conversion"  # the time the event was recorded

@@ -1,0 +1,398 @@
+"""Hourly rollups of clicks and conversion events, kept current by triggers in the database.
+
+Reports over big ranges read these instead of the raw tables. Each rollup groups by the UTC hour
+and a few click dimensions and owns two tables: ``rollup_<name>_clicks`` and
+``rollup_<name>_events`` (events carry their click's dimensions and are counted twice, once per
+``Attribution``). Statement-level triggers on ``clicks`` and ``conversion_events`` fold every
+INSERT, UPDATE and DELETE into them, whatever wrote it (ingestion, a bulk COPY, manual SQL).
+
+The SQL the triggers run is generated here, and a migration carries a literal copy of it: a
+test fails when the two differ, and the next migration's SQL comes from
+``trigger_functions()``. Changing ``ROLLUPS`` therefore needs a migration, as any table does.
+"""
+
+import textwrap
+from dataclasses import dataclass
+
+from sqlalchemy import BigInteger, Column, DateTime, Table, UniqueConstraint, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import SQLModel
+
+from models.base import enum_column
+from models.click import Click
+from models.enums import Attribution, ConversionStatus
+
+# Money in rollups is integer millionths of the workspace currency (numeric(18,6) is exact in
+# them): sum() over bigint is about twice as fast as over numeric, and decodes cheaper.
+MICROS = 1_000_000
+CLICK_MEASURES = ("clicks", "unique_clicks", "bot_clicks", "cost_micros")
+EVENT_MEASURES = ("events", "amount_micros")
+SQL_WIDTH = 92
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """Click dimensions summed per workspace and UTC hour."""
+
+    name: str
+    dimensions: tuple[str, ...]
+
+    @property
+    def clicks_table(self) -> str:
+        return f"rollup_{self.name}_clicks"
+
+    @property
+    def events_table(self) -> str:
+        return f"rollup_{self.name}_events"
+
+    @property
+    def clicks_key(self) -> tuple[str, ...]:
+        """The unique key of the clicks table, in index order."""
+        return ("workspace_id", "hour", *self.dimensions)
+
+    @property
+    def events_key(self) -> tuple[str, ...]:
+        """The unique key of the events table, in index order."""
+        return ("workspace_id", "attribution", "hour", *self.dimensions, "type_id", "status")
+
+
+ROLLUPS: tuple[Rollup, ...] = (
+    Rollup("campaign", ("campaign_id", "offer_id", "traffic_source_id")),
+    Rollup("geo", ("country", "device_type")),
+    Rollup("full", ("campaign_id", "offer_id", "traffic_source_id", "country", "device_type")),
+)
+ROLLUPS_BY_NAME = {rollup.name: rollup for rollup in ROLLUPS}
+
+
+def _dimension_columns(rollup: Rollup) -> list["Column[object]"]:
+    # Same type and nullability as on clicks; NULLS NOT DISTINCT below makes NULL one group.
+    clicks = Click.__table__.c  # type: ignore[attr-defined]
+    return [Column(d, clicks[d].type, nullable=clicks[d].nullable) for d in rollup.dimensions]
+
+
+def _measure(name: str) -> "Column[int]":
+    return Column(name, BigInteger, nullable=False)
+
+
+def _hour() -> "Column[object]":
+    return Column("hour", DateTime(timezone=True), nullable=False)
+
+
+def _workspace_id() -> "Column[int]":
+    return Column("workspace_id", BigInteger, nullable=False)
+
+
+# No primary key: dimensions are nullable. The unique key leads with workspace_id (Citus).
+for _rollup in ROLLUPS:
+    Table(
+        _rollup.clicks_table,
+        SQLModel.metadata,
+        _workspace_id(),
+        _hour(),
+        *_dimension_columns(_rollup),
+        *(_measure(m) for m in CLICK_MEASURES),
+        UniqueConstraint(*_rollup.clicks_key, postgresql_nulls_not_distinct=True),
+    )
+    Table(
+        _rollup.events_table,
+        SQLModel.metadata,
+        _workspace_id(),
+        Column("attribution", enum_column(Attribution).type, nullable=False),
+        _hour(),
+        *_dimension_columns(_rollup),
+        Column("type_id", BigInteger, nullable=False),
+        Column("status", enum_column(ConversionStatus).type, nullable=False),
+        *(_measure(m) for m in EVENT_MEASURES),
+        UniqueConstraint(*_rollup.events_key, postgresql_nulls_not_distinct=True),
+    )
+
+
+# --- SQL of the triggers and of rebuild_rollups -------------------------------------------
+#
+# Every statement reads a "delta": the changed rows with a sign (+1 new, -1 old). An UPDATE
+# adds its new rows and subtracts its old ones in one upsert per table. Rows are upserted in
+# the order of the unique key so that concurrent statements lock them in one order (no
+# deadlocks). A group whose count drops to zero is deleted, so the tables hold exactly what
+# rebuild_rollups computes from the raw rows.
+
+_NEW = "(SELECT *, 1 AS sign FROM new_rows)"
+_OLD = "(SELECT *, -1 AS sign FROM old_rows)"
+_BOTH = "(SELECT *, 1 AS sign FROM new_rows UNION ALL SELECT *, -1 AS sign FROM old_rows)"
+_ATTRIBUTIONS = (
+    "CROSS JOIN LATERAL (VALUES "
+    + ", ".join(
+        f"('{a.value}', e.{column})"
+        for a, column in (
+            (Attribution.CLICK, "click_created_at"),
+            (Attribution.CONVERSION, "created_at"),
+        )
+    )
+    + ") AS a (attribution, at)"
+)
+
+
+def _is_nullable(column: str) -> bool:
+    """Whether a key column may hold NULL: only click dimensions can."""
+    clicks = Click.__table__.c  # type: ignore[attr-defined]
+    return column in clicks and bool(clicks[column].nullable)
+
+
+def _clicks_delta(rollup: Rollup, signed_rows: str) -> str:
+    columns = ", ".join(("workspace_id", "created_at", *rollup.dimensions))
+    return (
+        f"WITH delta AS (\n"
+        f"    SELECT {columns}, is_unique, is_bot, cost, sign\n"
+        f"    FROM {signed_rows} AS c\n"
+        f")\n"
+    )
+
+
+def _events_delta(rollup: Rollup, signed_rows: str) -> str:
+    dimensions = "".join(f"c.{d}, " for d in rollup.dimensions)
+    return (
+        f"WITH delta AS (\n"
+        f"    SELECT e.workspace_id, a.attribution, a.at, {dimensions}"
+        f"e.type_id, e.status, e.amount, e.sign\n"
+        f"    FROM {signed_rows} AS e\n"
+        f"    JOIN clicks AS c ON c.workspace_id = e.workspace_id\n"
+        f"        AND c.created_at = e.click_created_at AND c.id = e.click_id\n"
+        f"    {_ATTRIBUTIONS}\n"
+        f")\n"
+    )
+
+
+def _events_of_moved_clicks(rollup: Rollup) -> str:
+    """The delta of a clicks UPDATE for events: those of clicks whose dimensions changed."""
+    dimensions = rollup.dimensions
+    old = ", ".join(f"o.{d}" for d in dimensions)
+    new = ", ".join(f"n.{d}" for d in dimensions)
+    moved = ", ".join(f"d.{d}" for d in dimensions)
+    return (
+        f"WITH delta AS (\n"
+        f"    SELECT e.workspace_id, a.attribution, a.at, {moved}, "
+        f"e.type_id, e.status, e.amount, d.sign\n"
+        f"    FROM old_rows AS o\n"
+        f"    JOIN new_rows AS n ON n.workspace_id = o.workspace_id\n"
+        f"        AND n.created_at = o.created_at AND n.id = o.id\n"
+        f"    JOIN conversion_events AS e ON e.workspace_id = o.workspace_id\n"
+        f"        AND e.click_created_at = o.created_at AND e.click_id = o.id\n"
+        f"    CROSS JOIN LATERAL (VALUES (-1, {old}), (1, {new}))\n"
+        f"        AS d (sign, {', '.join(dimensions)})\n"
+        f"    {_ATTRIBUTIONS}\n"
+        f"    WHERE ({old}) IS DISTINCT FROM ({new})\n"
+        f")\n"
+    )
+
+
+def _upsert(
+    table: str,
+    key: tuple[str, ...],
+    key_values: tuple[str, ...],
+    measures: tuple[str, ...],
+    sums: tuple[str, ...],
+    *,
+    net_changes_only: bool,
+) -> str:
+    positions = ", ".join(str(i) for i in range(1, len(key) + 1))
+    having = f"HAVING {' OR '.join(f'{s} <> 0' for s in sums)}\n" if net_changes_only else ""
+    updates = ",\n    ".join(f"{m} = r.{m} + excluded.{m}" for m in measures)
+    return (
+        f"INSERT INTO {table} AS r ({', '.join((*key, *measures))})\n"
+        f"SELECT {', '.join(key_values)}, {', '.join(sums)}\n"
+        f"FROM delta\n"
+        f"GROUP BY {positions}\n"
+        f"{having}"
+        f"ORDER BY {positions}\n"
+        f"ON CONFLICT ({', '.join(key)})\n"
+        f"DO UPDATE SET\n"
+        f"    {updates};\n"
+    )
+
+
+def _delete_emptied(
+    table: str, key: tuple[str, ...], key_values: tuple[str, ...], count: str
+) -> str:
+    keys = ", ".join(
+        value if value == column else f"{value} AS {column}"
+        for column, value in zip(key, key_values, strict=True)
+    )
+    matches = "\n  AND ".join(
+        f"r.{c} IS NOT DISTINCT FROM k.{c}" if _is_nullable(c) else f"r.{c} = k.{c}" for c in key
+    )
+    return (
+        f"DELETE FROM {table} AS r\n"
+        f"USING (SELECT DISTINCT {keys} FROM delta WHERE sign < 0) AS k\n"
+        f"WHERE r.{count} = 0\n"
+        f"  AND {matches};\n"
+    )
+
+
+_CLICK_SUMS = (
+    "sum(sign)",
+    "sum(sign * is_unique::int)",
+    "sum(sign * is_bot::int)",
+    f"sum(sign * (cost * {MICROS})::bigint)",
+)
+_EVENT_SUMS = ("sum(sign)", f"sum(sign * (amount * {MICROS})::bigint)")
+
+
+def _clicks_statements(
+    rollup: Rollup, delta: str, *, net_changes_only: bool, deletes: bool
+) -> list[str]:
+    key = rollup.clicks_key
+    values = ("workspace_id", "date_trunc('hour', created_at, 'UTC')", *rollup.dimensions)
+    upsert = _upsert(
+        rollup.clicks_table,
+        key,
+        values,
+        CLICK_MEASURES,
+        _CLICK_SUMS,
+        net_changes_only=net_changes_only,
+    )
+    statements = [delta + upsert]
+    if deletes:
+        statements.append(delta + _delete_emptied(rollup.clicks_table, key, values, "clicks"))
+    return statements
+
+
+def _events_statements(
+    rollup: Rollup, delta: str, *, net_changes_only: bool, deletes: bool
+) -> list[str]:
+    key = rollup.events_key
+    values = (
+        "workspace_id",
+        "attribution",
+        "date_trunc('hour', at, 'UTC')",
+        *rollup.dimensions,
+        "type_id",
+        "status",
+    )
+    upsert = _upsert(
+        rollup.events_table,
+        key,
+        values,
+        EVENT_MEASURES,
+        _EVENT_SUMS,
+        net_changes_only=net_changes_only,
+    )
+    statements = [delta + upsert]
+    if deletes:
+        statements.append(delta + _delete_emptied(rollup.events_table, key, values, "events"))
+    return statements
+
+
+def _function_body(statements: list[str]) -> str:
+    lines = "\n\n".join(s.strip() for s in statements).splitlines()
+    # Short lines, so that a migration can carry the body as it is (the SQL has no literal
+    # with a space in it, so breaking at spaces changes nothing).
+    wrapped = [
+        textwrap.fill(
+            line,
+            width=SQL_WIDTH,
+            initial_indent="    ",
+            subsequent_indent="    " + " " * (len(line) - len(line.lstrip()) + 4),
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+        if line
+        else ""
+        for line in lines
+    ]
+    return "\nBEGIN\n" + "\n".join(wrapped) + "\n\n    RETURN NULL;\nEND\n"
+
+
+# (table, event, transition tables) -> trigger function name
+TRIGGERS: tuple[tuple[str, str, str, str], ...] = (
+    ("clicks", "INSERT", "NEW TABLE AS new_rows", "rollups_clicks_insert"),
+    ("clicks", "UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows", "rollups_clicks_update"),
+    ("clicks", "DELETE", "OLD TABLE AS old_rows", "rollups_clicks_delete"),
+    ("conversion_events", "INSERT", "NEW TABLE AS new_rows", "rollups_events_insert"),
+    (
+        "conversion_events",
+        "UPDATE",
+        "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+        "rollups_events_update",
+    ),
+    ("conversion_events", "DELETE", "OLD TABLE AS old_rows", "rollups_events_delete"),
+)
+
+
+def trigger_functions() -> dict[str, str]:
+    """Trigger function name -> its PL/pgSQL body, for ROLLUPS as defined now."""
+    bodies: list[list[str]] = []
+    for delta, statements in (
+        (_clicks_delta, _clicks_statements),
+        (_events_delta, _events_statements),
+    ):
+        for signed, net, deletes in (
+            (_NEW, False, False),
+            (_BOTH, True, True),
+            (_OLD, False, True),
+        ):
+            bodies.append(
+                [
+                    sql
+                    for r in ROLLUPS
+                    for sql in statements(
+                        r, delta(r, signed), net_changes_only=net, deletes=deletes
+                    )
+                ]
+            )
+    # A click whose dimensions change takes its events' counts along.
+    bodies[1] += [
+        sql
+        for r in ROLLUPS
+        for sql in _events_statements(
+            r, _events_of_moved_clicks(r), net_changes_only=True, deletes=True
+        )
+    ]
+    return {name: _function_body(body) for (*_, name), body in zip(TRIGGERS, bodies, strict=True)}
+
+
+def trigger_ddl() -> list[str]:
+    """CREATE FUNCTION and CREATE TRIGGER statements, as a migration writes them out."""
+    statements = [
+        f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $${body}$$"
+        for name, body in trigger_functions().items()
+    ]
+    statements += [
+        f"CREATE TRIGGER rollups_{event.lower()} AFTER {event} ON {table}\n"
+        f"REFERENCING {transition}\n"
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
+        for table, event, transition, function in TRIGGERS
+    ]
+    return statements
+
+
+async def rebuild_rollups(conn: AsyncConnection, *, workspace_id: int | None = None) -> int:
+    """Recompute every rollup from the raw tables (one workspace, or all); returns rows written.
+
+    For recovery, and after loading data with the triggers disabled. Writes to clicks and
+    conversion events wait until the caller's transaction ends: a row committed between the
+    delete and the recount would otherwise be counted twice or not at all.
+    """
+    await conn.execute(text("LOCK TABLE clicks, conversion_events IN SHARE MODE"))
+    where = "" if workspace_id is None else " WHERE workspace_id = :workspace_id"
+    params = {} if workspace_id is None else {"workspace_id": workspace_id}
+    clicks = f"(SELECT *, 1 AS sign FROM clicks{where})"
+    events = f"(SELECT *, 1 AS sign FROM conversion_events{where})"
+    written = 0
+    for rollup in ROLLUPS:
+        for table, statements in (
+            (
+                rollup.clicks_table,
+                _clicks_statements(
+                    rollup, _clicks_delta(rollup, clicks), net_changes_only=False, deletes=False
+                ),
+            ),
+            (
+                rollup.events_table,
+                _events_statements(
+                    rollup, _events_delta(rollup, events), net_changes_only=False, deletes=False
+                ),
+            ),
+        ):
+            await conn.execute(text(f"DELETE FROM {table}{where}"), params)
+            for sql in statements:
+                written += (await conn.execute(text(sql), params)).rowcount
+    return written
