@@ -7,6 +7,7 @@ from strawberry.litestar import BaseContext
 
 from api.auth import Principal, authenticate
 from api.loaders import Loaders, create_loaders
+from models.settings import Settings
 
 
 class Context(BaseContext, kw_only=True):
@@ -17,6 +18,7 @@ class Context(BaseContext, kw_only=True):
     engine: AsyncEngine
     principal: Principal
     loaders: Loaders
+    settings: Settings
 
 
 async def provide_context(
@@ -29,4 +31,5 @@ async def provide_context(
         engine=state.engine,
         principal=principal,
         loaders=create_loaders(state.engine, principal.workspace_id),
+        settings=state.settings,
     )

@@ -9,11 +9,12 @@ from api.clicks.queries import ClickQueries
 from api.conversions.queries import ConversionQueries
 from api.errors import should_mask
 from api.postback_log.queries import PostbackLogQueries
+from api.reports.queries import ReportQueries
 from api.workspaces.queries import WorkspaceQueries
 
 
 @strawberry.type(description="Everything is read within the workspace of the calling API key.")
-class Query(WorkspaceQueries, ClickQueries, ConversionQueries, PostbackLogQueries):
+class Query(WorkspaceQueries, ClickQueries, ConversionQueries, PostbackLogQueries, ReportQueries):
     pass
 
 

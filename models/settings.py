@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     statement_timeout_ms: int = Field(default=30_000, ge=0)
     # GraphiQL at /graphql: convenient in development, off by default in production.
     graphiql: bool = False
+    # Reports over raw clicks can scan millions of rows; past this they fail with a message.
+    report_timeout_ms: int = Field(default=10_000, ge=100)
     partitions_ahead_months: int = Field(default=3, ge=1, le=24)
 
     # Ingestion.

@@ -1,0 +1,163 @@
+"""What a report asks for, and whether hourly rollups can answer it."""
+
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from api.clicks.filters import ClickFilter
+from api.enums import ConversionStatus
+from api.errors import QueryInputError
+from api.reports.types import (
+    ReportAttribution,
+    ReportCondition,
+    ReportDimension,
+    ReportOrder,
+    TimeBucket,
+)
+from models.rollups import ROLLUPS, Rollup
+
+MAX_BUCKETS = 10_000
+
+# Filter fields the rollups hold, by the column each one narrows.
+_ROLLUP_FILTERS = {
+    "campaign_ids": "campaign_id",
+    "offer_ids": "offer_id",
+    "traffic_source_ids": "traffic_source_id",
+    "countries": "country",
+    "device_types": "device_type",
+}
+_TIME_FILTERS = {"created_from", "created_before"}
+
+CLICK_METRICS = {"clicks", "unique_clicks", "bot_clicks", "cost"}
+EVENT_METRICS = {"conversions", "transactions", "revenue", "by_type"}
+# Derived metrics and the sums they are computed from.
+DERIVED = {
+    "profit": {"revenue", "cost"},
+    "roi": {"revenue", "cost"},
+    "cr": {"conversions", "clicks"},
+    "epc": {"revenue", "clicks"},
+    "cpa": {"cost", "conversions"},
+}
+
+
+@dataclass(frozen=True)
+class ReportPlan:
+    workspace_id: int
+    filter: ClickFilter | None
+    dimensions: tuple[ReportDimension, ...]
+    bucket: TimeBucket | None
+    timezone: str
+    attribution: ReportAttribution
+    statuses: tuple[ConversionStatus, ...]
+    order: tuple[ReportOrder, ...]
+    having: tuple[ReportCondition, ...]
+    first: int
+    # Base sums the query needs: selected, or used by derived metrics, order or having.
+    sums: frozenset[str]
+
+    @property
+    def needs_clicks(self) -> bool:
+        # With no metric selected, the clicks still say which groups exist.
+        return bool(self.sums & CLICK_METRICS) or not self.sums & EVENT_METRICS
+
+    @property
+    def needs_events(self) -> bool:
+        return bool(self.sums & EVENT_METRICS)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(dimension.value for dimension in self.dimensions)
+
+    def buckets(self) -> list[datetime] | None:
+        """Every bucket start of the date range, so empty buckets come back as zeros."""
+        f = self.filter
+        if self.bucket is None or f is None or f.created_from is None or not f.created_before:
+            return None
+        zone = ZoneInfo(self.timezone)
+        starts: list[datetime] = []
+        start = _truncate(f.created_from, self.bucket, zone)
+        while start < f.created_before:
+            starts.append(start)
+            if len(starts) > MAX_BUCKETS:
+                raise QueryInputError(
+                    f"the date range has more than {MAX_BUCKETS} {self.bucket.value} buckets; "
+                    "choose a longer timeBucket or a shorter range"
+                )
+            start = _next(start, self.bucket, zone)
+        return starts
+
+
+def base_sums(
+    selected: set[str], order: tuple[ReportOrder, ...], having: tuple[ReportCondition, ...]
+) -> frozenset[str]:
+    wanted = set(selected)
+    wanted |= {o.metric.value for o in order if o.metric is not None}
+    wanted |= {condition.metric.value for condition in having}
+    sums = wanted & (CLICK_METRICS | EVENT_METRICS)
+    for metric, needs in DERIVED.items():
+        if metric in wanted:
+            sums |= needs
+    return frozenset(sums)
+
+
+def rollup_for(plan: ReportPlan) -> Rollup | None:
+    """The first rollup holding every dimension the report groups and filters by, if any."""
+    f = plan.filter
+    needed = set(plan.columns)
+    if f is not None:
+        for field in fields(f):
+            value = getattr(f, field.name)
+            if value is None or field.name in _TIME_FILTERS:
+                continue
+            if field.name not in _ROLLUP_FILTERS:
+                return None
+            needed.add(_ROLLUP_FILTERS[field.name])
+        for bound in (f.created_from, f.created_before):
+            if bound is not None and not _whole_hour(bound):
+                return None
+    if plan.bucket is not None and not _whole_hour_offsets(plan.timezone):
+        return None
+    return next((r for r in ROLLUPS if needed <= set(r.dimensions)), None)
+
+
+def _whole_hour(moment: datetime) -> bool:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0) == moment
+
+
+@lru_cache
+def _whole_hour_offsets(timezone: str) -> bool:
+    """Hourly rollups fit this zone's buckets only if its UTC offsets are whole hours."""
+    zone = ZoneInfo(timezone)
+    for year in range(1990, 2041):
+        for month in (1, 4, 7, 10):
+            offset = datetime(year, month, 1, tzinfo=zone).utcoffset()
+            if offset is None or offset % timedelta(hours=1):
+                return False
+    return True
+
+
+def _truncate(moment: datetime, bucket: TimeBucket, zone: ZoneInfo) -> datetime:
+    """PostgreSQL's date_trunc(bucket, moment, zone), in Python."""
+    local = moment.astimezone(zone)
+    if bucket is TimeBucket.HOUR:
+        return local.replace(minute=0, second=0, microsecond=0)
+    day = local.date()
+    if bucket is TimeBucket.WEEK:
+        day -= timedelta(days=day.weekday())
+    elif bucket is TimeBucket.MONTH:
+        day = day.replace(day=1)
+    return datetime(day.year, day.month, day.day, tzinfo=zone)
+
+
+def _next(start: datetime, bucket: TimeBucket, zone: ZoneInfo) -> datetime:
+    if bucket is TimeBucket.HOUR:
+        return (start.astimezone(UTC) + timedelta(hours=1)).astimezone(zone)
+    day = start.date()
+    if bucket is TimeBucket.DAY:
+        day += timedelta(days=1)
+    elif bucket is TimeBucket.WEEK:
+        day += timedelta(days=7)
+    else:
+        day = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return datetime(day.year, day.month, day.day, tzinfo=zone)

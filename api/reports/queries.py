@@ -1,0 +1,245 @@
+"""The `report` root field: dashboard tables and BI pulls."""
+
+import re
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import asyncpg
+import strawberry
+from sqlalchemy import Row
+from sqlalchemy.exc import DBAPIError
+from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
+
+from api.clicks.filters import ClickFilter
+from api.context import Context
+from api.enums import ConversionStatus
+from api.errors import QueryInputError
+from api.reports import repository
+from api.reports.plan import ReportPlan, base_sums, rollup_for
+from api.reports.types import (
+    Report,
+    ReportAttribution,
+    ReportCondition,
+    ReportDimension,
+    ReportOrder,
+    ReportRow,
+    SubValue,
+    TimeBucket,
+    TypeMetrics,
+)
+from api.workspaces.repository import get_workspace
+
+DEFAULT_ROWS = 1_000
+MAX_ROWS = 10_000
+MAX_SORT_KEYS = 10
+_SUB = re.compile(r"sub(\d+)")
+
+
+@strawberry.type
+class ReportQueries:
+    @strawberry.field(
+        description="Aggregates of clicks and their events, grouped and filtered: the "
+        "dashboard table and the BI pull. Answered from hourly rollups when the filter and "
+        "grouping allow (see `source`), from the raw tables otherwise."
+    )
+    async def report(
+        self,
+        info: strawberry.Info[Context],
+        filter: Annotated[
+            ClickFilter | None,
+            strawberry.argument(
+                description="Which clicks; createdFrom/createdBefore is the date range (of "
+                "conversions, with CONVERSION_TIME attribution). With a time bucket and both "
+                "bounds, empty buckets come back as zeros."
+            ),
+        ] = None,
+        group_by: Annotated[
+            list[ReportDimension] | None,
+            strawberry.argument(description="Dimensions to group by, besides the time bucket."),
+        ] = None,
+        time_bucket: Annotated[
+            TimeBucket | None, strawberry.argument(description="Group by time as well.")
+        ] = None,
+        timezone: Annotated[
+            str | None,
+            strawberry.argument(
+                description="IANA time zone of the buckets; the workspace's by default."
+            ),
+        ] = None,
+        attribution: Annotated[
+            ReportAttribution,
+            strawberry.argument(
+                description="Count events at their click's time (default) or their own."
+            ),
+        ] = ReportAttribution.CLICK_TIME,
+        statuses: Annotated[
+            list[ConversionStatus] | None,
+            strawberry.argument(
+                description="Event statuses counted in conversions, transactions and "
+                "revenue; approved and pending by default."
+            ),
+        ] = None,
+        order_by: Annotated[
+            list[ReportOrder] | None,
+            strawberry.argument(
+                description="Sort keys; by default time bucket, then clicks descending."
+            ),
+        ] = None,
+        having: Annotated[
+            list[ReportCondition] | None,
+            strawberry.argument(description="Keep only groups meeting every condition."),
+        ] = None,
+        first: Annotated[
+            int | None,
+            strawberry.argument(
+                description=f"At most this many rows: default {DEFAULT_ROWS}, at most {MAX_ROWS}."
+            ),
+        ] = None,
+    ) -> Report:
+        context = info.context
+        rows_wanted = DEFAULT_ROWS if first is None else first
+        if not 1 <= rows_wanted <= MAX_ROWS:
+            raise QueryInputError(f"first must be between 1 and {MAX_ROWS}, got {first}")
+        dimensions = tuple(dict.fromkeys(group_by or ()))
+        order = tuple(order_by or ())
+        if len(order) > MAX_SORT_KEYS:
+            raise QueryInputError(f"orderBy takes at most {MAX_SORT_KEYS} keys")
+        for o in order:
+            if (o.metric is not None) + (o.dimension is not None) + o.bucket != 1:
+                raise QueryInputError(
+                    "each orderBy entry sets exactly one of metric, dimension, bucket"
+                )
+            if o.dimension is not None and o.dimension not in dimensions:
+                raise QueryInputError(
+                    f"orderBy {o.dimension.name}: the report is not grouped by it"
+                )
+            if o.bucket and time_bucket is None:
+                raise QueryInputError("orderBy bucket needs a timeBucket")
+        plan = ReportPlan(
+            workspace_id=context.principal.workspace_id,
+            filter=filter,
+            dimensions=dimensions,
+            bucket=time_bucket,
+            timezone=await _timezone(context, timezone),
+            attribution=attribution,
+            statuses=tuple(statuses or (ConversionStatus.APPROVED, ConversionStatus.PENDING)),
+            order=order,
+            having=tuple(having or ()),
+            first=rows_wanted,
+            sums=base_sums(_selected_metrics(info.selected_fields), order, tuple(having or ())),
+        )
+        rollup = rollup_for(plan)
+        try:
+            rows = await repository.report(
+                context.engine, plan, rollup=rollup, timeout_ms=context.settings.report_timeout_ms
+            )
+        except DBAPIError as error:
+            if isinstance(error.orig, asyncpg.QueryCanceledError) or "canceling statement" in str(
+                error.orig
+            ):
+                raise QueryInputError(
+                    f"the report took longer than {context.settings.report_timeout_ms} ms; "
+                    "narrow the date range or the filter"
+                ) from None
+            raise
+        return Report(
+            rows=[_row(plan, row) for row in rows],
+            totals=_totals(rows),
+            total_rows=rows[0].total_rows if rows else 0,
+            source="raw" if rollup is None else f"rollup_{rollup.name}",
+        )
+
+
+async def _timezone(context: Context, asked: str | None) -> str:
+    if asked is None:
+        workspace = await get_workspace(context.session, context.principal.workspace_id)
+        assert workspace is not None
+        return workspace.timezone
+    try:
+        ZoneInfo(asked)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise QueryInputError(
+            f"timezone {asked!r} is not an IANA time zone such as Europe/Berlin"
+        ) from None
+    return asked
+
+
+def _selected_metrics(
+    selected: Iterable[SelectedField | FragmentSpread | InlineFragment],
+) -> set[str]:
+    """Snake-case names of every ReportRow field the query selects, in rows or totals."""
+    names: set[str] = set()
+    for node in selected:
+        if isinstance(node, SelectedField):
+            names.add(re.sub(r"(?<!^)(?=[A-Z])", "_", node.name).lower())
+        names |= _selected_metrics(node.selections)
+    return names
+
+
+def _row(plan: ReportPlan, row: Row[Any]) -> ReportRow:
+    values = row._mapping
+    zone = ZoneInfo(plan.timezone)
+    bucket = values.get("bucket")
+    return ReportRow(
+        bucket=None if bucket is None else bucket.astimezone(zone),
+        country=values.get("country"),
+        device_type=values.get("device_type"),
+        os=values.get("os"),
+        browser=values.get("browser"),
+        subs=[
+            SubValue(index=int(match[1]), value=values[name])
+            for name in plan.columns
+            if (match := _SUB.fullmatch(name))
+        ],
+        campaign_id=values.get("campaign_id"),
+        offer_id=values.get("offer_id"),
+        traffic_source_id=values.get("traffic_source_id"),
+        by_type=_by_type(row.by_type),
+        **_metrics({name: values[name] for name in repository.SUMS}),
+    )
+
+
+def _totals(rows: Sequence[Row[Any]]) -> ReportRow:
+    sums = {name: rows[0]._mapping[f"total_{name}"] if rows else 0 for name in repository.SUMS}
+    return ReportRow(
+        bucket=None,
+        country=None,
+        device_type=None,
+        os=None,
+        browser=None,
+        subs=[],
+        campaign_id=None,
+        offer_id=None,
+        traffic_source_id=None,
+        by_type=_by_type(rows[0].total_by_type if rows else None),
+        **_metrics(sums),
+    )
+
+
+def _metrics(sums: dict[str, Any]) -> dict[str, Any]:
+    clicks, conversions = int(sums["clicks"] or 0), int(sums["conversions"] or 0)
+    revenue, cost = Decimal(sums["revenue"] or 0), Decimal(sums["cost"] or 0)
+    profit = revenue - cost
+    return {
+        "clicks": clicks,
+        "unique_clicks": int(sums["unique_clicks"] or 0),
+        "bot_clicks": int(sums["bot_clicks"] or 0),
+        "conversions": conversions,
+        "transactions": int(sums["transactions"] or 0),
+        "revenue": float(revenue),
+        "cost": float(cost),
+        "profit": float(profit),
+        "roi": float(profit * 100 / cost) if cost else None,
+        "cr": conversions * 100 / clicks if clicks else None,
+        "epc": float(revenue / clicks) if clicks else None,
+        "cpa": float(cost / conversions) if conversions else None,
+    }
+
+
+def _by_type(value: dict[str, list[Any]] | None) -> list[TypeMetrics]:
+    return [
+        TypeMetrics(type=name, count=int(count), revenue=float(amount or 0))
+        for name, (count, amount) in sorted((value or {}).items())
+    ]

@@ -1,0 +1,189 @@
+"""GraphQL types of the aggregate report."""
+
+from datetime import datetime
+from enum import StrEnum
+
+import strawberry
+
+from api.catalog.types import CampaignType, OfferType, TrafficSourceType
+from api.context import Context
+
+
+@strawberry.enum(description="What report rows can be grouped by, besides the time bucket.")
+class ReportDimension(StrEnum):
+    CAMPAIGN = "campaign_id"
+    OFFER = "offer_id"
+    TRAFFIC_SOURCE = "traffic_source_id"
+    COUNTRY = "country"
+    DEVICE_TYPE = "device_type"
+    OS = "os"
+    BROWSER = "browser"
+    SUB1 = "sub1"
+    SUB2 = "sub2"
+    SUB3 = "sub3"
+    SUB4 = "sub4"
+    SUB5 = "sub5"
+    SUB6 = "sub6"
+    SUB7 = "sub7"
+    SUB8 = "sub8"
+    SUB9 = "sub9"
+    SUB10 = "sub10"
+    SUB11 = "sub11"
+    SUB12 = "sub12"
+    SUB13 = "sub13"
+    SUB14 = "sub14"
+    SUB15 = "sub15"
+    SUB16 = "sub16"
+    SUB17 = "sub17"
+    SUB18 = "sub18"
+    SUB19 = "sub19"
+    SUB20 = "sub20"
+
+
+@strawberry.enum(description="Length of a report's time buckets, in the report's time zone.")
+class TimeBucket(StrEnum):
+    HOUR = "hour"
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+@strawberry.enum(description="Which time puts an event in a time bucket and a date range.")
+class ReportAttribution(StrEnum):
+    CLICK_TIME = "click"
+    CONVERSION_TIME = "conversion"
+
+
+@strawberry.enum(description="A report metric, for ordering and `having` conditions.")
+class ReportMetric(StrEnum):
+    CLICKS = "clicks"
+    UNIQUE_CLICKS = "unique_clicks"
+    BOT_CLICKS = "bot_clicks"
+    CONVERSIONS = "conversions"
+    TRANSACTIONS = "transactions"
+    REVENUE = "revenue"
+    COST = "cost"
+    PROFIT = "profit"
+    ROI = "roi"
+    CR = "cr"
+    EPC = "epc"
+    CPA = "cpa"
+
+
+@strawberry.enum(description="Sort direction.")
+class SortDirection(StrEnum):
+    ASC = "asc"
+    DESC = "desc"
+
+
+@strawberry.enum(description="Comparison of a `having` condition.")
+class Comparison(StrEnum):
+    EQ = "="
+    NE = "<>"
+    GT = ">"
+    GTE = ">="
+    LT = "<"
+    LTE = "<="
+
+
+@strawberry.input(description="One sort key: set exactly one of metric, dimension or bucket.")
+class ReportOrder:
+    metric: ReportMetric | None = strawberry.field(default=None, description="Sort by a metric.")
+    dimension: ReportDimension | None = strawberry.field(
+        default=None, description="Sort by a grouped dimension."
+    )
+    bucket: bool = strawberry.field(default=False, description="Sort by the time bucket.")
+    direction: SortDirection = strawberry.field(
+        default=SortDirection.DESC, description="Descending unless asked otherwise."
+    )
+
+
+@strawberry.input(description="Keeps only rows whose metric compares true to the value.")
+class ReportCondition:
+    metric: ReportMetric = strawberry.field(description="The metric to compare.")
+    comparison: Comparison = strawberry.field(description="How to compare.")
+    value: float = strawberry.field(description="What to compare with.")
+
+
+@strawberry.type(description="Count and revenue of one conversion type.")
+class TypeMetrics:
+    type: str = strawberry.field(description="Conversion type name: conversion, transaction, ...")
+    count: int = strawberry.field(description="How many events of the type.")
+    revenue: float = strawberry.field(description="Their amounts, in workspace currency.")
+
+
+@strawberry.type(description="A subN value a report row is grouped by.")
+class SubValue:
+    index: int = strawberry.field(description="Which sub: 1 to 20.")
+    value: str | None = strawberry.field(description="Its value; null when not sent.")
+
+
+@strawberry.type(
+    description="One group of a report (or the totals). Dimensions not grouped by are null. "
+    "Money is in workspace currency. Only the metrics a query selects are computed."
+)
+class ReportRow:
+    bucket: datetime | None = strawberry.field(
+        description="Start of the time bucket, in the report's time zone."
+    )
+    country: str | None = strawberry.field(description="Country code, when grouped by it.")
+    device_type: str | None = strawberry.field(description="Device type, when grouped by it.")
+    os: str | None = strawberry.field(description="Operating system, when grouped by it.")
+    browser: str | None = strawberry.field(description="Browser, when grouped by it.")
+    subs: list[SubValue] = strawberry.field(description="The subN values grouped by.")
+    clicks: int = strawberry.field(description="Clicks.")
+    unique_clicks: int = strawberry.field(description="Unique clicks.")
+    bot_clicks: int = strawberry.field(description="Clicks by known bots.")
+    conversions: int = strawberry.field(description="Events of types that count as conversions.")
+    transactions: int = strawberry.field(description="Events of type `transaction`.")
+    revenue: float = strawberry.field(description="Amounts of types that count in revenue.")
+    cost: float = strawberry.field(description="What the clicks cost.")
+    profit: float = strawberry.field(description="Revenue minus cost.")
+    roi: float | None = strawberry.field(description="Profit / cost x 100; null without cost.")
+    cr: float | None = strawberry.field(
+        description="Conversions / clicks x 100; null without clicks."
+    )
+    epc: float | None = strawberry.field(description="Revenue per click; null without clicks.")
+    cpa: float | None = strawberry.field(
+        description="Cost per conversion; null without conversions."
+    )
+    by_type: list[TypeMetrics] = strawberry.field(
+        description="Count and revenue per conversion type: transactions apart from "
+        "conversions, and every custom type."
+    )
+    campaign_id: strawberry.Private[int | None]
+    offer_id: strawberry.Private[int | None]
+    traffic_source_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="The campaign, when grouped by it.")
+    async def campaign(self, info: strawberry.Info[Context]) -> CampaignType | None:
+        if self.campaign_id is None:
+            return None
+        row = await info.context.loaders.campaign_by_id.load(self.campaign_id)
+        return None if row is None else CampaignType.from_row(row)
+
+    @strawberry.field(description="The offer, when grouped by it.")
+    async def offer(self, info: strawberry.Info[Context]) -> OfferType | None:
+        if self.offer_id is None:
+            return None
+        row = await info.context.loaders.offer_by_id.load(self.offer_id)
+        return None if row is None else OfferType.from_row(row)
+
+    @strawberry.field(description="The traffic source, when grouped by it.")
+    async def traffic_source(self, info: strawberry.Info[Context]) -> TrafficSourceType | None:
+        if self.traffic_source_id is None:
+            return None
+        row = await info.context.loaders.traffic_source_by_id.load(self.traffic_source_id)
+        return None if row is None else TrafficSourceType.from_row(row)
+
+
+@strawberry.type(description="An aggregate report: its rows and their totals.")
+class Report:
+    rows: list[ReportRow] = strawberry.field(description="The groups, at most `first` of them.")
+    totals: ReportRow = strawberry.field(
+        description="Sums over every group that passed `having`, not only the rows returned."
+    )
+    total_rows: int = strawberry.field(description="Groups that passed `having`, on all pages.")
+    source: str = strawberry.field(
+        description="Where the figures came from: rollup_<name> (hourly rollups) or raw."
+    )

@@ -1,0 +1,297 @@
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import insert, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from models import Click, ConversionEvent
+from models.click_ids import new_click_id
+from models.partitions import ensure_partitions
+from tests.api.conftest import Traffic, graphql
+from tests.api.test_query_count import statements
+from tests.ingestion.conftest import TrackedCampaign
+
+Client = AsyncTestClient[Litestar]
+
+ROW = """
+bucket campaign { name } offer { name } trafficSource { name } country deviceType os browser
+subs { index value }
+clicks uniqueClicks botClicks conversions transactions revenue cost profit roi cr epc cpa
+byType { type count revenue }
+"""
+REPORT = f"""
+query Report($filter: ClickFilter, $groupBy: [ReportDimension!], $bucket: TimeBucket,
+             $tz: String, $attribution: ReportAttribution, $statuses: [ConversionStatus!],
+             $orderBy: [ReportOrder!], $having: [ReportCondition!], $first: Int) {{
+  report(filter: $filter, groupBy: $groupBy, timeBucket: $bucket, timezone: $tz,
+         attribution: $attribution, statuses: $statuses, orderBy: $orderBy, having: $having,
+         first: $first) {{
+    source totalRows
+    rows {{ {ROW} }}
+    totals {{ {ROW} }}
+  }}
+}}
+"""
+# Matches every click, but no rollup holds the bot flag: forces the raw tables.
+RAW = {"or": [{"isBot": True}, {"isBot": False}]}
+
+
+async def _report(client: Client, key: str, **variables: Any) -> dict[str, Any]:
+    body = await graphql(client, key, REPORT, variables)
+    assert "errors" not in body, body
+    report: dict[str, Any] = body["data"]["report"]
+    return report
+
+
+def _today() -> tuple[str, str]:
+    start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return start.isoformat(), (start + timedelta(days=1)).isoformat()
+
+
+async def test_report_counts_conversions_and_transactions_apart(
+    api_client: Client, traffic: Traffic
+):
+    key = traffic.campaign.workspace.admin_api_key
+    start, end = _today()
+    report = await _report(
+        api_client,
+        key,
+        filter={"createdFrom": start, "createdBefore": end},
+        groupBy=["CAMPAIGN"],
+        bucket="DAY",
+        tz="UTC",
+    )
+    assert report["source"] == "rollup_campaign"
+    [row] = report["rows"]
+    assert row["bucket"] == start
+    assert row["campaign"] == {"name": "Summer sale"}
+    assert row["trafficSource"] is None  # not grouped by it
+    # Four clicks at 0.05 (CPC); the buyer's conversion and two transactions, the lead's
+    # pending conversion (approved and pending count by default).
+    expected = {
+        "clicks": 4,
+        "botClicks": 1,
+        "conversions": 2,
+        "transactions": 2,
+        "revenue": 22.0,
+        "cost": 0.2,
+        "profit": 21.8,
+        "roi": 10900.0,
+        "cr": 50.0,
+        "epc": 5.5,
+        "cpa": 0.1,
+        "byType": [
+            {"type": "conversion", "count": 2, "revenue": 12.0},
+            {"type": "transaction", "count": 2, "revenue": 10.0},
+        ],
+    }
+    assert {k: row[k] for k in expected} == expected
+    assert {k: report["totals"][k] for k in expected} == expected
+    raw = await _report(api_client, key, filter={**RAW, "createdFrom": start}, groupBy=["CAMPAIGN"])
+    assert raw["source"] == "raw"
+    assert {k: raw["rows"][0][k] for k in expected} == expected
+
+
+async def test_statuses_narrow_what_counts(api_client: Client, traffic: Traffic):
+    key = traffic.campaign.workspace.admin_api_key
+    approved = await _report(api_client, key, statuses=["APPROVED"])
+    assert (approved["totals"]["conversions"], approved["totals"]["revenue"]) == (1, 20.0)
+    pending = await _report(api_client, key, statuses=["PENDING"], filter=RAW)
+    assert (pending["totals"]["conversions"], pending["totals"]["revenue"]) == (1, 2.0)
+
+
+async def test_empty_buckets_come_back_as_zeros(api_client: Client, traffic: Traffic):
+    key = traffic.campaign.workspace.admin_api_key
+    start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    for filter_extra in ({}, RAW):
+        report = await _report(
+            api_client,
+            key,
+            filter={
+                **filter_extra,
+                "createdFrom": (start - timedelta(days=2)).isoformat(),
+                "createdBefore": (start + timedelta(days=1)).isoformat(),
+            },
+            groupBy=["CAMPAIGN"],
+            bucket="DAY",
+            tz="UTC",
+        )
+        assert [(r["bucket"], r["clicks"], r["revenue"]) for r in report["rows"]] == [
+            ((start - timedelta(days=2)).isoformat(), 0, 0.0),
+            ((start - timedelta(days=1)).isoformat(), 0, 0.0),
+            (start.isoformat(), 4, 22.0),
+        ]
+        assert all(r["campaign"] == {"name": "Summer sale"} for r in report["rows"])
+        assert report["rows"][0]["epc"] is None
+
+
+async def test_having_order_and_first_keep_totals_whole(api_client: Client, traffic: Traffic):
+    key = traffic.campaign.workspace.admin_api_key
+    by_browser = await _report(
+        api_client,
+        key,
+        groupBy=["BROWSER"],
+        orderBy=[{"metric": "CLICKS", "direction": "DESC"}],
+        first=1,
+    )
+    assert by_browser["source"] == "raw"
+    assert by_browser["totalRows"] == 3
+    assert [(r["browser"], r["clicks"]) for r in by_browser["rows"]] == [("Firefox", 2)]
+    assert by_browser["totals"]["clicks"] == 4
+    converting = await _report(
+        api_client,
+        key,
+        groupBy=["BROWSER"],
+        having=[{"metric": "CONVERSIONS", "comparison": "GTE", "value": 1}],
+        orderBy=[{"dimension": "BROWSER", "direction": "ASC"}],
+    )
+    assert [(r["browser"], r["conversions"]) for r in converting["rows"]] == [
+        ("Chrome", 1),
+        ("Firefox", 1),
+    ]
+    assert converting["totals"]["clicks"] == 3
+    subs = await _report(api_client, key, groupBy=["SUB1"], orderBy=[{"dimension": "SUB1"}])
+    assert [(r["subs"], r["clicks"]) for r in subs["rows"]] == [
+        ([{"index": 1, "value": "beta"}], 1),
+        ([{"index": 1, "value": "alpha"}], 2),
+        ([{"index": 1, "value": None}], 1),
+    ]
+
+
+async def test_only_selected_metrics_are_computed(api_client: Client, traffic: Traffic):
+    app_engine: AsyncEngine = api_client.app.state.engine
+    key = traffic.campaign.workspace.admin_api_key
+    for selection, reads_events, reads_clicks in (
+        ("clicks", False, True),
+        ("transactions", True, False),
+        ("epc", True, True),
+    ):
+        with statements(app_engine) as executed:
+            body = await graphql(api_client, key, f"{{ report {{ rows {{ {selection} }} }} }}")
+        assert "errors" not in body, body
+        sql = executed[-1]
+        assert ("rollup_campaign_events" in sql) is reads_events, selection
+        assert ("rollup_campaign_clicks" in sql) is reads_clicks, selection
+
+
+async def test_bad_report_arguments_get_clear_errors(api_client: Client, traffic: Traffic):
+    key = traffic.campaign.workspace.admin_api_key
+    for variables, message in (
+        ({"tz": "Mars/Olympus"}, "is not an IANA time zone"),
+        ({"first": 0}, "first must be between 1 and 10000"),
+        ({"orderBy": [{"dimension": "COUNTRY"}]}, "the report is not grouped by it"),
+        ({"orderBy": [{"metric": "CLICKS", "bucket": True}]}, "exactly one of"),
+        (
+            {
+                "bucket": "HOUR",
+                "filter": {
+                    "createdFrom": "2000-01-01T00:00:00Z",
+                    "createdBefore": "2026-01-01T00:00:00Z",
+                },
+            },
+            "more than 10000 hour buckets",
+        ),
+    ):
+        body = await graphql(api_client, key, REPORT, variables)
+        assert message in body["errors"][0]["message"], (variables, body)
+
+
+async def _spread_traffic(
+    session: AsyncSession, engine: AsyncEngine, campaign: TrackedCampaign, start: datetime
+) -> None:
+    """Clicks over ten days at all hours, and events of every type and status."""
+    rng = random.Random(7)
+    async with engine.begin() as conn:
+        await ensure_partitions(conn, since=start, until=start + timedelta(days=12))
+    types: dict[str, int] = dict(
+        (
+            await session.execute(
+                text("SELECT name, id FROM conversion_types WHERE workspace_id = :ws"),
+                {"ws": campaign.workspace_id},
+            )
+        )
+        .tuples()
+        .all()
+    )
+    clicks, events = [], []
+    for n in range(400):
+        at = start + timedelta(minutes=rng.randrange(10 * 24 * 60))
+        click_id, created_at = new_click_id(at)
+        clicks.append(
+            {
+                "workspace_id": campaign.workspace_id,
+                "created_at": created_at,
+                "id": click_id,
+                "campaign_id": campaign.campaign_id,
+                "offer_id": rng.choice([campaign.offer_id, None]),
+                "traffic_source_id": campaign.source_id,
+                "country": rng.choice(["DE", "US", "FR", None]),
+                "device_type": rng.choice(["mobile", "desktop"]),
+                "os": rng.choice(["Android", "iOS", "Windows"]),
+                "is_bot": n % 17 == 0,
+                "is_unique": n % 3 != 0,
+                "cost": rng.choice([0, "0.05", "0.123456"]),
+            }
+        )
+        for m in range(rng.choice([0, 0, 0, 1, 2, 3])):
+            type_name = "conversion" if m == 0 else "transaction"
+            events.append(
+                {
+                    "workspace_id": campaign.workspace_id,
+                    "click_created_at": created_at,
+                    "click_id": click_id,
+                    "type_id": types[type_name],
+                    "txid": str(m),
+                    "dedup_txid": "" if m == 0 else str(m),
+                    "status": rng.choice(["approved", "approved", "pending", "declined"]),
+                    "amount": rng.choice(["1.5", "10", "0.333333"]),
+                    "created_at": created_at + timedelta(hours=rng.randrange(72)),
+                }
+            )
+    await session.execute(insert(Click), clicks)
+    await session.execute(insert(ConversionEvent), events)
+    await session.commit()
+
+
+async def test_rollups_and_raw_tables_give_the_same_numbers(
+    api_client: Client, session: AsyncSession, engine: AsyncEngine, campaign: TrackedCampaign
+):
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=11)
+    await _spread_traffic(session, engine, campaign, start)
+    key = campaign.workspace.admin_api_key
+    window = {
+        "createdFrom": (start + timedelta(days=2)).isoformat(),
+        "createdBefore": (start + timedelta(days=9)).isoformat(),
+    }
+    shapes: list[dict[str, Any]] = [
+        {"groupBy": ["CAMPAIGN", "OFFER"], "bucket": "DAY", "tz": "Europe/Berlin"},
+        {"groupBy": ["COUNTRY"], "bucket": "WEEK", "tz": "America/New_York"},
+        {"groupBy": ["COUNTRY", "DEVICE_TYPE", "TRAFFIC_SOURCE"], "bucket": "HOUR"},
+        {"groupBy": ["DEVICE_TYPE"], "attribution": "CONVERSION_TIME", "bucket": "DAY"},
+        {"groupBy": [], "statuses": ["DECLINED", "APPROVED"]},
+        {"groupBy": ["COUNTRY"], "filter": {"countries": ["DE", "US"], "deviceTypes": ["mobile"]}},
+        {"groupBy": ["OFFER"], "bucket": "MONTH", "tz": "Asia/Tokyo"},
+    ]
+    for shape in shapes:
+        filter_ = {**window, **shape.pop("filter", {})}
+        rollup = await _report(api_client, key, filter=filter_, first=10_000, **shape)
+        raw = await _report(api_client, key, filter={**filter_, **RAW}, first=10_000, **shape)
+        assert rollup["source"].startswith("rollup_"), shape
+        assert raw["source"] == "raw"
+        assert rollup["totals"]["clicks"] > 0
+        assert rollup["rows"] == raw["rows"], shape
+        assert rollup["totals"] == raw["totals"], shape
+
+
+async def test_half_hour_time_zones_fall_back_to_the_raw_tables(
+    api_client: Client, traffic: Traffic
+):
+    key = traffic.campaign.workspace.admin_api_key
+    kolkata = await _report(api_client, key, bucket="DAY", tz="Asia/Kolkata")
+    assert kolkata["source"] == "raw"
+    assert kolkata["totals"]["clicks"] == 4
+    unaligned = await _report(api_client, key, filter={"createdFrom": "2026-01-01T00:30:00Z"})
+    assert unaligned["source"] == "raw"
