@@ -1,9 +1,24 @@
 """The root schema; `strawberry export-schema api.schema:schema` writes schema.graphql from it."""
 
-import strawberry
-from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from collections.abc import Callable
+from functools import partial
 
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+
+from api.cost import QueryCost
 from api.workspaces.queries import WorkspaceQueries
+from models.settings import Settings, get_settings
 
 
 @strawberry.type(description="Everything is read within the workspace of the calling API key.")
@@ -11,7 +26,32 @@ class Query(WorkspaceQueries):
     pass
 
 
-schema = strawberry.Schema(
-    query=Query,
-    extensions=[ParserCache, ValidationCache, MaskErrors],
-)
+def is_unexpected(error: GraphQLError) -> bool:
+    """An exception a resolver did not mean to show: masked (strawberry logs it in full).
+
+    Parse, validation, variable and limit errors, and GraphQLErrors raised on purpose, carry
+    no original error or a GraphQLError, and reach the client as they are.
+    """
+    original = error.original_error
+    return original is not None and not isinstance(original, GraphQLError)
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    # Extensions are per-request factories, but the depth and alias rules are built once:
+    # ValidationCache keys on the rule classes, so new classes per request would never hit.
+    limit_rules = [
+        *QueryDepthLimiter(max_depth=settings.api_max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.api_max_aliases).validation_rules,
+    ]
+    extensions: list[Callable[[], SchemaExtension]] = [
+        partial(MaxTokensLimiter, max_token_count=settings.api_max_tokens),
+        ParserCache,
+        partial(AddValidationRules, limit_rules),
+        ValidationCache,
+        partial(QueryCost, limit=settings.api_max_query_cost),
+        partial(MaskErrors, should_mask_error=is_unexpected),
+    ]
+    return strawberry.Schema(query=Query, extensions=extensions)
+
+
+schema = build_schema(get_settings())
