@@ -15,6 +15,8 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.types import ExecutionContext
+from strawberry.utils.logging import StrawberryLogger
 
 from api.cost import QueryCost
 from api.workspaces.queries import WorkspaceQueries
@@ -27,7 +29,7 @@ class Query(WorkspaceQueries):
 
 
 def is_unexpected(error: GraphQLError) -> bool:
-    """An exception a resolver did not mean to show: masked (strawberry logs it in full).
+    """An exception a resolver did not mean to show: masked, and logged with its traceback.
 
     Parse, validation, variable and limit errors, and GraphQLErrors raised on purpose, carry
     no original error or a GraphQLError, and reach the client as they are.
@@ -36,7 +38,16 @@ def is_unexpected(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, GraphQLError)
 
 
-def build_schema(settings: Settings) -> strawberry.Schema:
+class _Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # The client's own mistakes are answered, not logged as server errors.
+        for error in filter(is_unexpected, errors):
+            StrawberryLogger.error(error, execution_context)
+
+
+def build_schema(settings: Settings, *, query: type = Query) -> strawberry.Schema:
     # Extensions are per-request factories, but the depth and alias rules are built once:
     # ValidationCache keys on the rule classes, so new classes per request would never hit.
     limit_rules = [
@@ -51,7 +62,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         partial(QueryCost, limit=settings.api_max_query_cost),
         partial(MaskErrors, should_mask_error=is_unexpected),
     ]
-    return strawberry.Schema(query=Query, extensions=extensions)
+    return _Schema(query=query, extensions=extensions)
 
 
 schema = build_schema(get_settings())
