@@ -3,13 +3,17 @@
 import warnings
 
 from litestar import Litestar
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.exceptions import LitestarDeprecationWarning
+from litestar.exceptions import LitestarDeprecationWarning, TooManyRequestsException
+from litestar.stores.memory import MemoryStore
 from strawberry.litestar import make_graphql_controller
 
 from api.context import provide_context
-from api.schema import schema
+from api.ratelimit import STORE as RATE_LIMIT_STORE
+from api.ratelimit import forget_expired_windows, rate_limit_config, too_many_requests
+from api.schema import build_schema
 from models.database import database_lifespan, provide_session
 from models.embedded import database_url
 from models.health import health
@@ -26,14 +30,33 @@ warnings.filterwarnings(
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     graphql = make_graphql_controller(
-        schema,
+        build_schema(settings),
         path="/graphql",
         context_getter=provide_context,
         graphql_ide="graphiql" if settings.graphiql else None,
+        # No subscriptions: a websocket would only be a way around the HTTP rate limit.
+        subscription_protocols=(),
     )
+    rate_limit = settings.api_rate_limit_per_minute
+    rate_limit_store = MemoryStore()
     return Litestar(
         route_handlers=[health, graphql],
         state=State({"settings": settings, "database_url": database_url(settings)}),
-        lifespan=[database_lifespan("clicktrail-api")],
+        lifespan=[
+            database_lifespan("clicktrail-api"),
+            *([forget_expired_windows(rate_limit_store)] if rate_limit else []),
+        ],
         dependencies={"session": Provide(provide_session)},
+        middleware=[rate_limit_config(rate_limit).middleware] if rate_limit else [],
+        stores={RATE_LIMIT_STORE: rate_limit_store},
+        exception_handlers={TooManyRequestsException: too_many_requests},
+        cors_config=CORSConfig(
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            # A wildcard would not cover Authorization (Fetch standard): name it.
+            allow_headers=["Authorization", "Content-Type"],
+            expose_headers=["Retry-After", "RateLimit-Limit", "RateLimit-Remaining"],
+        )
+        if settings.cors_origins
+        else None,
     )

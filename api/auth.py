@@ -19,14 +19,20 @@ class Principal:
     scopes: frozenset[ApiScope]
 
 
+def bearer_token(authorization: str | None) -> str | None:
+    """The key in an `Authorization: Bearer <key>` header, if there is one."""
+    scheme, _, token = (authorization or "").partition(" ")
+    return (token.strip() or None) if scheme.lower() == "bearer" else None
+
+
 async def authenticate(session: AsyncSession, authorization: str | None) -> Principal:
     """The principal behind an `Authorization: Bearer <key>` header, or a 401."""
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = bearer_token(authorization)
+    if token is None:
         raise NotAuthorizedException(
             detail="send an API key as 'Authorization: Bearer <key>'", headers=_CHALLENGE
         )
-    key = await find_active_api_key(session, hash_api_key(token.strip()))
+    key = await find_active_api_key(session, hash_api_key(token))
     if key is None or key.id is None:
         raise NotAuthorizedException(detail="API key is unknown or revoked", headers=_CHALLENGE)
     return Principal(

@@ -1,16 +1,31 @@
 """The root schema; `strawberry export-schema api.schema:schema` writes schema.graphql from it."""
 
+from collections.abc import Callable
 from functools import partial
 
 import strawberry
-from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from graphql import GraphQLError
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.types import ExecutionContext
+from strawberry.utils.logging import StrawberryLogger
 
 from api.clicks.queries import ClickQueries
 from api.conversions.queries import ConversionQueries
+from api.cost import QueryCost
 from api.errors import should_mask
 from api.postback_log.queries import PostbackLogQueries
 from api.reports.queries import ReportQueries
 from api.workspaces.queries import WorkspaceQueries
+from models.settings import Settings, get_settings
 
 
 @strawberry.type(description="Everything is read within the workspace of the calling API key.")
@@ -18,7 +33,31 @@ class Query(WorkspaceQueries, ClickQueries, ConversionQueries, PostbackLogQuerie
     pass
 
 
-schema = strawberry.Schema(
-    query=Query,
-    extensions=[ParserCache, ValidationCache, partial(MaskErrors, should_mask_error=should_mask)],
-)
+class _Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # The client's own mistakes are answered, not logged as server errors.
+        for error in filter(should_mask, errors):
+            StrawberryLogger.error(error, execution_context)
+
+
+def build_schema(settings: Settings, *, query: type = Query) -> strawberry.Schema:
+    # Extensions are per-request factories, but the depth and alias rules are built once:
+    # ValidationCache keys on the rule classes, so new classes per request would never hit.
+    limit_rules = [
+        *QueryDepthLimiter(max_depth=settings.api_max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.api_max_aliases).validation_rules,
+    ]
+    extensions: list[Callable[[], SchemaExtension]] = [
+        partial(MaxTokensLimiter, max_token_count=settings.api_max_tokens),
+        ParserCache,
+        partial(AddValidationRules, limit_rules),
+        ValidationCache,
+        partial(QueryCost, limit=settings.api_max_query_cost),
+        partial(MaskErrors, should_mask_error=should_mask),
+    ]
+    return _Schema(query=query, extensions=extensions)
+
+
+schema = build_schema(get_settings())

@@ -18,6 +18,15 @@ def _comma_separated(value: object) -> object:
 Networks = Annotated[list[IPv4Network | IPv6Network], NoDecode, BeforeValidator(_comma_separated)]
 
 
+def _origins(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip().rstrip("/") for item in value.split(",") if item.strip()]
+    return value
+
+
+Origins = Annotated[list[str], NoDecode, BeforeValidator(_origins)]
+
+
 def _default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "clicktrail"
 
@@ -49,6 +58,19 @@ class Settings(BaseSettings):
     # Reports over raw clicks can scan millions of rows; past this they fail with a message.
     report_timeout_ms: int = Field(default=10_000, ge=100)
     partitions_ahead_months: int = Field(default=3, ge=1, le=24)
+
+    # GraphQL API limits. Introspection fields do not count towards the depth, and the
+    # introspection queries of GraphiQL and Apollo stay well within the token and cost limits.
+    api_max_query_depth: int = Field(default=10, ge=1)
+    api_max_aliases: int = Field(default=30, ge=0)
+    api_max_tokens: int = Field(default=2_000, ge=100)
+    # A field costs 1; one with `first: N` multiplies its selection by N. 200,000 lets a
+    # 1,000-row page of 50-field clicks with nested lists through, not 1,000 x 1,000 rows.
+    api_max_query_cost: int = Field(default=200_000, ge=1)
+    # Per API key and per worker process (in memory); 0 turns the limit off.
+    api_rate_limit_per_minute: int = Field(default=600, ge=0)
+    # Browser origins allowed to call the API (dashboards), comma-separated; empty: no CORS.
+    cors_origins: Origins = Field(default_factory=list)
 
     # Ingestion.
     # Proxies (load balancers, CDNs) whose X-Forwarded-For is believed, as CIDRs, comma-separated.

@@ -1,11 +1,16 @@
 """Fixtures for the API tests: traffic recorded through the real ingestion app."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tests.ingestion.conftest import TrackedCampaign, campaign, click, postback
 
@@ -66,3 +71,26 @@ async def graphql(
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+async def conversion_type_ids(session: AsyncSession, workspace_id: int) -> dict[str, int]:
+    rows = await session.execute(
+        text("SELECT name, id FROM conversion_types WHERE workspace_id = :ws"),
+        {"ws": workspace_id},
+    )
+    return {row.name: row.id for row in rows}
+
+
+@contextmanager
+def statements(engine: AsyncEngine) -> Iterator[list[str]]:
+    executed: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        executed.append(statement)
+
+    sync: Engine = engine.sync_engine
+    event.listen(sync, "before_cursor_execute", record)
+    try:
+        yield executed
+    finally:
+        event.remove(sync, "before_cursor_execute", record)

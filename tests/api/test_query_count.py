@@ -1,20 +1,16 @@
 """A page of clicks with every nested field costs a constant number of SQL statements."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import event, insert, text
-from sqlalchemy.engine import Engine
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from models import Click, ConversionEvent
 from models.click_ids import new_click_id
 from models.partitions import ensure_partitions
-from tests.api.conftest import graphql
+from tests.api.conftest import conversion_type_ids, graphql, statements
 from tests.ingestion.conftest import TrackedCampaign
 
 Client = AsyncTestClient[Litestar]
@@ -38,32 +34,13 @@ query ($first: Int) {
 """
 
 
-@contextmanager
-def statements(engine: AsyncEngine) -> Iterator[list[str]]:
-    executed: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        executed.append(statement)
-
-    sync: Engine = engine.sync_engine
-    event.listen(sync, "before_cursor_execute", record)
-    try:
-        yield executed
-    finally:
-        event.remove(sync, "before_cursor_execute", record)
-
-
 async def _clicks_with_events(
     session: AsyncSession, engine: AsyncEngine, campaign: TrackedCampaign, count: int
 ) -> None:
     now = datetime.now(UTC)
     async with engine.begin() as conn:
         await ensure_partitions(conn, since=now - timedelta(hours=count), until=now)
-    rows = await session.execute(
-        text("SELECT name, id FROM conversion_types WHERE workspace_id = :ws"),
-        {"ws": campaign.workspace_id},
-    )
-    types: dict[str, int] = dict(rows.tuples().all())
+    types = await conversion_type_ids(session, campaign.workspace_id)
     clicks, events = [], []
     for n in range(count):
         click_id, created_at = new_click_id(now - timedelta(minutes=n))

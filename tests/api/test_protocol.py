@@ -1,0 +1,166 @@
+"""GraphQL over HTTP: methods, batching, CORS and what errors show."""
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from api.app import create_app
+from api.workspaces.service import NewWorkspace
+from models.settings import Settings
+
+DASHBOARD = "https://dash.example.com"
+STRAWBERRY_LOGGER = "strawberry.execution"
+
+
+def auth(workspace: NewWorkspace) -> dict[str, str]:
+    return {"Authorization": f"Bearer {workspace.admin_api_key}"}
+
+
+@asynccontextmanager
+async def client_with(
+    settings: Settings, **changes: object
+) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app=create_app(settings.model_copy(update=changes))) as client:
+        yield client
+
+
+async def test_a_query_over_get_works(
+    api_client: AsyncTestClient[Litestar], workspace: NewWorkspace
+):
+    response = await api_client.get(
+        "/graphql", params={"query": "{ workspace { name } }"}, headers=auth(workspace)
+    )
+    assert response.status_code == 200
+    assert response.json()["data"] == {"workspace": {"name": "Acme Media"}}
+
+
+async def test_a_batch_is_refused(api_client: AsyncTestClient[Litestar], workspace: NewWorkspace):
+    response = await api_client.post(
+        "/graphql",
+        json=[{"query": "{ workspace { id } }"}, {"query": "{ workspace { name } }"}],
+        headers=auth(workspace),
+    )
+    assert response.status_code == 400
+    assert response.text == "Batching is not enabled"
+
+
+async def test_validation_errors_are_shown(
+    api_client: AsyncTestClient[Litestar], workspace: NewWorkspace
+):
+    cases = {
+        "{ workspace { nope } }": "Cannot query field 'nope' on type 'Workspace'. Did you mean",
+        "{ workspace(id: 1) { id } }": "Unknown argument 'id' on field 'Query.workspace'.",
+        "{ workspace { id }": "Syntax Error: Expected Name, found <EOF>.",
+    }
+    for query, message in cases.items():
+        response = await api_client.post("/graphql", json={"query": query}, headers=auth(workspace))
+        [error] = response.json()["errors"]
+        assert error["message"].startswith(message), query
+
+
+async def test_bad_variables_are_shown(
+    api_client: AsyncTestClient[Litestar], workspace: NewWorkspace
+):
+    response = await api_client.post(
+        "/graphql",
+        json={
+            "query": "query ($show: Boolean!) { workspace { id @include(if: $show) } }",
+            "variables": {"show": "yes"},
+        },
+        headers=auth(workspace),
+    )
+    [error] = response.json()["errors"]
+    assert error["message"].startswith("Variable '$show' has invalid value: Boolean cannot")
+
+
+@pytest.fixture
+def strawberry_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """What strawberry logs about errors (Litestar's logging setup may replace caplog's
+    handler on the root logger, so it is attached here too)."""
+    logger = logging.getLogger(STRAWBERRY_LOGGER)
+    logger.addHandler(caplog.handler)
+    yield caplog
+    logger.removeHandler(caplog.handler)
+
+
+async def test_an_unexpected_error_is_masked_and_logged(
+    engine: AsyncEngine,
+    settings: Settings,
+    workspace: NewWorkspace,
+    strawberry_log: pytest.LogCaptureFixture,
+):
+    # A real failure: the workspaces table is locked, so reading it hits the statement timeout.
+    async with client_with(settings, statement_timeout_ms=200) as client, engine.connect() as conn:
+        await conn.execute(text("LOCK TABLE workspaces IN ACCESS EXCLUSIVE MODE"))
+        response = await client.post(
+            "/graphql", json={"query": "{ workspace { id } }"}, headers=auth(workspace)
+        )
+        await conn.rollback()
+    assert response.status_code == 200
+    [error] = response.json()["errors"]
+    assert error["message"] == "Unexpected error."
+    assert error["path"] == ["workspace"]
+    assert "statement timeout" not in response.text
+    [record] = [r for r in strawberry_log.records if r.name == STRAWBERRY_LOGGER]
+    assert record.levelno == logging.ERROR
+    assert record.exc_info is not None
+    assert "canceling statement due to statement timeout" in str(record.exc_info[1])
+
+
+async def test_client_mistakes_are_not_logged_as_server_errors(
+    api_client: AsyncTestClient[Litestar],
+    workspace: NewWorkspace,
+    strawberry_log: pytest.LogCaptureFixture,
+):
+    await api_client.post(
+        "/graphql", json={"query": "{ workspace { nope } }"}, headers=auth(workspace)
+    )
+    assert [r for r in strawberry_log.records if r.name == STRAWBERRY_LOGGER] == []
+
+
+async def test_cors_preflight_allows_a_configured_origin_to_send_its_key(
+    engine: AsyncEngine, settings: Settings
+):
+    async with client_with(settings, cors_origins=[DASHBOARD]) as client:
+        response = await client.options(
+            "/graphql",
+            headers={
+                "Origin": DASHBOARD,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization, content-type",
+            },
+        )
+        assert response.status_code == 204
+        assert response.headers["access-control-allow-origin"] == DASHBOARD
+        allowed = response.headers["access-control-allow-headers"].lower()
+        assert {"authorization", "content-type"} <= {h.strip() for h in allowed.split(",")}
+        assert "POST" in response.headers["access-control-allow-methods"]
+
+        other = await client.options(
+            "/graphql",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+        )
+        assert "access-control-allow-origin" not in other.headers
+
+
+async def test_cors_origins_from_the_environment(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("CLICKTRAIL_CORS_ORIGINS", f"{DASHBOARD}/, http://localhost:3000")
+    assert Settings(_env_file=None).cors_origins == [DASHBOARD, "http://localhost:3000"]
+
+
+async def test_no_cors_headers_by_default(
+    api_client: AsyncTestClient[Litestar], workspace: NewWorkspace
+):
+    response = await api_client.post(
+        "/graphql",
+        json={"query": "{ workspace { id } }"},
+        headers={**auth(workspace), "Origin": DASHBOARD},
+    )
+    assert response.status_code == 200
+    assert "access-control-allow-origin" not in response.headers
