@@ -4,12 +4,14 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from api.app import create_app
 from models import Click, ConversionEvent
 from models.click_ids import new_click_id
 from models.partitions import ensure_partitions
+from models.settings import Settings
 from tests.api.conftest import Traffic, conversion_type_ids, graphql, statements
 from tests.ingestion.conftest import TrackedCampaign
 
@@ -285,3 +287,17 @@ async def test_half_hour_time_zones_fall_back_to_the_raw_tables(
     assert kolkata["totals"]["clicks"] == 4
     unaligned = await _report(api_client, key, filter={"createdFrom": "2026-01-01T00:30:00Z"})
     assert unaligned["source"] == "raw"
+
+
+async def test_a_slow_report_stops_at_its_timeout_with_a_message(
+    engine: AsyncEngine, settings: Settings, traffic: Traffic
+):
+    app = create_app(settings.model_copy(update={"report_timeout_ms": 200}))
+    async with AsyncTestClient(app=app) as client, engine.connect() as blocker:
+        # A report waiting on a lock is as slow as one scanning for minutes.
+        await blocker.execute(text("LOCK TABLE rollup_campaign_clicks IN ACCESS EXCLUSIVE MODE"))
+        body = await graphql(
+            client, traffic.campaign.workspace.admin_api_key, "{ report { totals { clicks } } }"
+        )
+        await blocker.rollback()
+    assert "the report took longer than 200 ms" in body["errors"][0]["message"], body
