@@ -8,6 +8,7 @@ from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api.app import create_app
+from api.workspaces.service import create_workspace
 from models import Click, ConversionEvent
 from models.click_ids import new_click_id
 from models.partitions import ensure_partitions
@@ -301,3 +302,16 @@ async def test_a_slow_report_stops_at_its_timeout_with_a_message(
         )
         await blocker.rollback()
     assert "the report took longer than 200 ms" in body["errors"][0]["message"], body
+
+
+async def test_another_workspace_reports_nothing_of_this_one(
+    api_client: Client, session: AsyncSession, traffic: Traffic
+):
+    other = await create_workspace(session, name="Other")
+    await session.commit()
+    campaign_id = str(traffic.campaign.campaign_id)
+    for filter_ in ({"campaignIds": [campaign_id]}, {**RAW, "campaignIds": [campaign_id]}):
+        report = await _report(
+            api_client, other.admin_api_key, filter=filter_, groupBy=["CAMPAIGN"]
+        )
+        assert (report["rows"], report["totals"]["clicks"]) == ([], 0)
