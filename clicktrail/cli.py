@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.catalog.service import CatalogInputError, create_campaign
@@ -32,8 +33,10 @@ from models.database import DatabaseUnavailableError, check_database, create_eng
 from models.embedded import DataDirLockedError, database_url, lock_data_dir
 from models.enums import CostModel
 from models.migrate import upgrade
+from models.rollups import rebuild_rollups
 from models.settings import Settings, get_settings, ingestion_url
 from models.templates import TrackingTemplates, tracking_templates
+from models.workspace import Workspace
 
 OPERATOR_ERRORS = (
     CatalogInputError,
@@ -120,6 +123,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     templates.add_argument("workspace", type=int, help="workspace id")
     templates.set_defaults(handler=_templates)
+
+    rebuild = commands.add_parser(
+        "rebuild-rollups", help="recompute the report rollups from the raw clicks and events"
+    )
+    rebuild.add_argument("--workspace", type=int, help="only this workspace id (default: all)")
+    rebuild.set_defaults(handler=_rebuild_rollups)
     return parser
 
 
@@ -221,6 +230,22 @@ def _templates(args: argparse.Namespace, settings: Settings) -> int:
         _print_templates(tracking_templates(ingestion_url(settings), secret))
 
     _run_with_session(settings, show)
+    return 0
+
+
+def _rebuild_rollups(args: argparse.Namespace, settings: Settings) -> int:
+    async def rebuild(session: AsyncSession) -> None:
+        if args.workspace is not None and await session.get(Workspace, args.workspace) is None:
+            raise WorkspaceInputError(f"workspace {args.workspace} does not exist")
+        conn = await session.connection()
+        # A recount of every row may take far longer than a request is allowed to.
+        await conn.execute(text("SET LOCAL statement_timeout = 0"))
+        rows = await rebuild_rollups(conn, workspace_id=args.workspace)
+        await session.commit()
+        scope = "every workspace" if args.workspace is None else f"workspace {args.workspace}"
+        print(f"rollups rebuilt for {scope}: {rows} rows")
+
+    _run_with_session(settings, rebuild)
     return 0
 
 

@@ -6,9 +6,10 @@ and a few click dimensions and owns two tables: ``rollup_<name>_clicks`` and
 ``Attribution``). Statement-level triggers on ``clicks`` and ``conversion_events`` fold every
 INSERT, UPDATE and DELETE into them, whatever wrote it (ingestion, a bulk COPY, manual SQL).
 
-The SQL the triggers run is generated here, and a migration carries a literal copy of it: a
-test fails when the two differ, and the next migration's SQL comes from
-``trigger_functions()``. Changing ``ROLLUPS`` therefore needs a migration, as any table does.
+The SQL the triggers run is generated here (``trigger_functions()``, ``TRIGGERS``) and a
+migration carries a literal copy of it, so that old migrations never change: a test fails when
+the database's copy differs from the definitions. Changing ``ROLLUPS`` therefore needs a
+migration, as any table does; it writes out the new ``trigger_functions()``.
 """
 
 import textwrap
@@ -61,7 +62,6 @@ ROLLUPS: tuple[Rollup, ...] = (
     Rollup("geo", ("country", "device_type")),
     Rollup("full", ("campaign_id", "offer_id", "traffic_source_id", "country", "device_type")),
 )
-ROLLUPS_BY_NAME = {rollup.name: rollup for rollup in ROLLUPS}
 
 
 def _dimension_columns(rollup: Rollup) -> list["Column[object]"]:
@@ -111,8 +111,8 @@ for _rollup in ROLLUPS:
 #
 # Every statement reads a "delta": the changed rows with a sign (+1 new, -1 old). An UPDATE
 # adds its new rows and subtracts its old ones in one upsert per table. Rows are upserted in
-# the order of the unique key so that concurrent statements lock them in one order (no
-# deadlocks). A group whose count drops to zero is deleted, so the tables hold exactly what
+# the order of the unique key, so concurrent statements lock them in one order: transactions
+# of one statement each (a click batch, a postback) never deadlock on rollup rows. A group whose count drops to zero is deleted, so the tables hold exactly what
 # rebuild_rollups computes from the raw rows.
 
 _NEW = "(SELECT *, 1 AS sign FROM new_rows)"
@@ -347,21 +347,6 @@ def trigger_functions() -> dict[str, str]:
         )
     ]
     return {name: _function_body(body) for (*_, name), body in zip(TRIGGERS, bodies, strict=True)}
-
-
-def trigger_ddl() -> list[str]:
-    """CREATE FUNCTION and CREATE TRIGGER statements, as a migration writes them out."""
-    statements = [
-        f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $${body}$$"
-        for name, body in trigger_functions().items()
-    ]
-    statements += [
-        f"CREATE TRIGGER rollups_{event.lower()} AFTER {event} ON {table}\n"
-        f"REFERENCING {transition}\n"
-        f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
-        for table, event, transition, function in TRIGGERS
-    ]
-    return statements
 
 
 async def rebuild_rollups(conn: AsyncConnection, *, workspace_id: int | None = None) -> int:

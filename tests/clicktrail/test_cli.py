@@ -14,13 +14,18 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import col, select
 
-from models import ApiKey
+from api.catalog.service import create_campaign
+from api.workspaces.service import NewWorkspace
+from models import ApiKey, Click
+from models.click_ids import new_click_id
 
 
 def _free_port() -> int:
@@ -224,3 +229,31 @@ def test_invalid_setting_names_the_variable():
     assert result.stderr == (
         "clicktrail: error: CLICKTRAIL_WORKERS='0': Input should be greater than 0\n"
     )
+
+
+async def test_rebuild_rollups_recounts_a_workspace(
+    database_url: str, engine: AsyncEngine, session: AsyncSession, workspace: NewWorkspace
+):
+    ws = workspace.workspace.id
+    assert ws is not None
+    campaign = (
+        await create_campaign(
+            session, workspace_id=ws, name="Rebuilt", offer_url="https://o.example/?c={clickid}"
+        )
+    ).campaign
+    assert campaign.id is not None
+    click_id, created_at = new_click_id(datetime.now(UTC))
+    session.add(Click(workspace_id=ws, created_at=created_at, id=click_id, campaign_id=campaign.id))
+    await session.commit()
+    await session.execute(text("DELETE FROM rollup_campaign_clicks"))  # lost, as after a bug
+    await session.commit()
+
+    result = _run("rebuild-rollups", "--workspace", str(ws), env=_env(DATABASE_URL=database_url))
+    assert result.returncode == 0, result.stderr
+    assert f"rollups rebuilt for workspace {ws}" in result.stdout
+    clicks = await session.execute(text("SELECT sum(clicks) FROM rollup_campaign_clicks"))
+    assert clicks.scalar_one() == 1
+
+    missing = _run("rebuild-rollups", "--workspace", "999999", env=_env(DATABASE_URL=database_url))
+    assert missing.returncode == 1
+    assert missing.stderr == "clicktrail: error: workspace 999999 does not exist\n"

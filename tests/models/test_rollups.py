@@ -25,6 +25,7 @@ from models.rollups import (
     CLICK_MEASURES,
     EVENT_MEASURES,
     ROLLUPS,
+    TRIGGERS,
     Rollup,
     rebuild_rollups,
     trigger_functions,
@@ -413,3 +414,12 @@ async def test_the_database_runs_the_trigger_sql_of_the_rollup_definitions(sessi
         ).all()
     )
     assert installed == trigger_functions()
+    triggers = await session.execute(
+        text(
+            "SELECT tgrelid::regclass::text, tgname, tgfoid::regproc::text FROM pg_trigger "
+            "WHERE tgname LIKE 'rollups\\_%'"
+        )
+    )
+    assert sorted(tuple(t) for t in triggers) == sorted(
+        (table, f"rollups_{event.lower()}", function) for table, event, _, function in TRIGGERS
+    )
