@@ -112,8 +112,9 @@ for _rollup in ROLLUPS:
 # Every statement reads a "delta": the changed rows with a sign (+1 new, -1 old). An UPDATE
 # adds its new rows and subtracts its old ones in one upsert per table. Rows are upserted in
 # the order of the unique key, so concurrent statements lock them in one order: transactions
-# of one statement each (a click batch, a postback) never deadlock on rollup rows. A group whose count drops to zero is deleted, so the tables hold exactly what
-# rebuild_rollups computes from the raw rows.
+# of one statement each (a click batch, a postback) never deadlock on rollup rows. A group
+# whose count drops to zero is deleted, so the tables hold exactly what rebuild_rollups
+# computes from the raw rows.
 
 _NEW = "(SELECT *, 1 AS sign FROM new_rows)"
 _OLD = "(SELECT *, -1 AS sign FROM old_rows)"
