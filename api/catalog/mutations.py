@@ -178,7 +178,7 @@ class CatalogMutations:
         await service.delete(
             info.context.session, "traffic_source", workspace_id=_workspace(info), id=number
         )
-        info.context.loaders.traffic_source_by_id.clear(number)
+        info.context.loaders.traffic_source_by_id.prime(number, None, force=True)
         return Deleted(id=id)
 
     @strawberry.mutation(description="Add an offer.", permission_classes=[IsAdmin])
@@ -238,7 +238,7 @@ class CatalogMutations:
         await service.delete(
             info.context.session, "offer", workspace_id=_workspace(info), id=number
         )
-        info.context.loaders.offer_by_id.clear(number)
+        info.context.loaders.offer_by_id.prime(number, None, force=True)
         return Deleted(id=id)
 
     @strawberry.mutation(
@@ -319,7 +319,7 @@ class CatalogMutations:
         await service.delete(
             info.context.session, "campaign", workspace_id=_workspace(info), id=number
         )
-        info.context.loaders.campaign_by_id.clear(number)
+        info.context.loaders.campaign_by_id.prime(number, None, force=True)
         return Deleted(id=id)
 
     @strawberry.mutation(
