@@ -266,7 +266,9 @@ async def test_paused_campaigns_are_listed_by_status(api_client: Client, workspa
     result = await data(
         api_client,
         key,
-        "mutation($id: ID!) { setCampaignStatus(id: $id, status: PAUSED) { ... on Campaign { status } } }",
+        """mutation($id: ID!) {
+          setCampaignStatus(id: $id, status: PAUSED) { ... on Campaign { status } }
+        }""",
         {"id": paused["id"]},
     )
     assert result["setCampaignStatus"] == {"status": "PAUSED"}
@@ -297,6 +299,7 @@ async def test_deleting_what_clicks_refer_to_is_refused_with_archive_advice(
         },
     )
     campaign = result["createCampaign"]
+    assert workspace.workspace.id is not None
     now = datetime.now(UTC)
     async with engine.begin() as conn:
         await ensure_partitions(conn, since=now, until=now)
@@ -353,7 +356,11 @@ async def test_an_unused_row_is_deleted(api_client: Client, workspace: NewWorksp
     assert read["trafficSource"] is None
 
 
-CONVERSION_TYPE = "... on ConversionType { id name countsAsConversion countsInRevenue duplicatePolicy isBuiltin } ... on Error { __typename message } ... on InputError { field }"
+CONVERSION_TYPE = """
+  ... on ConversionType { id name countsAsConversion countsInRevenue duplicatePolicy isBuiltin }
+  ... on Error { __typename message }
+  ... on InputError { field }
+"""
 
 
 async def test_builtin_conversion_types_keep_their_names_and_stay(
@@ -371,7 +378,9 @@ async def test_builtin_conversion_types_keep_their_names_and_stay(
         f"""mutation($id: ID!) {{
           updateConversionType(input: {{id: $id, name: "sale"}}) {{ {CONVERSION_TYPE} }}
           deleteConversionType(id: $id) {{ __typename ... on Error {{ message }} }}
-          keep: updateConversionType(input: {{id: $id, countsInRevenue: false}}) {{ {CONVERSION_TYPE} }}
+          keep: updateConversionType(input: {{id: $id, countsInRevenue: false}}) {{
+            {CONVERSION_TYPE}
+          }}
         }}""",
         {"id": builtin["conversion"]},
     )
@@ -399,14 +408,18 @@ async def test_a_custom_conversion_type_is_created_changed_and_deleted(
     bad = await data(
         api_client,
         key,
-        f"""mutation {{ createConversionType(input: {{name: "Big Deposit", countsAsConversion: false,
-          countsInRevenue: true, duplicatePolicy: IGNORE}}) {{ {CONVERSION_TYPE} }} }}""",
+        f"""mutation {{ createConversionType(input: {{name: "Big Deposit",
+          countsAsConversion: false, countsInRevenue: true, duplicatePolicy: IGNORE}}) {{
+            {CONVERSION_TYPE}
+          }} }}""",
     )
     assert bad["createConversionType"]["field"] == "name"
     renamed = await data(
         api_client,
         key,
-        f"""mutation($id: ID!) {{ updateConversionType(input: {{id: $id, name: "ftd"}}) {{ {CONVERSION_TYPE} }} }}""",
+        f"""mutation($id: ID!) {{
+          updateConversionType(input: {{id: $id, name: "ftd"}}) {{ {CONVERSION_TYPE} }}
+        }}""",
         {"id": deposit["id"]},
     )
     assert renamed["updateConversionType"]["name"] == "ftd"
@@ -431,7 +444,9 @@ async def test_currency_rates_are_set_replaced_and_deleted(
     set_rate = """
     mutation($input: SetCurrencyRateInput!) {
       setCurrencyRate(input: $input) {
-        __typename ... on CurrencyRate { currency rate validFrom } ... on InputError { field message }
+        __typename
+        ... on CurrencyRate { currency rate validFrom }
+        ... on InputError { field message }
       }
     }"""
     since = "2026-01-01T00:00:00+00:00"
@@ -449,7 +464,9 @@ async def test_currency_rates_are_set_replaced_and_deleted(
     deleted = await data(
         api_client,
         key,
-        'mutation($at: DateTime!) { deleteCurrencyRate(currency: "EUR", validFrom: $at) { __typename } }',
+        """mutation($at: DateTime!) {
+          deleteCurrencyRate(currency: "EUR", validFrom: $at) { __typename }
+        }""",
         {"at": since},
     )
     assert deleted["deleteCurrencyRate"]["__typename"] == "CurrencyRate"
