@@ -3,7 +3,7 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api.workspaces.service import NewWorkspace
@@ -471,3 +471,47 @@ async def test_currency_rates_are_set_replaced_and_deleted(
     )
     assert deleted["deleteCurrencyRate"]["__typename"] == "CurrencyRate"
     assert (await data(api_client, key, "{ currencyRates { currency } }"))["currencyRates"] == []
+
+
+async def test_listing_campaigns_with_their_offers_costs_the_same_statements_for_any_count(
+    api_client: Client, workspace: NewWorkspace
+):
+    key = workspace.admin_api_key
+    source = await create_source(api_client, key)
+    offers = [(await create_offer(api_client, key, f"Offer{n}"))["id"] for n in range(3)]
+    query = """{ campaigns {
+      name trafficSource { name } offers { weight offer { name } } templates { pixelScript }
+    } }"""
+    engine = api_client.app.state.engine
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(args[2])
+
+    counts = []
+    for n in range(2):
+        for index in range(3):
+            result = await data(
+                api_client,
+                key,
+                CREATE_CAMPAIGN,
+                {
+                    "input": {
+                        "name": f"C{n}{index}",
+                        "trafficSourceId": source["id"],
+                        "offers": [{"offerId": offer} for offer in offers],
+                    }
+                },
+            )
+            assert result["createCampaign"]["__typename"] == "Campaign"
+        event.listen(engine.sync_engine, "before_cursor_execute", record)
+        try:
+            listed = await data(api_client, key, query)
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", record)
+        assert len(listed["campaigns"]) == 3 * (n + 1)
+        assert all(len(campaign["offers"]) == 3 for campaign in listed["campaigns"])
+        counts.append(len(statements))
+        statements.clear()
+    # One statement per list and per loader, whatever the number of campaigns.
+    assert counts[0] == counts[1], counts
