@@ -6,6 +6,7 @@ Defined once, in models; import them from here so the registration has happened.
 import strawberry
 
 from models.enums import (
+    ApiScope,
     ConversionStatus,
     CostModel,
     DuplicatePolicy,
@@ -14,10 +15,19 @@ from models.enums import (
     RecordStatus,
 )
 
-for _enum in (ConversionStatus, CostModel, DuplicatePolicy, HitKind, HitOutcome, RecordStatus):
+for _enum in (
+    ApiScope,
+    ConversionStatus,
+    CostModel,
+    DuplicatePolicy,
+    HitKind,
+    HitOutcome,
+    RecordStatus,
+):
     strawberry.enum(_enum, description=_enum.__doc__)
 
 __all__ = [
+    "ApiScope",
     "ConversionStatus",
     "CostModel",
     "DuplicatePolicy",

@@ -2,6 +2,9 @@
 
 from graphql import GraphQLError
 
+# Permission refusals carry this code (api.permissions).
+FORBIDDEN = "FORBIDDEN"
+
 
 class QueryInputError(ValueError):
     """An argument is out of range or malformed (page size, cursor, filter); says which."""
@@ -13,5 +16,7 @@ def should_mask(error: GraphQLError) -> bool:
     GraphQL's own errors (syntax, validation, variables) carry no original error or a
     GraphQLError (permission checks); QueryInputError messages are written for clients.
     """
+    if (error.extensions or {}).get("code") == FORBIDDEN:
+        return False
     original = error.original_error
     return original is not None and not isinstance(original, GraphQLError | QueryInputError)

@@ -13,6 +13,7 @@ from strawberry.dataloader import DataLoader
 from api.catalog import repository as catalog
 from api.clicks import repository as clicks
 from api.conversions import repository as conversions
+from api.workspaces import repository as workspaces
 
 
 async def _by_id(
@@ -30,6 +31,22 @@ async def _conversion_types(
 ) -> Sequence[dict[int, Row[Any]]]:
     rows = await catalog.conversion_types(engine, workspace_id=workspace_id)
     return [{row.id: row for row in rows} for _ in keys]
+
+
+async def _weighted_offers_by_campaign_id(
+    engine: AsyncEngine, workspace_id: int, ids: list[int]
+) -> Sequence[list[Row[Any]]]:
+    grouped: dict[int, list[Row[Any]]] = {key: [] for key in ids}
+    for row in await catalog.weighted_offers(engine, workspace_id=workspace_id, campaign_ids=ids):
+        grouped[row.campaign_id].append(row)
+    return [grouped[key] for key in ids]
+
+
+async def _postback_secret(
+    engine: AsyncEngine, workspace_id: int, keys: list[None]
+) -> Sequence[str | None]:
+    secret = await workspaces.read_active_postback_secret(engine, workspace_id)
+    return [secret for _ in keys]
 
 
 async def _clicks_by_id(
@@ -55,6 +72,10 @@ class Loaders:
     traffic_source_by_id: DataLoader[int, Row[Any] | None]
     # The workspace's conversion types by id; the key is always None (one list per request).
     conversion_types: DataLoader[None, dict[int, Row[Any]]]
+    # (campaign_id, offer_id, weight) rows of a campaign, heaviest first.
+    weighted_offers_by_campaign_id: DataLoader[int, list[Row[Any]]]
+    # The workspace's active postback secret; the key is always None.
+    postback_secret: DataLoader[None, str | None]
     click_by_id: DataLoader[str, Row[Any] | None]
     events_by_click_id: DataLoader[str, list[Row[Any]]]
 
@@ -65,6 +86,10 @@ def create_loaders(engine: AsyncEngine, workspace_id: int) -> Loaders:
         offer_by_id=DataLoader(partial(_by_id, engine, "offer", workspace_id)),
         traffic_source_by_id=DataLoader(partial(_by_id, engine, "traffic_source", workspace_id)),
         conversion_types=DataLoader(partial(_conversion_types, engine, workspace_id)),
+        weighted_offers_by_campaign_id=DataLoader(
+            partial(_weighted_offers_by_campaign_id, engine, workspace_id)
+        ),
+        postback_secret=DataLoader(partial(_postback_secret, engine, workspace_id)),
         click_by_id=DataLoader(partial(_clicks_by_id, engine, workspace_id)),
         events_by_click_id=DataLoader(partial(_events_by_click_id, engine, workspace_id)),
     )

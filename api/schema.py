@@ -18,18 +18,36 @@ from strawberry.extensions import (
 from strawberry.types import ExecutionContext
 from strawberry.utils.logging import StrawberryLogger
 
+from api.catalog.mutations import CatalogMutations
+from api.catalog.queries import CatalogQueries
 from api.clicks.queries import ClickQueries
 from api.conversions.queries import ConversionQueries
 from api.cost import QueryCost
 from api.errors import should_mask
 from api.postback_log.queries import PostbackLogQueries
 from api.reports.queries import ReportQueries
+from api.workspaces.mutations import WorkspaceMutations
 from api.workspaces.queries import WorkspaceQueries
 from models.settings import Settings, get_settings
 
 
 @strawberry.type(description="Everything is read within the workspace of the calling API key.")
-class Query(WorkspaceQueries, ClickQueries, ConversionQueries, PostbackLogQueries, ReportQueries):
+class Query(
+    WorkspaceQueries,
+    CatalogQueries,
+    ClickQueries,
+    ConversionQueries,
+    PostbackLogQueries,
+    ReportQueries,
+):
+    pass
+
+
+@strawberry.type(
+    description="Changes to the caller's workspace; admin keys only. Each answers with the "
+    "saved object or a typed error (InputError, NotFound, Conflict, InUse) to show the user."
+)
+class Mutation(WorkspaceMutations, CatalogMutations):
     pass
 
 
@@ -42,7 +60,9 @@ class _Schema(strawberry.Schema):
             StrawberryLogger.error(error, execution_context)
 
 
-def build_schema(settings: Settings, *, query: type = Query) -> strawberry.Schema:
+def build_schema(
+    settings: Settings, *, query: type = Query, mutation: type | None = Mutation
+) -> strawberry.Schema:
     # Extensions are per-request factories, but the depth and alias rules are built once:
     # ValidationCache keys on the rule classes, so new classes per request would never hit.
     limit_rules = [
@@ -57,7 +77,7 @@ def build_schema(settings: Settings, *, query: type = Query) -> strawberry.Schem
         partial(QueryCost, limit=settings.api_max_query_cost),
         partial(MaskErrors, should_mask_error=should_mask),
     ]
-    return _Schema(query=query, extensions=extensions)
+    return _Schema(query=query, mutation=mutation, extensions=extensions)
 
 
 schema = build_schema(get_settings())

@@ -9,6 +9,7 @@ from sqlalchemy import Row
 
 from api.context import Context
 from api.enums import CostModel, DuplicatePolicy, RecordStatus
+from api.workspaces.types import TrackingTemplatesType, current_templates, ingestion_base_url
 
 
 @strawberry.type(
@@ -82,6 +83,21 @@ class CampaignType:
         row = await info.context.loaders.traffic_source_by_id.load(self.traffic_source_id)
         return None if row is None else TrafficSourceType.from_row(row)
 
+    @strawberry.field(description="The offers the campaign rotates between, heaviest first.")
+    async def offers(self, info: strawberry.Info[Context]) -> list["WeightedOfferType"]:
+        rows = await info.context.loaders.weighted_offers_by_campaign_id.load(int(self.id))
+        return [WeightedOfferType(offer_id=row.offer_id, weight=row.weight) for row in rows]
+
+    @strawberry.field(description="The link to buy traffic for: the campaign's tracking link.")
+    def tracking_link(self, info: strawberry.Info[Context]) -> str:
+        return f"{ingestion_base_url(info.context).rstrip('/')}/c/{self.key}"
+
+    @strawberry.field(
+        description="Postback URLs and pixel snippets for the offers' conversions and transactions."
+    )
+    async def templates(self, info: strawberry.Info[Context]) -> TrackingTemplatesType | None:
+        return await current_templates(info.context)
+
     @classmethod
     def from_row(cls, row: Row[Any]) -> "CampaignType":
         return cls(
@@ -127,3 +143,32 @@ class ConversionTypeType:
             is_builtin=row.is_builtin,
             created_at=row.created_at,
         )
+
+
+@strawberry.type(name="WeightedOffer", description="An offer in a campaign's rotation.")
+class WeightedOfferType:
+    weight: int = strawberry.field(
+        description="Relative share of the traffic: weight / sum of the campaign's weights."
+    )
+    offer_id: strawberry.Private[int]
+
+    @strawberry.field(description="The offer.")
+    async def offer(self, info: strawberry.Info[Context]) -> OfferType:
+        row = await info.context.loaders.offer_by_id.load(self.offer_id)
+        # campaign_offers has a foreign key to offers, so the offer exists.
+        assert row is not None
+        return OfferType.from_row(row)
+
+
+@strawberry.type(
+    name="CurrencyRate",
+    description="Units of workspace currency one unit of `currency` is worth, from `validFrom` on.",
+)
+class CurrencyRateType:
+    currency: str = strawberry.field(description="ISO 4217 code of the foreign currency.")
+    rate: Decimal = strawberry.field(description="Workspace currency per unit of `currency`.")
+    valid_from: datetime = strawberry.field(description="From when the rate applies.")
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> "CurrencyRateType":
+        return cls(currency=row.currency, rate=row.rate, valid_from=row.valid_from)

@@ -17,6 +17,7 @@ from api.pagination import (
     decode_cursor,
     page_size,
 )
+from api.permissions import CanRead
 
 
 @strawberry.enum(description="Order of a list of clicks.")
@@ -27,7 +28,9 @@ class ClickOrder(StrEnum):
 
 @strawberry.type
 class ClickQueries:
-    @strawberry.field(description="Clicks matching the filter, a page at a time.")
+    @strawberry.field(
+        permission_classes=[CanRead], description="Clicks matching the filter, a page at a time."
+    )
     async def clicks(
         self,
         info: strawberry.Info[Context],
@@ -64,7 +67,10 @@ class ClickQueries:
             count=lambda: repository.count(engine, workspace_id=workspace_id, filter_=filter),
         )
 
-    @strawberry.field(description="One click by id; null when there is none in this workspace.")
+    @strawberry.field(
+        permission_classes=[CanRead],
+        description="One click by id; null when there is none in this workspace.",
+    )
     async def click(
         self,
         info: strawberry.Info[Context],

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy import Row
@@ -78,8 +78,12 @@ class ClickType:
     async def events(
         self,
         info: strawberry.Info[Context],
-        types: list[str] | None = strawberry.UNSET,
-        statuses: list[ConversionStatus] | None = strawberry.UNSET,
+        types: Annotated[
+            list[str] | None, strawberry.argument(description="Only these conversion types.")
+        ] = None,
+        statuses: Annotated[
+            list[ConversionStatus] | None, strawberry.argument(description="Only these statuses.")
+        ] = None,
     ) -> list[ConversionEventType]:
         rows = await info.context.loaders.events_by_click_id.load(self.id)
         return [

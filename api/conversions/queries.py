@@ -9,12 +9,14 @@ from api.conversions import repository
 from api.conversions.filters import ConversionFilter
 from api.conversions.types import ConversionEventType
 from api.pagination import MAX_PAGE_SIZE, Connection, Position, connection, decode_cursor, page_size
+from api.permissions import CanRead
 
 
 @strawberry.type
 class ConversionQueries:
     @strawberry.field(
-        description="Conversions, transactions and custom events of every click, newest first."
+        permission_classes=[CanRead],
+        description="Conversions, transactions and custom events of every click, newest first.",
     )
     async def conversions(
         self,

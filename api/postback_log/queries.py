@@ -6,6 +6,7 @@ import strawberry
 
 from api.context import Context
 from api.pagination import MAX_PAGE_SIZE, Connection, Position, connection, decode_cursor, page_size
+from api.permissions import CanRead
 from api.postback_log import repository
 from api.postback_log.filters import PostbackLogFilter
 from api.postback_log.types import PostbackLogEntryType
@@ -14,8 +15,9 @@ from api.postback_log.types import PostbackLogEntryType
 @strawberry.type
 class PostbackLogQueries:
     @strawberry.field(
+        permission_classes=[CanRead],
         description="Every postback and pixel hit, accepted or refused, newest first: why "
-        "did a network's postback not count?"
+        "did a network's postback not count?",
     )
     async def postback_log(
         self,

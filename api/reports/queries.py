@@ -16,6 +16,7 @@ from api.clicks.filters import ClickFilter
 from api.context import Context
 from api.enums import ConversionStatus
 from api.errors import QueryInputError
+from api.permissions import CanRead
 from api.reports import repository
 from api.reports.plan import ReportPlan, base_sums, rollup_for
 from api.reports.types import (
@@ -40,9 +41,10 @@ _SUB = re.compile(r"sub(\d+)")
 @strawberry.type
 class ReportQueries:
     @strawberry.field(
+        permission_classes=[CanRead],
         description="Aggregates of clicks and their events, grouped and filtered: the "
         "dashboard table and the BI pull. Answered from hourly rollups when the filter and "
-        "grouping allow (see `source`), from the raw tables otherwise."
+        "grouping allow (see `source`), from the raw tables otherwise.",
     )
     async def report(
         self,

@@ -4,15 +4,27 @@ import strawberry
 from strawberry.types import Info
 
 from api.context import Context
-from api.workspaces.repository import get_workspace
-from api.workspaces.types import WorkspaceType
+from api.permissions import CanRead
+from api.workspaces.repository import api_keys, get_workspace
+from api.workspaces.types import ApiKeyType, WorkspaceType
 
 
 @strawberry.type
 class WorkspaceQueries:
-    @strawberry.field(description="The workspace the API key belongs to.")
+    @strawberry.field(
+        description="The workspace the API key belongs to.", permission_classes=[CanRead]
+    )
     async def workspace(self, info: Info[Context, None]) -> WorkspaceType:
         row = await get_workspace(info.context.session, info.context.principal.workspace_id)
         # A key cannot outlive its workspace (ON DELETE CASCADE), so the row exists.
         assert row is not None
         return WorkspaceType.from_row(row)
+
+    @strawberry.field(
+        description="The workspace's API keys, revoked ones included, oldest first; never "
+        "their secrets.",
+        permission_classes=[CanRead],
+    )
+    async def api_keys(self, info: Info[Context, None]) -> list[ApiKeyType]:
+        rows = await api_keys(info.context.engine, workspace_id=info.context.principal.workspace_id)
+        return [ApiKeyType.from_row(row) for row in rows]

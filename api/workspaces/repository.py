@@ -1,21 +1,29 @@
 """SQL for workspaces and API keys."""
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import or_, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Row, exists, or_, update
+from sqlalchemy import select as sa_select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
-from models import ApiKey, PostbackSecret, Workspace
+from api.database import fetch_all
+from models import ApiKey, ConversionEvent, PostbackSecret, Workspace
+from models.base import table_of
+
+_API_KEYS = table_of(ApiKey)
 
 
 async def get_workspace(session: AsyncSession, workspace_id: int) -> Workspace | None:
     return await session.get(Workspace, workspace_id)
 
 
-async def active_postback_secret(session: AsyncSession, workspace_id: int) -> str | None:
+def _active_postback_secret(workspace_id: int) -> SelectOfScalar[str]:
     """The newest secret that does not expire: the one templates show."""
-    result = await session.execute(
+    return (
         select(PostbackSecret.secret)
         .where(
             col(PostbackSecret.workspace_id) == workspace_id,
@@ -24,7 +32,17 @@ async def active_postback_secret(session: AsyncSession, workspace_id: int) -> st
         .order_by(col(PostbackSecret.created_at).desc())
         .limit(1)
     )
+
+
+async def active_postback_secret(session: AsyncSession, workspace_id: int) -> str | None:
+    result = await session.execute(_active_postback_secret(workspace_id))
     return result.scalar_one_or_none()
+
+
+async def read_active_postback_secret(engine: AsyncEngine, workspace_id: int) -> str | None:
+    """active_postback_secret for resolvers, which read concurrently through the engine."""
+    rows = await fetch_all(engine, _active_postback_secret(workspace_id))
+    return rows[0].secret if rows else None
 
 
 async def expire_postback_secrets(
@@ -46,3 +64,25 @@ async def find_active_api_key(session: AsyncSession, secret_hash: bytes) -> ApiK
         select(ApiKey).where(ApiKey.secret_hash == secret_hash, col(ApiKey.revoked_at).is_(None))
     )
     return result.scalars().first()
+
+
+async def api_keys(engine: AsyncEngine, *, workspace_id: int) -> Sequence[Row[Any]]:
+    """Every key of the workspace, revoked ones included, oldest first."""
+    table = _API_KEYS
+    return await fetch_all(
+        engine,
+        sa_select(table).where(table.c.workspace_id == workspace_id).order_by(table.c.id),
+    )
+
+
+async def api_key(session: AsyncSession, *, workspace_id: int, id: int) -> ApiKey | None:
+    result = await session.execute(
+        select(ApiKey).where(col(ApiKey.workspace_id) == workspace_id, col(ApiKey.id) == id)
+    )
+    return result.scalar_one_or_none()
+
+
+async def has_conversions(session: AsyncSession, workspace_id: int) -> bool:
+    events = table_of(ConversionEvent)
+    result = await session.scalar(sa_select(exists().where(events.c.workspace_id == workspace_id)))
+    return bool(result)

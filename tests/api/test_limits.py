@@ -5,14 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import strawberry
 from graphql import get_introspection_query
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
-from api.schema import build_schema
 from api.workspaces.service import NewWorkspace
 from models.settings import Settings
 
@@ -82,27 +80,22 @@ async def test_too_many_tokens_are_refused(
         assert allowed.json()["data"]["workspace"]["id"] == str(workspace.workspace.id)
 
 
-@strawberry.type(description="A tree as deep as a client asks for.")
-class Node:
-    name: str = strawberry.field(default="leaf", description="A leaf.")
-    child: Node | None = strawberry.field(default=None, description="The next level.")
-
-
-@strawberry.type(description="Root of the tree.")
-class Tree:
-    root: Node = strawberry.field(default_factory=Node, description="The first level.")
-
-
-async def test_documents_deeper_than_the_limit_are_refused(settings: Settings):
-    # The API's own schema is not yet deeper than one level: the same build, on a deep tree.
-    schema = build_schema(settings.model_copy(update={"api_max_query_depth": 3}), query=Tree)
-    deep = "{ root { child { child { child { name } } } } }"
-    result = await schema.execute(deep, root_value=Tree())
-    assert result.data is None
-    assert [error.message for error in result.errors or []] == [
-        "'anonymous' exceeds maximum operation depth of 3"
-    ]
-    fragments = "{ root { ...Two } } fragment Two on Node { child { child { name } } }"
-    assert (await schema.execute(fragments, root_value=Tree())).errors is None
-    via_fragment = "{ root { child { ...Two } } } fragment Two on Node { child { child { name } } }"
-    assert (await schema.execute(via_fragment, root_value=Tree())).errors is not None
+async def test_documents_deeper_than_the_limit_are_refused(
+    engine: AsyncEngine, settings: Settings, workspace: NewWorkspace
+):
+    deep = "{ clicks { nodes { transactions { click { campaign { name } } } } } }"
+    shallow = "{ clicks { nodes { id } } }"
+    fragment = "fragment C on Click { transactions { click { campaign { name } } } }"
+    async with client_with(settings, api_max_query_depth=3) as client:
+        for query, refused in (
+            (deep, True),
+            (shallow, False),
+            ("{ clicks { nodes { ...C } } } " + fragment, True),
+        ):
+            response = await client.post("/graphql", json={"query": query}, headers=auth(workspace))
+            body = response.json()
+            if refused:
+                assert body["data"] is None, query
+                assert body["errors"][0]["message"].endswith("exceeds maximum operation depth of 3")
+            else:
+                assert "errors" not in body, body

@@ -40,6 +40,15 @@ async def test_a_query_over_get_works(
     assert response.json()["data"] == {"workspace": {"name": "Acme Media"}}
 
 
+async def test_a_mutation_over_get_is_refused(
+    api_client: AsyncTestClient[Litestar], workspace: NewWorkspace
+):
+    mutation = "mutation { rotatePostbackSecret(graceHours: 1) { __typename } }"
+    response = await api_client.get("/graphql", params={"query": mutation}, headers=auth(workspace))
+    assert response.status_code == 400, response.text
+    assert "mutations are not allowed when using get" in response.text.lower()
+
+
 async def test_a_batch_is_refused(api_client: AsyncTestClient[Litestar], workspace: NewWorkspace):
     response = await api_client.post(
         "/graphql",

@@ -10,10 +10,12 @@ def test_schema_file_matches_the_code():
     assert SCHEMA_FILE.read_text() == str(schema) + "\n"
 
 
-def test_every_type_and_field_has_a_description():
+def test_every_type_field_and_argument_has_a_description():
     for type_ in schema._schema.type_map.values():
         if type_.name.startswith("__") or type_.name in {"String", "Boolean", "ID", "Int", "Float"}:
             continue
         assert type_.description, type_.name
         for name, field in getattr(type_, "fields", {}).items():
             assert field.description, f"{type_.name}.{name}"
+            for argument_name, argument in getattr(field, "args", {}).items():
+                assert argument.description, f"{type_.name}.{name}({argument_name})"

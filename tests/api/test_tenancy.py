@@ -1,0 +1,113 @@
+from typing import Any
+
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.workspaces.service import NewWorkspace, create_workspace
+from tests.api.graphql import data
+from tests.api.test_catalog_mutations import create_offer, create_source
+
+Client = AsyncTestClient[Litestar]
+
+SNAPSHOT = """{
+  workspace { name }
+  trafficSources { id name status clickIdParam }
+  offers { id name url status }
+  campaigns { id name status costModel trafficSource { id } offers { weight offer { id } } }
+  conversionTypes { id name countsInRevenue }
+  currencyRates { currency rate }
+  apiKeys { id revokedAt }
+}"""
+
+ATTEMPTS = """
+mutation($source: ID!, $offer: ID!, $campaign: ID!, $type: ID!, $key: ID!, $own: ID!) {
+  a: updateTrafficSource(input: {id: $source, name: "x"}) { __typename }
+  b: setTrafficSourceStatus(id: $source, status: ARCHIVED) { __typename }
+  c: deleteTrafficSource(id: $source) { __typename }
+  d: updateOffer(input: {id: $offer, url: "https://evil.example/"}) { __typename }
+  e: setOfferStatus(id: $offer, status: PAUSED) { __typename }
+  f: deleteOffer(id: $offer) { __typename }
+  g: updateCampaign(input: {id: $campaign, name: "x"}) { __typename }
+  h: setCampaignStatus(id: $campaign, status: PAUSED) { __typename }
+  i: deleteCampaign(id: $campaign) { __typename }
+  j: updateConversionType(input: {id: $type, countsInRevenue: false}) { __typename }
+  k: deleteConversionType(id: $type) { __typename }
+  l: revokeApiKey(id: $key) { __typename }
+  m: createCampaign(input: {name: "steal", offers: [{offerId: $offer}]}) { __typename }
+  n: createCampaign(input: {name: "steal2", trafficSourceId: $source, offers: [{offerId: $own}]}) {
+    __typename
+  }
+  o: deleteCurrencyRate(currency: "EUR", validFrom: "2026-01-01T00:00:00Z") { __typename }
+}"""
+
+
+async def test_another_workspaces_ids_are_not_found_and_nothing_changes(
+    api_client: Client, workspace: NewWorkspace, session: AsyncSession
+):
+    other = await create_workspace(session, name="Other", currency="USD")
+    await session.commit()
+    theirs = other.admin_api_key
+    source = await create_source(api_client, theirs)
+    offer = await create_offer(api_client, theirs, "Theirs")
+    campaign = await data(
+        api_client,
+        theirs,
+        """mutation($input: CreateCampaignInput!) {
+          createCampaign(input: $input) { ... on Campaign { id } }
+        }""",
+        {
+            "input": {
+                "name": "Theirs",
+                "trafficSourceId": source["id"],
+                "offers": [{"offerId": offer["id"]}],
+            }
+        },
+    )
+    custom = await data(
+        api_client,
+        theirs,
+        """mutation { createConversionType(input: {name: "deposit", countsAsConversion: false,
+          countsInRevenue: true, duplicatePolicy: IGNORE}) { ... on ConversionType { id } } }""",
+    )
+    await data(
+        api_client,
+        theirs,
+        """mutation { setCurrencyRate(input: {currency: "EUR", rate: "1.1",
+          validFrom: "2026-01-01T00:00:00Z"}) { __typename } }""",
+    )
+    their_key = (await data(api_client, theirs, "{ apiKeys { id } }"))["apiKeys"][0]["id"]
+    before = await data(api_client, theirs, SNAPSHOT)
+
+    mine = workspace.admin_api_key
+    own_offer = await create_offer(api_client, mine, "Mine")
+    ids: dict[str, Any] = {
+        "source": source["id"],
+        "offer": offer["id"],
+        "campaign": campaign["createCampaign"]["id"],
+        "type": custom["createConversionType"]["id"],
+        "key": their_key,
+        "own": own_offer["id"],
+    }
+    result = await data(api_client, mine, ATTEMPTS, ids)
+    answers = {field: value["__typename"] for field, value in result.items()}
+    assert answers == dict.fromkeys("abcdefghijklmno", "NotFound")
+    reads = await data(
+        api_client,
+        mine,
+        """query($source: ID!, $offer: ID!, $campaign: ID!) {
+          trafficSource(id: $source) { id } offer(id: $offer) { id } campaign(id: $campaign) { id }
+          trafficSources { id } offers { name } campaigns { id } currencyRates { currency }
+        }""",
+        {key: ids[key] for key in ("source", "offer", "campaign")},
+    )
+    assert reads == {
+        "trafficSource": None,
+        "offer": None,
+        "campaign": None,
+        "trafficSources": [],
+        "offers": [{"name": "Mine"}],
+        "campaigns": [],
+        "currencyRates": [],
+    }
+    assert await data(api_client, theirs, SNAPSHOT) == before
