@@ -233,13 +233,9 @@ async def _prepare_database(server_url: str, args: argparse.Namespace) -> Marker
         )
         marker = _parse_marker(comment)
         if (
-            marker is not None
-            and not args.reload
-            and (marker.clicks, marker.seed)
-            == (
-                args.clicks,
-                SEED,
-            )
+            not args.reload
+            and marker is not None
+            and (marker.clicks, marker.seed) == (args.clicks, SEED)
         ):
             print(f"{DATABASE}: {marker.clicks:,} clicks loaded {marker.loaded_at}", flush=True)
             return marker

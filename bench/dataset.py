@@ -11,7 +11,7 @@ import random
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from ipaddress import IPv4Address
 from itertools import islice
@@ -390,10 +390,10 @@ def _events(
         if at > now:
             return
         status = rng.choices(STATUSES, weights=TRANSACTION_STATUS_WEIGHTS)[0]
-        txid = f"{txid}-{n + 1}"
+        transaction_id = f"{txid}-{n + 1}"
         events.append(
-            (w, clicked_at, click_id, workspace.transaction_type_id, txid, txid, status,
-             _money(rng.uniform(5, 150)), at, at)
+            (w, clicked_at, click_id, workspace.transaction_type_id, transaction_id,
+             transaction_id, status, _money(rng.uniform(5, 150)), at, at)
         )  # fmt: skip
 
 
@@ -407,7 +407,7 @@ def _hours(rng: random.Random, total: int, now: datetime) -> Iterator[tuple[date
     start = now - timedelta(days=DAYS)
     first = start.replace(minute=0, second=0, microsecond=0)
     hours = []
-    day_noise: dict[object, float] = {}
+    day_noise: dict[date, float] = {}
     at = first
     while at < now:
         local = at.astimezone(zone)
