@@ -1,6 +1,6 @@
 """Read benchmark of the GraphQL API: a page of clicks and reports over a realistic workspace.
 
-    PYTHONPATH=. .venv/bin/python bench/api.py [--clicks 5000000] [--repeat 30] [--reload]
+    PYTHONPATH=. .venv/bin/python bench/api_reads.py [--clicks 5000000] [--repeat 30] [--reload]
 
 Everything runs on 127.0.0.1. The data lives in a database of its own, `clicktrail_bench_api`,
 on DATABASE_URL's server (default postgresql://postgres@127.0.0.1:5432/postgres). It is kept
@@ -29,24 +29,15 @@ A case the server answers with errors (a tree without the `report` field, say) p
 the run goes on. Other load on the machine skews the figures: it says so when the CPU is busy.
 """
 
-import sys
-from pathlib import Path
-
-# Run as a script, this file's folder heads sys.path and the file's name shadows the project's
-# `api` package: drop the folder before anything imports from `api`.
-if sys.path and sys.path[0] == str(Path(__file__).resolve().parent):
-    del sys.path[0]
-
 import argparse
 import asyncio
-import importlib
-import importlib.util
 import json
 import math
 import os
 import platform
 import signal
 import socket
+import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
@@ -54,6 +45,7 @@ from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock
+from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
@@ -70,6 +62,7 @@ from models import ApiKey
 from models.database import create_engine, display_url
 from models.enums import ApiScope
 from models.migrate import upgrade
+from models.rollups import rebuild_rollups
 from models.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -81,8 +74,6 @@ READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
 REQUEST_TIMEOUT_S = 120.0
 BENCH_KEY_NAME = "bench"
-# Present once the rollups branch is merged; its triggers fill the rollups during the load.
-ROLLUPS_MODULE = "models.rollups"
 # About 6% of the clicks: a selective filter no rollup has the dimension for.
 SUB1_VALUES = ["site0003", "site0017", "site0042"]
 
@@ -188,7 +179,7 @@ async def run(args: argparse.Namespace, server_url: str) -> list[str]:
         await upgrade(engine)
         if marker is None:
             marker = await _load(url, engine, args)
-        elif not marker.rollups and importlib.util.find_spec(ROLLUPS_MODULE):
+        elif not marker.rollups:
             marker = await _rebuild_rollups(url, engine, marker)
         api_key = await _mint_api_key(engine, marker.workspace_id)
     finally:
@@ -297,7 +288,7 @@ async def _load(url: str, engine: AsyncEngine, args: argparse.Namespace) -> Mark
             events=result.events,
             workspace_id=workspace.id,
             loaded_at=now.isoformat(timespec="seconds"),
-            rollups=importlib.util.find_spec(ROLLUPS_MODULE) is not None,
+            rollups=True,
         )
         await _write_marker(conn, marker)
     finally:
@@ -309,9 +300,8 @@ async def _rebuild_rollups(url: str, engine: AsyncEngine, marker: Marker) -> Mar
     """Rollups that came with a newer schema than the load: migrations add them empty."""
     print("rebuilding the rollups from the raw rows (once) ...", flush=True)
     started = time.perf_counter()
-    rollups = importlib.import_module(ROLLUPS_MODULE)
     async with engine.begin() as conn:
-        await rollups.rebuild_rollups(conn, workspace_id=marker.workspace_id)
+        await rebuild_rollups(conn, workspace_id=marker.workspace_id)
     marker = Marker(**{**asdict(marker), "rollups": True})
     admin = await asyncpg.connect(_asyncpg_dsn(url))
     try:
