@@ -12,7 +12,6 @@ from typing import Any, NoReturn
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.catalog.service import CatalogInputError, create_campaign
@@ -237,10 +236,7 @@ def _rebuild_rollups(args: argparse.Namespace, settings: Settings) -> int:
     async def rebuild(session: AsyncSession) -> None:
         if args.workspace is not None and await session.get(Workspace, args.workspace) is None:
             raise WorkspaceInputError(f"workspace {args.workspace} does not exist")
-        conn = await session.connection()
-        # A recount of every row may take far longer than a request is allowed to.
-        await conn.execute(text("SET LOCAL statement_timeout = 0"))
-        rows = await rebuild_rollups(conn, workspace_id=args.workspace)
+        rows = await rebuild_rollups(await session.connection(), workspace_id=args.workspace)
         await session.commit()
         scope = "every workspace" if args.workspace is None else f"workspace {args.workspace}"
         print(f"rollups rebuilt for {scope}: {rows} rows")

@@ -358,6 +358,8 @@ async def rebuild_rollups(conn: AsyncConnection, *, workspace_id: int | None = N
     delete and the recount would otherwise be counted twice or not at all.
     """
     await conn.execute(text("LOCK TABLE clicks, conversion_events IN SHARE MODE"))
+    # A recount of every row may take far longer than a request is allowed to.
+    await conn.execute(text("SET LOCAL statement_timeout = 0"))
     where = "" if workspace_id is None else " WHERE workspace_id = :workspace_id"
     params = {} if workspace_id is None else {"workspace_id": workspace_id}
     clicks = f"(SELECT *, 1 AS sign FROM clicks{where})"
