@@ -85,19 +85,18 @@ class Connection(Generic[Node]):
 
 
 def connection(
-    rows: Sequence[Node],
+    nodes: Sequence[Node],
     *,
-    size: int,
+    has_next_page: bool,
     after: str | None,
     position: Callable[[Node], Position],
     count: Callable[[], Awaitable[int]],
 ) -> Connection[Node]:
-    """A connection from up to ``size + 1`` rows: the extra one only says that more follow."""
-    edges = [Edge(cursor=encode_cursor(position(row)), node=row) for row in rows[:size]]
+    edges = [Edge(cursor=encode_cursor(position(node)), node=node) for node in nodes]
     return Connection(
         edges=edges,
         page_info=PageInfo(
-            has_next_page=len(rows) > size,
+            has_next_page=has_next_page,
             has_previous_page=after is not None,
             start_cursor=edges[0].cursor if edges else None,
             end_cursor=edges[-1].cursor if edges else None,

@@ -18,6 +18,7 @@ from api.pagination import (
     page_size,
 )
 from api.permissions import CanRead
+from api.selection import selected
 
 
 @strawberry.enum(description="Order of a list of clicks.")
@@ -59,9 +60,11 @@ class ClickQueries:
             size=size,
             newest_first=order_by is ClickOrder.NEWEST_FIRST,
         )
+        page = selected(info.selected_fields, "clicks")
+        nodes = selected(page, "nodes") + selected(page, "edges", "node")
         return connection(
-            [ClickType.from_row(row) for row in rows],
-            size=size,
+            await ClickType.load_many(info.context, rows[:size], nodes),
+            has_next_page=len(rows) > size,
             after=after,
             position=lambda click: Position(click.created_at, click.id),
             count=lambda: repository.count(engine, workspace_id=workspace_id, filter_=filter),
@@ -77,4 +80,9 @@ class ClickQueries:
         id: Annotated[strawberry.ID, strawberry.argument(description="Click id.")],
     ) -> ClickType | None:
         row = await info.context.loaders.click_by_id.load(id)
-        return None if row is None else ClickType.from_row(row)
+        if row is None:
+            return None
+        [click] = await ClickType.load_many(
+            info.context, [row], selected(info.selected_fields, "click")
+        )
+        return click

@@ -1,10 +1,12 @@
 """SQL for reading clicks."""
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select, tuple_
+from sqlalchemy import ARRAY, DateTime, Row, Text, and_, bindparam, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.selectable import TableValuedAlias
 
 from api.clicks.filters import CLICKS, ClickFilter, click_condition
 from api.database import fetch_all, fetch_count
@@ -45,12 +47,27 @@ async def by_ids(
     if not keys:
         return []
     c = CLICKS.c
+    wanted = click_keys(keys)
     return await fetch_all(
         engine,
-        select(CLICKS).where(
+        select(CLICKS)
+        .join(wanted, and_(c.created_at == wanted.c.time, c.id == wanted.c.id))
+        .where(
             c.workspace_id == workspace_id,
             # The time range lets PostgreSQL skip partitions the ids cannot be in.
             c.created_at.between(min(k[0] for k in keys), max(k[0] for k in keys)),
-            tuple_(c.created_at, c.id).in_(keys),
         ),
+    )
+
+
+def click_keys(keys: Sequence[tuple[datetime, str]]) -> TableValuedAlias:
+    """(time, id) pairs as a table: two array parameters, so the SQL text (and the prepared
+    statement asyncpg caches for it) is the same for any number of keys."""
+    return (
+        func.unnest(
+            bindparam("times", [time for time, _ in keys], type_=ARRAY(DateTime(timezone=True))),
+            bindparam("ids", [click_id for _, click_id in keys], type_=ARRAY(Text)),
+        )
+        .table_valued("time", "id")
+        .render_derived("keys")
     )

@@ -43,8 +43,8 @@ class ConversionQueries:
             size=size,
         )
         return connection(
-            [ConversionEventType.from_row(row) for row in rows],
-            size=size,
+            [ConversionEventType.from_row(row) for row in rows[:size]],
+            has_next_page=len(rows) > size,
             after=after,
             position=lambda event: Position(event.created_at, event.id),
             count=lambda: repository.count(engine, workspace_id=workspace_id, filter_=filter),

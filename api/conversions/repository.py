@@ -7,6 +7,7 @@ from sqlalchemy import ColumnElement, Row, and_, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.clicks.filters import EVENTS, TYPES, aware, bounded
+from api.clicks.repository import click_keys
 from api.conversions.filters import ConversionFilter
 from api.database import fetch_all, fetch_count
 from api.errors import QueryInputError
@@ -33,13 +34,17 @@ async def by_click_ids(
     if not keys:
         return []
     e = EVENTS.c
+    wanted = click_keys(keys)
     return await fetch_all(
         engine,
-        _EVENTS_WITH_TYPE.where(
+        _EVENTS_WITH_TYPE.join(
+            wanted, and_(e.click_created_at == wanted.c.time, e.click_id == wanted.c.id)
+        )
+        .where(
             e.workspace_id == workspace_id,
             e.click_created_at.between(min(k[0] for k in keys), max(k[0] for k in keys)),
-            tuple_(e.click_created_at, e.click_id).in_(keys),
-        ).order_by(e.created_at, e.id),
+        )
+        .order_by(e.created_at, e.id),
     )
 
 

@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 from api.catalog.types import ConversionTypeType
 from api.context import Context
 from api.enums import ConversionStatus
+from api.selection import selected
 
 if TYPE_CHECKING:
     from api.clicks.types import ClickType
@@ -50,7 +51,12 @@ class ConversionEventType:
         from api.clicks.types import ClickType
 
         row = await info.context.loaders.click_by_id.load(self.click_id)
-        return None if row is None else ClickType.from_row(row)
+        if row is None:
+            return None
+        [click] = await ClickType.load_many(
+            info.context, [row], selected(info.selected_fields, "click")
+        )
+        return click
 
     @strawberry.field(description="The event's conversion type and its settings.")
     async def conversion_type(self, info: strawberry.Info[Context]) -> ConversionTypeType:

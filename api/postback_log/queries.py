@@ -44,8 +44,8 @@ class PostbackLogQueries:
             size=size,
         )
         return connection(
-            [PostbackLogEntryType.from_row(row) for row in rows],
-            size=size,
+            [PostbackLogEntryType.from_row(row) for row in rows[:size]],
+            has_next_page=len(rows) > size,
             after=after,
             position=lambda entry: Position(entry.received_at, entry.id),
             count=lambda: repository.count(engine, workspace_id=workspace_id, filter_=filter),
