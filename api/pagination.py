@@ -5,7 +5,7 @@ import binascii
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 import strawberry
 
@@ -15,6 +15,15 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1_000
 
 Node = TypeVar("Node")
+
+# The arguments of every connection field.
+First = Annotated[
+    int | None,
+    strawberry.argument(
+        description=f"Page size: default {DEFAULT_PAGE_SIZE}, at most {MAX_PAGE_SIZE}."
+    ),
+]
+After = Annotated[str | None, strawberry.argument(description="endCursor of the previous page.")]
 
 
 def page_size(first: int | None) -> int:

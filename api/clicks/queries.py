@@ -10,8 +10,9 @@ from api.clicks.filters import ClickFilter
 from api.clicks.types import ClickType
 from api.context import Context
 from api.pagination import (
-    MAX_PAGE_SIZE,
+    After,
     Connection,
+    First,
     Position,
     connection,
     decode_cursor,
@@ -41,13 +42,8 @@ class ClickQueries:
         order_by: Annotated[
             ClickOrder, strawberry.argument(description="Newest (default) or oldest first.")
         ] = ClickOrder.NEWEST_FIRST,
-        first: Annotated[
-            int | None,
-            strawberry.argument(description=f"Page size: default 50, at most {MAX_PAGE_SIZE}."),
-        ] = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="endCursor of the previous page.")
-        ] = None,
+        first: First = None,
+        after: After = None,
     ) -> Connection[ClickType]:
         size = page_size(first)
         workspace_id = info.context.principal.workspace_id

@@ -8,7 +8,7 @@ from api.context import Context
 from api.conversions import repository
 from api.conversions.filters import ConversionFilter
 from api.conversions.types import ConversionEventType
-from api.pagination import MAX_PAGE_SIZE, Connection, Position, connection, decode_cursor, page_size
+from api.pagination import After, Connection, First, Position, connection, decode_cursor, page_size
 from api.permissions import CanRead
 
 
@@ -24,13 +24,8 @@ class ConversionQueries:
         filter: Annotated[
             ConversionFilter | None, strawberry.argument(description="Which events.")
         ] = None,
-        first: Annotated[
-            int | None,
-            strawberry.argument(description=f"Page size: default 50, at most {MAX_PAGE_SIZE}."),
-        ] = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="endCursor of the previous page.")
-        ] = None,
+        first: First = None,
+        after: After = None,
     ) -> Connection[ConversionEventType]:
         size = page_size(first)
         workspace_id = info.context.principal.workspace_id

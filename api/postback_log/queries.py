@@ -5,7 +5,7 @@ from typing import Annotated
 import strawberry
 
 from api.context import Context
-from api.pagination import MAX_PAGE_SIZE, Connection, Position, connection, decode_cursor, page_size
+from api.pagination import After, Connection, First, Position, connection, decode_cursor, page_size
 from api.permissions import CanRead
 from api.postback_log import repository
 from api.postback_log.filters import PostbackLogFilter
@@ -25,13 +25,8 @@ class PostbackLogQueries:
         filter: Annotated[
             PostbackLogFilter | None, strawberry.argument(description="Which hits.")
         ] = None,
-        first: Annotated[
-            int | None,
-            strawberry.argument(description=f"Page size: default 50, at most {MAX_PAGE_SIZE}."),
-        ] = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="endCursor of the previous page.")
-        ] = None,
+        first: First = None,
+        after: After = None,
     ) -> Connection[PostbackLogEntryType]:
         size = page_size(first)
         workspace_id = info.context.principal.workspace_id

@@ -56,23 +56,6 @@ async def traffic(
     return Traffic(campaign=campaign, buyer=buyer, lead=lead, browser=browser, bot=bot)
 
 
-async def graphql(
-    client: AsyncTestClient[Litestar],
-    key: str,
-    query: str,
-    variables: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """POST a document; returns the whole response body (data and errors)."""
-    response = await client.post(
-        "/graphql",
-        json={"query": query, "variables": variables or {}},
-        headers={"Authorization": f"Bearer {key}"},
-    )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
 async def conversion_type_ids(session: AsyncSession, workspace_id: int) -> dict[str, int]:
     rows = await session.execute(
         text("SELECT name, id FROM conversion_types WHERE workspace_id = :ws"),

@@ -1,9 +1,28 @@
 """Posting GraphQL documents the way a client does."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+
+from api.app import create_app
+from api.workspaces.service import NewWorkspace
+from models.settings import Settings
+
+
+def auth(workspace: NewWorkspace) -> dict[str, str]:
+    return {"Authorization": f"Bearer {workspace.admin_api_key}"}
+
+
+@asynccontextmanager
+async def client_with(
+    settings: Settings, **changes: object
+) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    """An API client whose app runs with these settings changed."""
+    async with AsyncTestClient(app=create_app(settings.model_copy(update=changes))) as client:
+        yield client
 
 
 async def execute(

@@ -5,7 +5,8 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.workspaces.service import create_workspace
-from tests.api.conftest import Traffic, graphql
+from tests.api.conftest import Traffic
+from tests.api.graphql import execute
 
 Client = AsyncTestClient[Litestar]
 
@@ -21,7 +22,7 @@ query Page($filter: ClickFilter, $first: Int, $after: String, $order: ClickOrder
 
 
 async def _ids(client: Client, traffic: Traffic, **variables: Any) -> list[str]:
-    body = await graphql(client, traffic.campaign.workspace.admin_api_key, PAGE, variables)
+    body = await execute(client, traffic.campaign.workspace.admin_api_key, PAGE, variables)
     assert "errors" not in body, body
     return [edge["node"]["id"] for edge in body["data"]["clicks"]["edges"]]
 
@@ -29,7 +30,7 @@ async def _ids(client: Client, traffic: Traffic, **variables: Any) -> list[str]:
 async def test_a_click_nests_its_campaign_offer_source_and_events(
     api_client: Client, traffic: Traffic
 ):
-    body = await graphql(
+    body = await execute(
         api_client,
         traffic.campaign.workspace.admin_api_key,
         """
@@ -84,7 +85,7 @@ async def test_pages_follow_cursors_without_gaps_or_repeats(api_client: Client, 
         seen: list[str] = []
         after = None
         while True:
-            body = await graphql(
+            body = await execute(
                 api_client,
                 traffic.campaign.workspace.admin_api_key,
                 PAGE,
@@ -135,7 +136,7 @@ async def test_bad_arguments_get_clear_errors(api_client: Client, traffic: Traff
         ({"filter": {"subs": [{"index": 21, "values": ["a"]}]}}, "sub index must be 1 to 20"),
         ({"filter": {"campaignIds": ["abc"]}}, "campaignIds must be numeric ids"),
     ):
-        body = await graphql(api_client, key, PAGE, variables)
+        body = await execute(api_client, key, PAGE, variables)
         assert body["data"] is None, variables
         assert message in body["errors"][0]["message"], body
 
@@ -145,14 +146,14 @@ async def test_another_workspace_sees_none_of_the_clicks(
 ):
     other = await create_workspace(session, name="Other")
     await session.commit()
-    body = await graphql(
+    body = await execute(
         api_client,
         other.admin_api_key,
         "query ($id: ID!) { click(id: $id) { id } clicks { totalCount edges { cursor } } }",
         {"id": traffic.buyer},
     )
     assert body["data"] == {"click": None, "clicks": {"totalCount": 0, "edges": []}}
-    body = await graphql(
+    body = await execute(
         api_client,
         other.admin_api_key,
         PAGE,

@@ -3,7 +3,8 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.workspaces.service import create_workspace
-from tests.api.conftest import Traffic, graphql
+from tests.api.conftest import Traffic
+from tests.api.graphql import execute
 from tests.ingestion.conftest import postback
 
 Client = AsyncTestClient[Litestar]
@@ -31,7 +32,7 @@ query ($filter: PostbackLogFilter, $first: Int, $after: String) {
 
 async def test_latest_events_page_newest_first(api_client: Client, traffic: Traffic):
     key = traffic.campaign.workspace.admin_api_key
-    body = await graphql(api_client, key, CONVERSIONS, {"first": 3})
+    body = await execute(api_client, key, CONVERSIONS, {"first": 3})
     page = body["data"]["conversions"]
     assert page["totalCount"] == 4
     assert [(n["type"], n["txid"]) for n in page["nodes"]] == [
@@ -41,7 +42,7 @@ async def test_latest_events_page_newest_first(api_client: Client, traffic: Traf
     ]
     assert page["nodes"][0]["click"]["id"] == traffic.lead
     assert page["nodes"][1]["click"]["campaign"]["name"] == "Summer sale"
-    rest = await graphql(
+    rest = await execute(
         api_client, key, CONVERSIONS, {"first": 3, "after": page["pageInfo"]["endCursor"]}
     )
     assert [n["type"] for n in rest["data"]["conversions"]["nodes"]] == ["conversion"]
@@ -57,9 +58,9 @@ async def test_events_filter_by_type_status_and_click(api_client: Client, traffi
         ({"clickId": traffic.browser}, 0),
         ({"createdBefore": "2000-01-01T00:00:00Z"}, 0),
     ):
-        body = await graphql(api_client, key, CONVERSIONS, {"filter": filter_})
+        body = await execute(api_client, key, CONVERSIONS, {"filter": filter_})
         assert body["data"]["conversions"]["totalCount"] == expected, filter_
-    body = await graphql(api_client, key, CONVERSIONS, {"filter": {"clickId": "nope"}})
+    body = await execute(api_client, key, CONVERSIONS, {"filter": {"clickId": "nope"}})
     assert "is not a click id" in body["errors"][0]["message"]
 
 
@@ -70,7 +71,7 @@ async def test_the_log_says_why_a_postback_was_refused(
     await postback(ingestion_client, secret, clickid=traffic.buyer, sum="10")  # a retry
     await postback(ingestion_client, secret, clickid="0" * 44)
     key = traffic.campaign.workspace.admin_api_key
-    body = await graphql(api_client, key, LOG, {"first": 2})
+    body = await execute(api_client, key, LOG, {"first": 2})
     page = body["data"]["postbackLog"]
     assert page["totalCount"] == 6
     unknown, duplicate = page["nodes"]
@@ -89,7 +90,7 @@ async def test_the_log_says_why_a_postback_was_refused(
         ({"kinds": ["PIXEL"]}, 0),
         ({"clickId": traffic.lead}, 1),
     ):
-        body = await graphql(api_client, key, LOG, {"filter": filter_})
+        body = await execute(api_client, key, LOG, {"filter": filter_})
         assert body["data"]["postbackLog"]["totalCount"] == expected, filter_
 
 
@@ -98,7 +99,7 @@ async def test_another_workspace_sees_no_events_or_log(
 ):
     other = await create_workspace(session, name="Other")
     await session.commit()
-    body = await graphql(
+    body = await execute(
         api_client,
         other.admin_api_key,
         "query ($c: ID) { conversions(filter: {clickId: $c}) { totalCount } "

@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from graphql import get_introspection_query
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.app import create_app
 from api.workspaces.service import NewWorkspace
 from models.settings import Settings
-
-
-def auth(workspace: NewWorkspace) -> dict[str, str]:
-    return {"Authorization": f"Bearer {workspace.admin_api_key}"}
-
-
-@asynccontextmanager
-async def client_with(
-    settings: Settings, **changes: object
-) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    async with AsyncTestClient(app=create_app(settings.model_copy(update=changes))) as client:
-        yield client
+from tests.api.graphql import auth, client_with
 
 
 async def test_the_introspection_queries_of_graphiql_and_apollo_pass(

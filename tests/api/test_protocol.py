@@ -1,8 +1,7 @@
 """GraphQL over HTTP: methods, batching, CORS and what errors show."""
 
 import logging
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 
 import pytest
 from litestar import Litestar
@@ -10,24 +9,12 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.app import create_app
 from api.workspaces.service import NewWorkspace
 from models.settings import Settings
+from tests.api.graphql import auth, client_with
 
 DASHBOARD = "https://dash.example.com"
 STRAWBERRY_LOGGER = "strawberry.execution"
-
-
-def auth(workspace: NewWorkspace) -> dict[str, str]:
-    return {"Authorization": f"Bearer {workspace.admin_api_key}"}
-
-
-@asynccontextmanager
-async def client_with(
-    settings: Settings, **changes: object
-) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    async with AsyncTestClient(app=create_app(settings.model_copy(update=changes))) as client:
-        yield client
 
 
 async def test_a_query_over_get_works(

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from models import Click, ConversionEvent
 from models.click_ids import new_click_id
 from models.partitions import ensure_partitions
-from tests.api.conftest import conversion_type_ids, graphql, statements
+from tests.api.conftest import conversion_type_ids, statements
+from tests.api.graphql import execute
 from tests.ingestion.conftest import TrackedCampaign
 
 Client = AsyncTestClient[Litestar]
@@ -80,7 +81,7 @@ async def test_a_page_with_nested_events_costs_a_constant_number_of_statements(
     counts = {}
     for first in (10, 100):
         with statements(app_engine) as executed:
-            body = await graphql(
+            body = await execute(
                 api_client, campaign.workspace.admin_api_key, NESTED_PAGE, {"first": first}
             )
         assert "errors" not in body, body

@@ -13,7 +13,8 @@ from models import Click, ConversionEvent
 from models.click_ids import new_click_id
 from models.partitions import ensure_partitions
 from models.settings import Settings
-from tests.api.conftest import Traffic, conversion_type_ids, graphql, statements
+from tests.api.conftest import Traffic, conversion_type_ids, statements
+from tests.api.graphql import execute
 from tests.ingestion.conftest import TrackedCampaign
 
 Client = AsyncTestClient[Litestar]
@@ -42,7 +43,7 @@ RAW = {"or": [{"isBot": True}, {"isBot": False}]}
 
 
 async def _report(client: Client, key: str, **variables: Any) -> dict[str, Any]:
-    body = await graphql(client, key, REPORT, variables)
+    body = await execute(client, key, REPORT, variables)
     assert "errors" not in body, body
     report: dict[str, Any] = body["data"]["report"]
     return report
@@ -172,7 +173,7 @@ async def test_only_selected_metrics_are_computed(api_client: Client, traffic: T
         ("epc", True, True),
     ):
         with statements(app_engine) as executed:
-            body = await graphql(api_client, key, f"{{ report {{ rows {{ {selection} }} }} }}")
+            body = await execute(api_client, key, f"{{ report {{ rows {{ {selection} }} }} }}")
         assert "errors" not in body, body
         sql = executed[-1]
         assert ("rollup_campaign_events" in sql) is reads_events, selection
@@ -197,7 +198,7 @@ async def test_bad_report_arguments_get_clear_errors(api_client: Client, traffic
             "more than 10000 hour buckets",
         ),
     ):
-        body = await graphql(api_client, key, REPORT, variables)
+        body = await execute(api_client, key, REPORT, variables)
         assert message in body["errors"][0]["message"], (variables, body)
 
 
@@ -297,7 +298,7 @@ async def test_a_slow_report_stops_at_its_timeout_with_a_message(
     async with AsyncTestClient(app=app) as client, engine.connect() as blocker:
         # A report waiting on a lock is as slow as one scanning for minutes.
         await blocker.execute(text("LOCK TABLE rollup_campaign_clicks IN ACCESS EXCLUSIVE MODE"))
-        body = await graphql(
+        body = await execute(
             client, traffic.campaign.workspace.admin_api_key, "{ report { totals { clicks } } }"
         )
         await blocker.rollback()
