@@ -36,7 +36,6 @@ import math
 import os
 import platform
 import signal
-import socket
 import sys
 import tempfile
 import time
@@ -58,6 +57,7 @@ from sqlmodel import col
 from api.workspaces.credentials import new_api_key
 from bench.dataset import TIMEZONE, load
 from bench.load import report_server_log
+from bench.machine import free_port, idle_share
 from models import ApiKey
 from models.database import create_engine, display_url
 from models.enums import ApiScope
@@ -349,7 +349,7 @@ def _asyncpg_dsn(url: str) -> str:
 @asynccontextmanager
 async def api_server(url: str, workers: int, log: IO[bytes]) -> AsyncIterator[str]:
     """`clicktrail serve-api` in the background until the block ends; yields its base URL."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update(
         CLICKTRAIL_DATABASE_URL=url,
@@ -377,12 +377,6 @@ async def api_server(url: str, workers: int, log: IO[bytes]) -> AsyncIterator[st
         yield base
     finally:
         await _stop(process)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def _wait_ready(base: str, process: asyncio.subprocess.Process) -> None:
@@ -554,26 +548,10 @@ def _cpu_model() -> str:
 
 
 def _warn_if_busy() -> None:
-    idle = _idle_share()
+    idle = idle_share()
     print(f"CPU idle: {idle:.0%}", flush=True)
     if idle < 0.8:
         print("warning: something else is using the CPU; the figures will be low", flush=True)
-
-
-def _idle_share(seconds: float = 1.0) -> float:
-    """Share of all cores' time spent idle over a short sample (Linux /proc/stat)."""
-
-    def sample() -> tuple[int, int]:
-        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
-        return fields[3] + fields[4], sum(fields)  # idle + iowait, total
-
-    try:
-        idle_0, total_0 = sample()
-        time.sleep(seconds)
-        idle_1, total_1 = sample()
-    except OSError:
-        return 1.0
-    return (idle_1 - idle_0) / max(1, total_1 - total_0)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import sys
 import tempfile
 import time
@@ -41,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionma
 
 from api.catalog.service import create_campaign
 from api.workspaces.service import create_workspace
+from bench.machine import free_port, idle_share
 from models.database import create_engine, display_url
 from models.embedded import start_embedded
 from models.enums import CostModel
@@ -185,7 +185,7 @@ def main() -> None:
     wrk = shutil.which("wrk")
     if wrk is None:
         sys.exit("bench/load.py needs wrk: apt-get install -y wrk")
-    idle = _idle_share()
+    idle = idle_share()
     print(f"CPU idle before the run: {idle:.0%}", flush=True)
     if idle < 0.8:
         print("warning: something else is using the CPU; the figures will be low", flush=True)
@@ -380,18 +380,12 @@ async def sessions(probe: AsyncConnection) -> int:
 # --- the service ----------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @asynccontextmanager
 async def ingestion_server(
     url: str, args: argparse.Namespace, mode: str, log: IO[bytes], log_path: Path
 ) -> AsyncIterator[Server]:
     """`clicktrail serve-ingestion` in the background until the block ends."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update(
         CLICKTRAIL_DATABASE_URL=url,
@@ -673,22 +667,6 @@ def _verdict(rows: int, acknowledged: int) -> str:
         # wrk stops at the deadline without reading the answers still on their way.
         return f" (+{rows - acknowledged} rows: requests in flight at wrk's cut)"
     return f" (MISSING {acknowledged - rows} acknowledged rows)"
-
-
-def _idle_share(seconds: float = 1.0) -> float:
-    """Share of all cores' time spent idle over a short sample (Linux /proc/stat)."""
-
-    def sample() -> tuple[int, int]:
-        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
-        return fields[3] + fields[4], sum(fields)  # idle + iowait, total
-
-    try:
-        idle_0, total_0 = sample()
-        time.sleep(seconds)
-        idle_1, total_1 = sample()
-    except OSError:
-        return 1.0
-    return (idle_1 - idle_0) / max(1, total_1 - total_0)
 
 
 def _ram() -> str:
