@@ -43,7 +43,8 @@ class ClickType:
     external_id: str | None = strawberry.field(description="The traffic source's own click id.")
     cost: Decimal = strawberry.field(description="What the click cost, in workspace currency.")
     subs: list[str | None] = strawberry.field(
-        description=f"sub1 to sub{SUB_COUNT} in order; null where not sent."
+        description=f"sub1 to sub{SUB_COUNT} in order, up to the last one sent (null where "
+        "not sent): a list of 2 means sub3 and later were not sent."
     )
     params: JSON = strawberry.field(description="Every query parameter of the visit.")
     campaign_id: strawberry.Private[int]
@@ -136,13 +137,21 @@ class ClickType:
             referrer=row.referrer,
             external_id=row.external_id,
             cost=row.cost,
-            subs=[getattr(row, f"sub{n}") for n in range(1, SUB_COUNT + 1)],
+            subs=_sent(row),
             params=row.params,
             campaign_id=row.campaign_id,
             offer_id=row.offer_id,
             traffic_source_id=row.traffic_source_id,
             related=Related(),
         )
+
+
+def _sent(row: Row[Any]) -> list[str | None]:
+    # Most clicks carry a few subs: twenty list items each would cost more than the rest.
+    subs = [getattr(row, f"sub{n}") for n in range(1, SUB_COUNT + 1)]
+    while subs and subs[-1] is None:
+        subs.pop()
+    return subs
 
 
 @dataclass(slots=True)
