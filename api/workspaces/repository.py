@@ -11,14 +11,25 @@ from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from api.database import fetch_all
-from models import ApiKey, ConversionEvent, PostbackSecret, Workspace
+from models import ROLLUPS, ApiKey, ConversionEvent, PostbackSecret, Workspace
 from models.base import table_of
+from models.rollups import rebuild_rollups
 
 _API_KEYS = table_of(ApiKey)
 
 
 async def get_workspace(session: AsyncSession, workspace_id: int) -> Workspace | None:
     return await session.get(Workspace, workspace_id)
+
+
+async def recount_daily_rollups(session: AsyncSession, workspace_id: int) -> None:
+    """Recount the workspace's daily rollups in the zone the session now gives it.
+
+    The workspace's clicks and postbacks wait until the transaction ends; other workspaces'
+    do not.
+    """
+    daily = [rollup for rollup in ROLLUPS if rollup.grain == "day"]
+    await rebuild_rollups(await session.connection(), workspace_id=workspace_id, rollups=daily)
 
 
 def _active_postback_secret(workspace_id: int) -> SelectOfScalar[str]:

@@ -175,7 +175,7 @@ async def update_workspace(
     changes: dict[str, object] = {}
     if name is not None:
         changes["name"] = _workspace_name(name.value)
-    if timezone is not None:
+    if timezone is not None and timezone.value != workspace.timezone:
         changes["timezone"] = _timezone(timezone.value)
     if currency is not None and currency.value != workspace.currency:
         changes["currency"] = await _new_currency(session, workspace, currency.value)
@@ -188,6 +188,9 @@ async def update_workspace(
     for field, value in changes.items():
         setattr(workspace, field, value)
     await session.flush()
+    if "timezone" in changes:
+        # Daily rollups hold local days of the zone they were written in.
+        await repository.recount_daily_rollups(session, workspace_id)
     return workspace
 
 

@@ -3,10 +3,13 @@ from datetime import UTC, datetime, timedelta
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api.workspaces.service import NewWorkspace
+from tests.api.conftest import Traffic
 from tests.api.graphql import data, execute
+from tests.ingestion.conftest import insert_click, postback
+from tests.models.test_rollups import assert_rollups_match_raw_tables
 
 Client = AsyncTestClient[Litestar]
 
@@ -90,6 +93,41 @@ async def test_bad_settings_are_refused_all_together(api_client: Client, workspa
     assert (await data(api_client, key, "{ workspace { name } }"))["workspace"]["name"] == (
         "Acme Media"
     )
+
+
+async def test_a_new_time_zone_moves_the_daily_rollups_to_its_local_days(
+    api_client: Client,
+    ingestion_client: Client,
+    session: AsyncSession,
+    engine: AsyncEngine,
+    traffic: Traffic,
+    workspace: NewWorkspace,
+):
+    # 06:30 UTC is the morning in Berlin and the evening before in Los Angeles.
+    morning = (datetime.now(UTC) - timedelta(days=3)).replace(
+        hour=6, minute=30, second=0, microsecond=0
+    )
+    early = await insert_click(session, engine, traffic.campaign, morning)
+    await insert_click(session, engine, traffic.campaign, morning + timedelta(hours=12))
+    status, body = await postback(ingestion_client, traffic.campaign.secret, clickid=early, sum="3")
+    assert status == 200, body
+    await assert_rollups_match_raw_tables(session)
+
+    result = await data(
+        api_client,
+        workspace.admin_api_key,
+        UPDATE,
+        {"input": {"timezone": "America/Los_Angeles"}},
+    )
+    assert result["updateWorkspace"]["timezone"] == "America/Los_Angeles"
+    await assert_rollups_match_raw_tables(session)
+    zones = await session.execute(
+        text(
+            "SELECT timezone FROM rollup_campaign_daily_clicks "
+            "UNION SELECT timezone FROM rollup_full_daily_events"
+        )
+    )
+    assert list(zones.scalars()) == ["America/Los_Angeles"]
 
 
 async def test_rotating_the_postback_secret_keeps_the_old_one_for_the_grace_period(

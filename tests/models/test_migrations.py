@@ -1,12 +1,15 @@
-from datetime import UTC, datetime
+import random
+from datetime import UTC, datetime, timedelta
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, inspect, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import SQLModel
 
-from models.database import create_engine
+from api.workspaces.service import create_workspace
+from ingestion.clicks.repository import CLICK_COLUMNS
+from models.database import create_engine, driver_connection
 from models.migrate import downgrade, include_name, include_object, upgrade
 from models.partitions import (
     PARTITIONED_TABLES,
@@ -15,8 +18,16 @@ from models.partitions import (
     ensure_partitions,
     month_start,
 )
+from models.rollups import Rollup
 from models.settings import Settings
 from tests.conftest import create_database, drop_database
+from tests.models.test_rollups import (
+    _campaign,
+    _click_rows,
+    assert_rollups_match_raw_tables,
+    raw_aggregates,
+    rollup_contents,
+)
 
 
 def _differences(connection: Connection) -> list[object]:
@@ -85,3 +96,53 @@ async def test_ensure_partitions_creates_only_what_is_missing(engine: AsyncEngin
     async with engine.begin() as conn:
         dropped = await drop_partitions(conn, before=datetime(2026, 2, 1, tzinfo=UTC))
     assert sorted(dropped) == sorted(created)
+
+
+async def test_the_daily_rollups_migration_rolls_up_the_rows_already_stored(server_url: str):
+    url = await create_database(server_url)
+    engine = create_engine(url, Settings(database_url=url), application_name="clicktrail-tests")
+    try:
+        await upgrade(engine, revision="0002")
+        async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+            created = await create_workspace(session, name="Old", timezone="America/New_York")
+            await session.commit()
+            ws = created.workspace.id
+            assert ws is not None
+            campaign_id, _ = await _campaign(session, ws, name="Old")
+            start = datetime(2030, 3, 7, tzinfo=UTC)  # across New York's switch to DST
+            async with engine.begin() as conn:
+                await ensure_partitions(conn, since=start, until=start + timedelta(days=4))
+            rng = random.Random(11)
+            moments = [start + timedelta(seconds=rng.randrange(0, 4 * 86400)) for _ in range(2000)]
+            async with driver_connection(engine) as conn:
+                await conn.copy_records_to_table(
+                    "clicks",
+                    records=_click_rows(ws, campaign_id, moments, rng),
+                    columns=CLICK_COLUMNS,
+                )
+            await session.execute(
+                text(
+                    "INSERT INTO conversion_events (workspace_id, click_created_at, click_id, "
+                    "type_id, txid, dedup_txid, amount, created_at) "
+                    "SELECT c.workspace_id, c.created_at, c.id, t.id, c.id, c.id, 2.5, "
+                    "c.created_at + interval '7 hours' FROM clicks c "
+                    "JOIN conversion_types t ON t.workspace_id = c.workspace_id "
+                    "AND t.name = 'conversion' WHERE c.is_unique"
+                )
+            )
+            await session.commit()
+
+            await upgrade(engine)
+            await assert_rollups_match_raw_tables(session)
+            daily = await session.execute(text("SELECT sum(clicks) FROM rollup_geo_daily_clicks"))
+            assert daily.scalar() == len(moments)
+            await session.commit()
+
+            await downgrade(engine, revision="0002")
+            full = Rollup(
+                "full", ("campaign_id", "offer_id", "traffic_source_id", "country", "device_type")
+            )
+            assert await rollup_contents(session, full) == await raw_aggregates(session, full)
+    finally:
+        await engine.dispose()
+        await drop_database(server_url, url)

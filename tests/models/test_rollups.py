@@ -3,9 +3,10 @@
 import asyncio
 import random
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
@@ -50,12 +51,28 @@ def _hour(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
+def _local_midnight(moment: datetime, zone: ZoneInfo) -> datetime:
+    return datetime.combine(moment.astimezone(zone).date(), time(), tzinfo=zone)
+
+
 def _micros(amount: Decimal) -> int:
     return int(amount * 1_000_000)
 
 
 async def raw_aggregates(session: AsyncSession, rollup: Rollup) -> tuple[Contents, Contents]:
     """What the rollup's two tables must hold, summed in Python from the raw rows."""
+    zones = {
+        id: ZoneInfo(name)
+        for id, name in await session.execute(text("SELECT id, timezone FROM workspaces"))
+    }
+
+    def cut(workspace_id: int, moment: datetime) -> tuple[tuple[str, ...], datetime]:
+        """The key's zone (daily rollups only) and time bucket: the workspace's local day."""
+        if rollup.grain == "hour":
+            return (), _hour(moment)
+        zone = zones[workspace_id]
+        return (zone.key,), _local_midnight(moment, zone)
+
     dims = ", ".join(f"c.{d}" for d in rollup.dimensions)
     clicks: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for row in await session.execute(
@@ -64,8 +81,9 @@ async def raw_aggregates(session: AsyncSession, rollup: Rollup) -> tuple[Content
             "FROM clicks c"
         )
     ):
-        *key, is_unique, is_bot, cost = row
-        sums = clicks[(key[0], _hour(key[1]), *key[2:])]
+        workspace_id, created_at, *dimensions, is_unique, is_bot, cost = row
+        zone, bucket = cut(workspace_id, created_at)
+        sums = clicks[(workspace_id, *zone, bucket, *dimensions)]
         for i, value in enumerate((1, int(is_unique), int(is_bot), _micros(cost))):
             sums[i] += value
     events: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
@@ -79,7 +97,8 @@ async def raw_aggregates(session: AsyncSession, rollup: Rollup) -> tuple[Content
     ):
         workspace_id, click_at, event_at, *rest, amount = row
         for attribution, moment in (("click", click_at), ("conversion", event_at)):
-            sums = events[(workspace_id, attribution, _hour(moment), *rest)]
+            zone, bucket = cut(workspace_id, moment)
+            sums = events[(workspace_id, *zone, attribution, bucket, *rest)]
             sums[0] += 1
             sums[1] += _micros(amount)
     return (
@@ -200,7 +219,10 @@ async def test_rollups_equal_the_raw_tables_after_real_ingestion(
     await assert_rollups_match_raw_tables(session)
     totals = (
         await session.execute(
-            text("SELECT sum(clicks), sum(unique_clicks), sum(bot_clicks) FROM rollup_full_clicks")
+            text(
+                "SELECT sum(clicks), sum(unique_clicks), sum(bot_clicks) "
+                "FROM rollup_full_daily_clicks"
+            )
         )
     ).one()
     assert tuple(totals) == (7, 5, 1)
@@ -339,7 +361,9 @@ async def test_concurrent_batches_on_the_same_rollup_rows_do_not_deadlock(
     except asyncpg.DeadlockDetectedError:
         pytest.fail("concurrent batches deadlocked")
     await assert_rollups_match_raw_tables(session)
-    total = (await session.execute(text("SELECT sum(clicks) FROM rollup_full_clicks"))).scalar()
+    total = (
+        await session.execute(text("SELECT sum(clicks) FROM rollup_full_daily_clicks"))
+    ).scalar()
     assert total == len(clicks) + 4 * 10 * batch_size
 
 
@@ -397,7 +421,8 @@ async def test_rebuild_of_one_workspace_catches_up_after_a_load_without_triggers
 async def _full_clicks_of(session: AsyncSession, workspace_id: int) -> list[Any]:
     rows = await session.execute(
         text(
-            "SELECT * FROM rollup_full_clicks WHERE workspace_id = :w ORDER BY 1, 2, 3, 4, 5, 6, 7"
+            "SELECT * FROM rollup_full_daily_clicks WHERE workspace_id = :w "
+            "ORDER BY 1, 2, 3, 4, 5, 6, 7, 8"
         ),
         {"w": workspace_id},
     )
@@ -423,3 +448,67 @@ async def test_the_database_runs_the_trigger_sql_of_the_rollup_definitions(sessi
     assert sorted(tuple(t) for t in triggers) == sorted(
         (table, f"rollups_{event.lower()}", function) for table, event, _, function in TRIGGERS
     )
+
+
+async def test_rebuilding_one_workspace_holds_up_only_that_workspaces_writers(
+    session: AsyncSession, engine: AsyncEngine, workspace: NewWorkspace
+):
+    other = await create_workspace(session, name="Other", timezone="Asia/Tokyo")
+    await session.commit()
+    ours, theirs = _id(workspace), _id(other)
+    ours_campaign, _ = await _campaign(session, ours, name="Ours")
+    theirs_campaign, _ = await _campaign(session, theirs, name="Theirs")
+    now = datetime.now(UTC)
+    rng = random.Random(5)
+
+    async def write(workspace_id: int, campaign_id: int) -> None:
+        async with driver_connection(engine) as conn:
+            await conn.copy_records_to_table(
+                "clicks",
+                records=_click_rows(workspace_id, campaign_id, [now] * 20, rng),
+                columns=CLICK_COLUMNS,
+            )
+
+    await write(ours, ours_campaign)
+    async with engine.connect() as rebuilding:
+        await rebuild_rollups(rebuilding, workspace_id=ours)
+        await asyncio.wait_for(write(theirs, theirs_campaign), 10)
+        held_up = asyncio.create_task(write(ours, ours_campaign))
+        await asyncio.sleep(1)
+        assert not held_up.done()
+        await rebuilding.commit()
+    await asyncio.wait_for(held_up, 10)
+    await assert_rollups_match_raw_tables(session)
+    clicks = await session.execute(
+        text(
+            "SELECT workspace_id, timezone, sum(clicks) FROM rollup_geo_daily_clicks "
+            "GROUP BY 1, 2 ORDER BY 1"
+        )
+    )
+    assert [tuple(row) for row in clicks] == [
+        (ours, "Europe/Berlin", 40),
+        (theirs, "Asia/Tokyo", 20),
+    ]
+
+
+async def test_rebuild_of_some_rollups_leaves_the_others_alone(
+    session: AsyncSession, engine: AsyncEngine, workspace: NewWorkspace
+):
+    campaign_id, _ = await _campaign(session, _id(workspace), name="Some")
+    async with driver_connection(engine) as conn:
+        await conn.copy_records_to_table(
+            "clicks",
+            records=_click_rows(
+                _id(workspace), campaign_id, [datetime.now(UTC)] * 10, random.Random(9)
+            ),
+            columns=CLICK_COLUMNS,
+        )
+    await session.execute(text("DELETE FROM rollup_geo_clicks"))
+    await session.execute(text("DELETE FROM rollup_geo_daily_clicks"))
+    await session.commit()
+    daily = [r for r in ROLLUPS if r.grain == "day"]
+    async with engine.begin() as conn:
+        await rebuild_rollups(conn, workspace_id=_id(workspace), rollups=daily)
+    for table, expected in (("rollup_geo_daily_clicks", 10), ("rollup_geo_clicks", None)):
+        total = (await session.execute(text(f"SELECT sum(clicks) FROM {table}"))).scalar()
+        assert total == expected, table
