@@ -48,6 +48,8 @@ class ReportPlan:
     dimensions: tuple[ReportDimension, ...]
     bucket: TimeBucket | None
     timezone: str
+    # Daily rollups count days in the workspace's zone: they answer reports in that zone only.
+    workspace_timezone: str
     attribution: ReportAttribution
     statuses: tuple[ConversionStatus, ...]
     order: tuple[ReportOrder, ...]
@@ -102,9 +104,11 @@ def base_sums(
 
 
 def rollup_for(plan: ReportPlan) -> Rollup | None:
-    """The first rollup holding every dimension the report groups and filters by, if any."""
+    """The first rollup that holds every dimension the report groups and filters by, at a
+    grain that fits its time zone, buckets and date range; None: read the raw tables."""
     f = plan.filter
     needed = set(plan.columns)
+    bounds: list[datetime] = []
     if f is not None:
         for field in fields(f):
             value = getattr(f, field.name)
@@ -113,12 +117,22 @@ def rollup_for(plan: ReportPlan) -> Rollup | None:
             if field.name not in _ROLLUP_FILTERS:
                 return None
             needed.add(_ROLLUP_FILTERS[field.name])
-        for bound in (f.created_from, f.created_before):
-            if bound is not None and not _whole_hour(bound):
-                return None
-    if plan.bucket is not None and not _whole_hour_offsets(plan.timezone):
-        return None
-    return next((r for r in ROLLUPS if needed <= set(r.dimensions)), None)
+        bounds = [b for b in (f.created_from, f.created_before) if b is not None]
+    grains = {grain for grain in ("day", "hour") if _fits(plan, grain, bounds)}
+    return next((r for r in ROLLUPS if r.grain in grains and needed <= set(r.dimensions)), None)
+
+
+def _fits(plan: ReportPlan, grain: str, bounds: list[datetime]) -> bool:
+    if grain == "day":
+        zone = ZoneInfo(plan.timezone)
+        return (
+            plan.timezone == plan.workspace_timezone
+            and plan.bucket is not TimeBucket.HOUR
+            and all(_truncate(b, TimeBucket.DAY, zone) == b for b in bounds)
+        )
+    return all(_whole_hour(b) for b in bounds) and (
+        plan.bucket is None or _whole_hour_offsets(plan.timezone)
+    )
 
 
 def _whole_hour(moment: datetime) -> bool:

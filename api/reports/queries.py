@@ -119,12 +119,16 @@ class ReportQueries:
                 )
             if o.bucket and time_bucket is None:
                 raise QueryInputError("orderBy bucket needs a timeBucket")
+        workspace = await get_workspace(context.session, context.principal.workspace_id)
+        assert workspace is not None
+        workspace_timezone = workspace.timezone
         plan = ReportPlan(
             workspace_id=context.principal.workspace_id,
             filter=filter,
             dimensions=dimensions,
             bucket=time_bucket,
-            timezone=await _timezone(context, timezone),
+            timezone=_timezone(timezone) or workspace_timezone,
+            workspace_timezone=workspace_timezone,
             attribution=attribution,
             statuses=tuple(statuses or (ConversionStatus.APPROVED, ConversionStatus.PENDING)),
             order=order,
@@ -154,11 +158,9 @@ class ReportQueries:
         )
 
 
-async def _timezone(context: Context, asked: str | None) -> str:
+def _timezone(asked: str | None) -> str | None:
     if asked is None:
-        workspace = await get_workspace(context.session, context.principal.workspace_id)
-        assert workspace is not None
-        return workspace.timezone
+        return None
     try:
         ZoneInfo(asked)
     except (ZoneInfoNotFoundError, ValueError):

@@ -138,14 +138,14 @@ def _clicks_side(plan: ReportPlan, rollup: Rollup | None, names: list[str]) -> S
         source: FromClause = CLICKS
     else:
         r = _table(rollup.clicks_table)
-        keys = _keys(plan, r, r.c.hour)
+        keys = _keys(plan, r, r.c[rollup.time_column])
         sums = [
             func.sum(r.c.clicks).label("clicks"),
             func.sum(r.c.unique_clicks).label("unique_clicks"),
             func.sum(r.c.bot_clicks).label("bot_clicks"),
             (func.sum(r.c.cost_micros) / _MICROS).label("cost"),
         ]
-        where = _rollup_condition(plan, r, r.c.hour)
+        where = _rollup_condition(plan, rollup, r)
         source = r
     return (
         select(*keys, *sums, *_zeros(EVENT_SUMS), null().cast(JSONB).label("by_type"))
@@ -185,10 +185,10 @@ def _events_side(plan: ReportPlan, rollup: Rollup | None, names: list[str]) -> S
         type_id = e.type_id
     else:
         r = _table(rollup.events_table)
-        keys = _keys(plan, r, r.c.hour)
+        keys = _keys(plan, r, r.c[rollup.time_column])
         source = r
         where = and_(
-            _rollup_condition(plan, r, r.c.hour),
+            _rollup_condition(plan, rollup, r),
             r.c.attribution == plan.attribution.value,
             r.c.status.in_(statuses),
         )
@@ -241,11 +241,11 @@ def _range(plan: ReportPlan, moment: ColumnElement[datetime]) -> ColumnElement[b
     return and_(true(), *parts)
 
 
-def _rollup_condition(
-    plan: ReportPlan, table: Table, hour: ColumnElement[datetime]
-) -> ColumnElement[bool]:
+def _rollup_condition(plan: ReportPlan, rollup: Rollup, table: Table) -> ColumnElement[bool]:
     """The filter on a rollup: only fields rollup_for() allowed are set."""
-    parts = [table.c.workspace_id == plan.workspace_id, _range(plan, hour)]
+    parts = [table.c.workspace_id == plan.workspace_id, _range(plan, table.c[rollup.time_column])]
+    if rollup.grain == "day":
+        parts.append(table.c.timezone == plan.timezone)
     f = plan.filter
     if f is not None:
         for values, column in (

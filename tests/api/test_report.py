@@ -1,6 +1,8 @@
 import random
-from datetime import UTC, datetime, timedelta
+import re
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -12,6 +14,7 @@ from api.workspaces.service import create_workspace
 from models import Click, ConversionEvent
 from models.click_ids import new_click_id
 from models.partitions import ensure_partitions
+from models.rollups import ROLLUPS
 from models.settings import Settings
 from tests.api.conftest import Traffic, conversion_type_ids, statements
 from tests.api.graphql import execute
@@ -176,8 +179,8 @@ async def test_only_selected_metrics_are_computed(api_client: Client, traffic: T
             body = await execute(api_client, key, f"{{ report {{ rows {{ {selection} }} }} }}")
         assert "errors" not in body, body
         sql = executed[-1]
-        assert ("rollup_campaign_events" in sql) is reads_events, selection
-        assert ("rollup_campaign_clicks" in sql) is reads_clicks, selection
+        assert bool(re.search(r"rollup_\w+_events", sql)) is reads_events, selection
+        assert bool(re.search(r"rollup_\w+_clicks", sql)) is reads_clicks, selection
 
 
 async def test_bad_report_arguments_get_clear_errors(api_client: Client, traffic: Traffic):
@@ -256,28 +259,39 @@ async def test_rollups_and_raw_tables_give_the_same_numbers(
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=11)
     await _spread_traffic(session, engine, campaign, start)
     key = campaign.workspace.admin_api_key
+    # Local midnights in the workspace's zone: daily rollups answer where the zone is its own.
+    berlin = ZoneInfo("Europe/Berlin")
+    first_day = (start + timedelta(days=2)).astimezone(berlin).date()
     window = {
-        "createdFrom": (start + timedelta(days=2)).isoformat(),
-        "createdBefore": (start + timedelta(days=9)).isoformat(),
+        "createdFrom": datetime.combine(first_day, time(), berlin).isoformat(),
+        "createdBefore": datetime.combine(
+            first_day + timedelta(days=7), time(), berlin
+        ).isoformat(),
     }
     shapes: list[dict[str, Any]] = [
         {"groupBy": ["CAMPAIGN", "OFFER"], "bucket": "DAY", "tz": "Europe/Berlin"},
         {"groupBy": ["COUNTRY"], "bucket": "WEEK", "tz": "America/New_York"},
-        {"groupBy": ["COUNTRY", "DEVICE_TYPE", "TRAFFIC_SOURCE"], "bucket": "HOUR"},
+        {"groupBy": ["COUNTRY", "DEVICE_TYPE"], "bucket": "HOUR"},
+        {"groupBy": ["COUNTRY", "TRAFFIC_SOURCE"], "bucket": "DAY"},
+        {"groupBy": ["COUNTRY"], "bucket": "MONTH", "attribution": "CONVERSION_TIME"},
         {"groupBy": ["DEVICE_TYPE"], "attribution": "CONVERSION_TIME", "bucket": "DAY"},
         {"groupBy": [], "statuses": ["DECLINED", "APPROVED"]},
         {"groupBy": ["COUNTRY"], "filter": {"countries": ["DE", "US"], "deviceTypes": ["mobile"]}},
         {"groupBy": ["OFFER"], "bucket": "MONTH", "tz": "Asia/Tokyo"},
     ]
+    sources: set[str] = set()
     for shape in shapes:
         filter_ = {**window, **shape.pop("filter", {})}
         rollup = await _report(api_client, key, filter=filter_, first=2_000, **shape)
         raw = await _report(api_client, key, filter={**filter_, **RAW}, first=2_000, **shape)
         assert rollup["source"].startswith("rollup_"), shape
+        sources.add(rollup["source"])
         assert raw["source"] == "raw"
         assert rollup["totals"]["clicks"] > 0
         assert rollup["rows"] == raw["rows"], shape
         assert rollup["totals"] == raw["totals"], shape
+    # Every rollup took part: daily ones in the workspace's zone, hourly ones elsewhere.
+    assert sources == {f"rollup_{r.name}" for r in ROLLUPS}, sources
 
 
 async def test_half_hour_time_zones_fall_back_to_the_raw_tables(
@@ -297,7 +311,9 @@ async def test_a_slow_report_stops_at_its_timeout_with_a_message(
     app = create_app(settings.model_copy(update={"report_timeout_ms": 200}))
     async with AsyncTestClient(app=app) as client, engine.connect() as blocker:
         # A report waiting on a lock is as slow as one scanning for minutes.
-        await blocker.execute(text("LOCK TABLE rollup_campaign_clicks IN ACCESS EXCLUSIVE MODE"))
+        await blocker.execute(
+            text("LOCK TABLE rollup_campaign_daily_clicks IN ACCESS EXCLUSIVE MODE")
+        )
         body = await execute(
             client, traffic.campaign.workspace.admin_api_key, "{ report { totals { clicks } } }"
         )
