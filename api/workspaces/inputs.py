@@ -17,7 +17,11 @@ class StatusAliasInput:
 )
 class UpdateWorkspaceInput:
     name: Maybe[str] = strawberry.field(description="New display name.")
-    timezone: Maybe[str] = strawberry.field(description="New IANA time zone, e.g. Europe/Berlin.")
+    timezone: Maybe[str] = strawberry.field(
+        description="New IANA time zone, e.g. Europe/Berlin. Daily report figures are recounted "
+        "in it before this returns: about 30 s per million clicks, during which the workspace's "
+        "clicks and postbacks wait."
+    )
     currency: Maybe[str] = strawberry.field(
         description="New ISO 4217 currency; only while no conversions are stored."
     )
