@@ -1722,6 +1722,13 @@ def _replace_functions(functions: dict[str, str]) -> None:
         )
 
 
+DAILY_TABLES = [
+    f"rollup_{name}_daily_{kind}"
+    for name in ("campaign", "geo", "full")
+    for kind in ("clicks", "events")
+]
+
+
 def upgrade() -> None:
     _pause_writers()
     op.create_table(
@@ -1955,6 +1962,10 @@ def upgrade() -> None:
     op.drop_table("rollup_full_events")
     for sql in FILL:
         op.execute(sql)
+    # Freshly filled tables have no statistics until autovacuum comes by; without them the
+    # first reports get plans made for empty tables.
+    for table in DAILY_TABLES:
+        op.execute(f"ANALYZE {table}")
 
 
 def downgrade() -> None:
