@@ -1,7 +1,7 @@
 """GraphQL type for clicks, with their campaign, offer, source and events."""
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -9,10 +9,10 @@ from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy import Row
-from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 from strawberry.types.nodes import Selection
 
+from api.catalog.references import CatalogReferences, load_references
 from api.catalog.types import CampaignType, OfferType, TrafficSourceType
 from api.clicks.filters import SUB_COUNT
 from api.context import Context
@@ -51,21 +51,22 @@ class ClickType:
     offer_id: strawberry.Private[int | None]
     traffic_source_id: strawberry.Private[int | None]
 
+    references: strawberry.Private[CatalogReferences]
     related: strawberry.Private["Related"]
 
     @strawberry.field(description="The campaign whose tracking link was clicked.")
     def campaign(self) -> CampaignType:
         # clicks.campaign_id is a foreign key within the workspace.
-        assert self.related.campaign is not None
-        return self.related.campaign
+        assert self.references.campaign is not None
+        return self.references.campaign
 
     @strawberry.field(description="The offer the visitor was sent to.")
     def offer(self) -> OfferType | None:
-        return self.related.offer
+        return self.references.offer
 
     @strawberry.field(description="Where the click came from.")
     def traffic_source(self) -> TrafficSourceType | None:
-        return self.related.traffic_source
+        return self.references.traffic_source
 
     @strawberry.field(description="Events whose type counts as a conversion, oldest first.")
     def conversions(self) -> list[ConversionEventType]:
@@ -103,19 +104,7 @@ class ClickType:
         clicks = [cls.from_row(row) for row in rows]
         wanted = names(selections)
         loaders = context.loaders
-        jobs = []
-        for graphql_name, attribute, loader, convert in (
-            ("campaign", "campaign", loaders.campaign_by_id, CampaignType.from_row),
-            ("offer", "offer", loaders.offer_by_id, OfferType.from_row),
-            (
-                "trafficSource",
-                "traffic_source",
-                loaders.traffic_source_by_id,
-                TrafficSourceType.from_row,
-            ),
-        ):
-            if graphql_name in wanted:
-                jobs.append(_attach(clicks, attribute, loader, convert))
+        jobs = [load_references(clicks, loaders, wanted)]
         if wanted & {"conversions", "transactions", "events"}:
             jobs.append(_attach_events(clicks, loaders))
         await asyncio.gather(*jobs)
@@ -142,6 +131,7 @@ class ClickType:
             campaign_id=row.campaign_id,
             offer_id=row.offer_id,
             traffic_source_id=row.traffic_source_id,
+            references=CatalogReferences(),
             related=Related(),
         )
 
@@ -156,30 +146,9 @@ def _sent(row: Row[Any]) -> list[str | None]:
 
 @dataclass(slots=True)
 class Related:
-    """What a click refers to, loaded by ClickType.load_many when the query selects it."""
+    """A click's events, loaded by ClickType.load_many when the query selects them."""
 
-    campaign: CampaignType | None = None
-    offer: OfferType | None = None
-    traffic_source: TrafficSourceType | None = None
     events: list[ConversionEventType] = field(default_factory=list)
-
-
-async def _attach(
-    clicks: list[ClickType],
-    attribute: str,
-    loader: DataLoader[int, Row[Any] | None],
-    convert: Callable[[Row[Any]], Any],
-) -> None:
-    """Sets click.related.<attribute> from the loader, keyed by click.<attribute>_id."""
-    key = f"{attribute}_id"
-    with_key = [click for click in clicks if getattr(click, key) is not None]
-    rows = await loader.load_many([getattr(click, key) for click in with_key])
-    converted: dict[int, Any] = {}
-    for click, row in zip(with_key, rows, strict=True):
-        if row is not None:
-            if row.id not in converted:
-                converted[row.id] = convert(row)
-            setattr(click.related, attribute, converted[row.id])
 
 
 async def _attach_events(clicks: list[ClickType], loaders: Loaders) -> None:

@@ -1,7 +1,7 @@
 """The `report` root field: dashboard tables and BI pulls."""
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -10,8 +10,8 @@ import asyncpg
 import strawberry
 from sqlalchemy import Row
 from sqlalchemy.exc import DBAPIError
-from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
+from api.catalog.references import CatalogReferences, load_references
 from api.clicks.filters import ClickFilter
 from api.context import Context
 from api.enums import ConversionStatus
@@ -30,6 +30,7 @@ from api.reports.types import (
     TimeBucket,
     TypeMetrics,
 )
+from api.selection import names, selected
 from api.workspaces.repository import get_workspace
 
 DEFAULT_ROWS = 1_000
@@ -134,7 +135,7 @@ class ReportQueries:
             order=order,
             having=tuple(having or ()),
             first=rows_wanted,
-            sums=base_sums(_selected_metrics(info.selected_fields), order, tuple(having or ())),
+            sums=base_sums(_selected_metrics(info), order, tuple(having or ())),
         )
         rollup = rollup_for(plan)
         try:
@@ -150,8 +151,14 @@ class ReportQueries:
                     "narrow the date range or the filter"
                 ) from None
             raise
+        report_rows = [_row(plan, row) for row in rows]
+        await load_references(
+            report_rows,
+            context.loaders,
+            names(selected(info.selected_fields, "report", "rows")),
+        )
         return Report(
-            rows=[_row(plan, row) for row in rows],
+            rows=report_rows,
             totals=_totals(rows),
             total_rows=rows[0].total_rows if rows else 0,
             source="raw" if rollup is None else f"rollup_{rollup.name}",
@@ -170,16 +177,11 @@ def _timezone(asked: str | None) -> str | None:
     return asked
 
 
-def _selected_metrics(
-    selected: Iterable[SelectedField | FragmentSpread | InlineFragment],
-) -> set[str]:
+def _selected_metrics(info: strawberry.Info[Context]) -> set[str]:
     """Snake-case names of every ReportRow field the query selects, in rows or totals."""
-    names: set[str] = set()
-    for node in selected:
-        if isinstance(node, SelectedField):
-            names.add(re.sub(r"(?<!^)(?=[A-Z])", "_", node.name).lower())
-        names |= _selected_metrics(node.selections)
-    return names
+    report = selected(info.selected_fields, "report")
+    fields = names(selected(report, "rows")) | names(selected(report, "totals"))
+    return {re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower() for name in fields}
 
 
 def _row(plan: ReportPlan, row: Row[Any]) -> ReportRow:
@@ -200,6 +202,7 @@ def _row(plan: ReportPlan, row: Row[Any]) -> ReportRow:
         campaign_id=values.get("campaign_id"),
         offer_id=values.get("offer_id"),
         traffic_source_id=values.get("traffic_source_id"),
+        references=CatalogReferences(),
         by_type=_by_type(row.by_type),
         **_metrics({name: values[name] for name in repository.SUMS}),
     )
@@ -217,6 +220,7 @@ def _totals(rows: Sequence[Row[Any]]) -> ReportRow:
         campaign_id=None,
         offer_id=None,
         traffic_source_id=None,
+        references=CatalogReferences(),
         by_type=_by_type(rows[0].total_by_type if rows else None),
         **_metrics(sums),
     )

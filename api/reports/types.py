@@ -5,8 +5,8 @@ from enum import StrEnum
 
 import strawberry
 
+from api.catalog.references import CatalogReferences
 from api.catalog.types import CampaignType, OfferType, TrafficSourceType
-from api.context import Context
 
 
 @strawberry.enum(description="What report rows can be grouped by, besides the time bucket.")
@@ -155,26 +155,20 @@ class ReportRow:
     offer_id: strawberry.Private[int | None]
     traffic_source_id: strawberry.Private[int | None]
 
+    # Filled by the report resolver for the rows, when the query selects them.
+    references: strawberry.Private[CatalogReferences]
+
     @strawberry.field(description="The campaign, when grouped by it.")
-    async def campaign(self, info: strawberry.Info[Context]) -> CampaignType | None:
-        if self.campaign_id is None:
-            return None
-        row = await info.context.loaders.campaign_by_id.load(self.campaign_id)
-        return None if row is None else CampaignType.from_row(row)
+    def campaign(self) -> CampaignType | None:
+        return self.references.campaign
 
     @strawberry.field(description="The offer, when grouped by it.")
-    async def offer(self, info: strawberry.Info[Context]) -> OfferType | None:
-        if self.offer_id is None:
-            return None
-        row = await info.context.loaders.offer_by_id.load(self.offer_id)
-        return None if row is None else OfferType.from_row(row)
+    def offer(self) -> OfferType | None:
+        return self.references.offer
 
     @strawberry.field(description="The traffic source, when grouped by it.")
-    async def traffic_source(self, info: strawberry.Info[Context]) -> TrafficSourceType | None:
-        if self.traffic_source_id is None:
-            return None
-        row = await info.context.loaders.traffic_source_by_id.load(self.traffic_source_id)
-        return None if row is None else TrafficSourceType.from_row(row)
+    def traffic_source(self) -> TrafficSourceType | None:
+        return self.references.traffic_source
 
 
 @strawberry.type(description="An aggregate report: its rows and their totals.")
