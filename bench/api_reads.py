@@ -108,6 +108,17 @@ query Report($filter: ClickFilter!) {
 """
 )
 
+# The same report as arrays (Report.table), as a BI pull of many rows would ask for it.
+TABLE = """
+query Report($filter: ClickFilter!) {
+  report(filter: $filter, groupBy: [%s], timeBucket: %s, timezone: "%s") {
+    table { columns rows }
+    totalRows
+    source
+  }
+}
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class Marker:
@@ -433,6 +444,13 @@ def cases(now: datetime) -> list[Case]:
             _report_summary,
         ),
         Case(
+            "report_30d_day_campaign_table",
+            TABLE % ("CAMPAIGN", "DAY", TIMEZONE),
+            {"filter": days(30)},
+            50,
+            _table_summary,
+        ),
+        Case(
             "report_90d_country",
             report("COUNTRY", "null", "country"),
             {"filter": days(90)},
@@ -507,6 +525,15 @@ def _page_summary(data: dict[str, Any]) -> str:
     return (
         f"[{len(nodes)} clicks, {converted} with conversions, {transactions} transactions, "
         f"newest {newest}]"
+    )
+
+
+def _table_summary(data: dict[str, Any]) -> str:
+    report = data["report"]
+    table = report["table"]
+    return (
+        f"[{len(table['rows'])} of {report['totalRows']} rows x {len(table['columns'])} "
+        f"columns, source {report['source']}]"
     )
 
 

@@ -10,6 +10,7 @@ import asyncpg
 import strawberry
 from sqlalchemy import Row
 from sqlalchemy.exc import DBAPIError
+from strawberry.scalars import JSON
 
 from api.catalog.references import CatalogReferences, load_references
 from api.clicks.filters import ClickFilter
@@ -26,6 +27,7 @@ from api.reports.types import (
     ReportDimension,
     ReportOrder,
     ReportRow,
+    ReportTable,
     SubValue,
     TimeBucket,
     TypeMetrics,
@@ -33,6 +35,21 @@ from api.reports.types import (
 from api.selection import names, selected
 from api.workspaces.repository import get_workspace
 
+# Metric columns of ReportTable, in order (snake case; the table names them in camel case).
+TABLE_METRICS = (
+    "clicks",
+    "unique_clicks",
+    "bot_clicks",
+    "conversions",
+    "transactions",
+    "revenue",
+    "cost",
+    "profit",
+    "roi",
+    "cr",
+    "epc",
+    "cpa",
+)
 DEFAULT_ROWS = 1_000
 MAX_ROWS = 10_000
 MAX_SORT_KEYS = 10
@@ -152,6 +169,7 @@ class ReportQueries:
                 ) from None
             raise
         report_rows = [_row(plan, row) for row in rows]
+        wants_table = "table" in names(selected(info.selected_fields, "report"))
         await load_references(
             report_rows,
             context.loaders,
@@ -161,6 +179,7 @@ class ReportQueries:
             rows=report_rows,
             totals=_totals(rows),
             total_rows=rows[0].total_rows if rows else 0,
+            table=_table(plan, report_rows) if wants_table else None,
             source="raw" if rollup is None else f"rollup_{rollup.name}",
         )
 
@@ -181,11 +200,35 @@ def _selected_metrics(info: strawberry.Info[Context]) -> set[str]:
     """Snake-case names of every ReportRow field the query selects, in rows or totals."""
     report = selected(info.selected_fields, "report")
     fields = names(selected(report, "rows")) | names(selected(report, "totals"))
+    if "table" in names(report):
+        fields |= set(TABLE_METRICS)
     return {re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower() for name in fields}
 
 
+def _table(plan: ReportPlan, rows: list[ReportRow]) -> ReportTable:
+    columns = [
+        *(["bucket"] if plan.bucket is not None else []),
+        *(_camel(column) for column in (*plan.columns, *TABLE_METRICS)),
+    ]
+    table = []
+    for row in rows:
+        values: list[Any] = [] if row.bucket is None else [row.bucket.isoformat()]
+        sub_values = {f"sub{sub.index}": sub.value for sub in row.subs}
+        for column in plan.columns:
+            values.append(sub_values[column] if column in sub_values else getattr(row, column))
+        values += [getattr(row, metric) for metric in TABLE_METRICS]
+        table.append(values)
+    return ReportTable(columns=columns, rows=JSON(table))
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
 def _row(plan: ReportPlan, row: Row[Any]) -> ReportRow:
-    values = row._mapping
+    # A plain dict: looking a missing key up in a RowMapping raises and catches inside.
+    values = dict(row._mapping)
     zone = ZoneInfo(plan.timezone)
     bucket = values.get("bucket")
     return ReportRow(

@@ -4,6 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 
 import strawberry
+from strawberry.scalars import JSON
 
 from api.catalog.references import CatalogReferences
 from api.catalog.types import CampaignType, OfferType, TrafficSourceType
@@ -171,6 +172,21 @@ class ReportRow:
         return self.references.traffic_source
 
 
+@strawberry.type(
+    description="The report's rows as arrays: what a BI pull of thousands of rows wants, at a "
+    "fraction of the cost of `rows` (GraphQL spends ~15 us on every field of every row)."
+)
+class ReportTable:
+    columns: list[str] = strawberry.field(
+        description="Column names: the time bucket and grouped dimensions (campaignId, country, "
+        "sub1, ...), then every metric (clicks ... cpa) as named in ReportRow."
+    )
+    rows: JSON = strawberry.field(
+        description="One array per row, values in `columns` order: times in ISO 8601 with the "
+        "report's offset, money as numbers, ratios null where their divisor is zero."
+    )
+
+
 @strawberry.type(description="An aggregate report: its rows and their totals.")
 class Report:
     rows: list[ReportRow] = strawberry.field(description="The groups, at most `first` of them.")
@@ -178,6 +194,9 @@ class Report:
         description="Sums over every group that passed `having`, not only the rows returned."
     )
     total_rows: int = strawberry.field(description="Groups that passed `having`, on all pages.")
+    table: ReportTable | None = strawberry.field(
+        description="The same rows as arrays (null unless selected)."
+    )
     source: str = strawberry.field(
         description="Where the figures came from: rollup_<name> (hourly rollups) or raw."
     )

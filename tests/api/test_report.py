@@ -332,3 +332,39 @@ async def test_another_workspace_reports_nothing_of_this_one(
             api_client, other.admin_api_key, filter=filter_, groupBy=["CAMPAIGN"]
         )
         assert (report["rows"], report["totals"]["clicks"]) == ([], 0)
+
+
+async def test_the_table_holds_the_rows_as_arrays(api_client: Client, traffic: Traffic):
+    key = traffic.campaign.workspace.admin_api_key
+    start, end = _today()
+    body = await execute(
+        api_client,
+        key,
+        """
+        query ($filter: ClickFilter) {
+          report(filter: $filter, groupBy: [CAMPAIGN, SUB1], timeBucket: DAY, timezone: "UTC",
+                 orderBy: [{dimension: SUB1, direction: ASC}]) {
+            table { columns rows }
+            rows { bucket subs { value } clicks revenue epc cr }
+          }
+        }
+        """,
+        {"filter": {"createdFrom": start, "createdBefore": end}},
+    )
+    report = body["data"]["report"]
+    columns = report["table"]["columns"]
+    assert columns[:3] == ["bucket", "campaignId", "sub1"]
+    assert columns[3:] == [
+        "clicks", "uniqueClicks", "botClicks", "conversions", "transactions", "revenue",
+        "cost", "profit", "roi", "cr", "epc", "cpa",
+    ]  # fmt: skip
+    table = [dict(zip(columns, values, strict=True)) for values in report["table"]["rows"]]
+    assert [(t["sub1"], t["clicks"], t["revenue"]) for t in table] == [
+        (None, 1, 0.0),
+        ("alpha", 2, 20.0),
+        ("beta", 1, 2.0),
+    ]
+    assert all(t["campaignId"] == traffic.campaign.campaign_id for t in table)
+    for t, row in zip(table, report["rows"], strict=True):
+        assert t["bucket"] == row["bucket"] == start
+        assert (t["epc"], t["cr"]) == (row["epc"], row["cr"])
