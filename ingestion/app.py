@@ -25,9 +25,12 @@ from models.embedded import database_url
 from models.health import health
 from models.partitions import partition_upkeep
 from models.periodic import periodically
+from models.rollups import compact_rollups
 from models.settings import Settings, get_settings
 
 FINGERPRINT_PRUNE_INTERVAL_S = 3600
+# Pending rollup rows cost reports a little more to read; folding them is cheap.
+ROLLUP_COMPACTION_INTERVAL_S = 2
 
 
 @asynccontextmanager
@@ -54,15 +57,27 @@ async def ingestion_lifespan(app: Litestar) -> AsyncIterator[None]:
     gc.collect()
     gc.freeze()
     try:
-        async with periodically(
-            partial(_prune_fingerprints, app.state.engine, writer.unique_window),
-            what="prune click fingerprints",
-            every_s=FINGERPRINT_PRUNE_INTERVAL_S,
+        async with (
+            periodically(
+                partial(_prune_fingerprints, app.state.engine, writer.unique_window),
+                what="prune click fingerprints",
+                every_s=FINGERPRINT_PRUNE_INTERVAL_S,
+            ),
+            periodically(
+                partial(_compact_rollups, app.state.engine),
+                what="compact rollups",
+                every_s=ROLLUP_COMPACTION_INTERVAL_S,
+            ),
         ):
             yield
     finally:
         await writer.stop()
         countries.close()
+
+
+async def _compact_rollups(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await compact_rollups(conn)
 
 
 async def _prune_fingerprints(engine: AsyncEngine, window: timedelta) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy import (
     Row,
     ScalarSelect,
     Select,
-    Table,
+    Subquery,
     Text,
     and_,
     bindparam,
@@ -42,7 +42,7 @@ from api.clicks.filters import CLICKS, EVENTS, TYPES, click_condition
 from api.reports.plan import ReportPlan
 from api.reports.types import Comparison, ReportAttribution, SortDirection
 from models.catalog import TRANSACTION_TYPE
-from models.rollups import MICROS, Rollup
+from models.rollups import MICROS, Rollup, pending
 
 CLICK_SUMS = ("clicks", "unique_clicks", "bot_clicks", "cost")
 EVENT_SUMS = ("conversions", "transactions", "revenue")
@@ -205,7 +205,7 @@ def _events_side(
         )
         count: ColumnElement[Any] = func.count()
         amount: ColumnElement[Any] = func.sum(e.amount)
-        type_id = e.type_id
+        type_id: ColumnElement[Any] = e.type_id
     else:
         r = _table(rollup.events_table)
         keys = _keys(plan, r, r.c[rollup.time_column])
@@ -250,8 +250,14 @@ def _events_side(
 _MICROS = literal(MICROS, Numeric)
 
 
-def _table(name: str) -> Table:
-    return SQLModel.metadata.tables[name]
+def _table(name: str) -> Subquery:
+    """A rollup table with the changes not yet folded into it (models.rollups.pending)."""
+    tables = SQLModel.metadata.tables
+    folded, unfolded = tables[name], tables[pending(name)]
+    columns = [column.name for column in folded.columns]
+    return union_all(
+        select(*(folded.c[c] for c in columns)), select(*(unfolded.c[c] for c in columns))
+    ).subquery(name)
 
 
 def _range(plan: ReportPlan, moment: ColumnElement[datetime]) -> ColumnElement[bool]:
@@ -264,7 +270,7 @@ def _range(plan: ReportPlan, moment: ColumnElement[datetime]) -> ColumnElement[b
     return and_(true(), *parts)
 
 
-def _rollup_condition(plan: ReportPlan, rollup: Rollup, table: Table) -> ColumnElement[bool]:
+def _rollup_condition(plan: ReportPlan, rollup: Rollup, table: Subquery) -> ColumnElement[bool]:
     """The filter on a rollup: only fields rollup_for() allowed are set."""
     parts = [table.c.workspace_id == plan.workspace_id, _range(plan, table.c[rollup.time_column])]
     if rollup.grain == "day":

@@ -28,6 +28,7 @@ from models.rollups import (
     ROLLUPS,
     TRIGGERS,
     Rollup,
+    compact_rollups,
     rebuild_rollups,
     trigger_functions,
 )
@@ -118,8 +119,15 @@ async def rollup_contents(session: AsyncSession, rollup: Rollup) -> tuple[Conten
     return contents[0], contents[1]
 
 
-async def assert_rollups_match_raw_tables(session: AsyncSession) -> None:
+async def compact(session: AsyncSession) -> None:
+    """Fold the pending rows in, as ingestion does every few seconds."""
     await session.commit()  # a fresh snapshot
+    await compact_rollups(await session.connection())
+    await session.commit()
+
+
+async def assert_rollups_match_raw_tables(session: AsyncSession) -> None:
+    await compact(session)
     for rollup in ROLLUPS:
         assert await rollup_contents(session, rollup) == await raw_aggregates(session, rollup), (
             rollup.name
@@ -293,6 +301,7 @@ async def test_one_copy_of_many_rows_across_partitions_is_rolled_up(
         await conn.copy_records_to_table(
             "clicks", records=_click_rows(ws, campaign_id, moments, rng), columns=CLICK_COLUMNS
         )
+    await compact(session)
     months = await session.execute(
         text(
             "SELECT date_trunc('month', hour, 'UTC'), sum(clicks) FROM rollup_geo_clicks "
@@ -376,7 +385,7 @@ async def test_rebuild_reproduces_what_the_triggers_maintain(
 ):
     ids = await ingest_a_realistic_mix(session, engine, settings, ingestion_client, workspace)
     await session.execute(text("DELETE FROM clicks WHERE id = :id"), {"id": ids[1]})
-    await session.commit()
+    await compact(session)
     before = {r.name: await rollup_contents(session, r) for r in ROLLUPS}
     async with engine.begin() as conn:
         written = await rebuild_rollups(conn)
@@ -419,6 +428,7 @@ async def test_rebuild_of_one_workspace_catches_up_after_a_load_without_triggers
 
 
 async def _full_clicks_of(session: AsyncSession, workspace_id: int) -> list[Any]:
+    await compact(session)
     rows = await session.execute(
         text(
             "SELECT * FROM rollup_full_daily_clicks WHERE workspace_id = :w "
