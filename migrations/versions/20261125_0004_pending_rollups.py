@@ -588,8 +588,12 @@ BEGIN
         SELECT e.workspace_id, w.timezone, a.attribution, a.at, c.campaign_id, c.offer_id,
             c.traffic_source_id, e.type_id, e.status, e.amount, e.sign
         FROM (SELECT *, 1 AS sign FROM new_rows) AS e
-        JOIN clicks AS c ON c.workspace_id = e.workspace_id
-            AND c.created_at = e.click_created_at AND c.id = e.click_id
+        CROSS JOIN LATERAL (
+            SELECT campaign_id, offer_id, traffic_source_id FROM clicks AS k
+            WHERE k.workspace_id = e.workspace_id
+                AND k.created_at = e.click_created_at AND k.id = e.click_id
+            LIMIT 1
+        ) AS c
         JOIN workspaces AS w ON w.id = e.workspace_id
         CROSS JOIN LATERAL (VALUES ('click', e.click_created_at), ('conversion',
             e.created_at)) AS a (attribution, at)
@@ -607,8 +611,12 @@ BEGIN
         SELECT e.workspace_id, w.timezone, a.attribution, a.at, c.country, c.device_type,
             e.type_id, e.status, e.amount, e.sign
         FROM (SELECT *, 1 AS sign FROM new_rows) AS e
-        JOIN clicks AS c ON c.workspace_id = e.workspace_id
-            AND c.created_at = e.click_created_at AND c.id = e.click_id
+        CROSS JOIN LATERAL (
+            SELECT country, device_type FROM clicks AS k
+            WHERE k.workspace_id = e.workspace_id
+                AND k.created_at = e.click_created_at AND k.id = e.click_id
+            LIMIT 1
+        ) AS c
         JOIN workspaces AS w ON w.id = e.workspace_id
         CROSS JOIN LATERAL (VALUES ('click', e.click_created_at), ('conversion',
             e.created_at)) AS a (attribution, at)
@@ -625,8 +633,13 @@ BEGIN
             c.traffic_source_id, c.country, c.device_type, e.type_id, e.status, e.amount,
             e.sign
         FROM (SELECT *, 1 AS sign FROM new_rows) AS e
-        JOIN clicks AS c ON c.workspace_id = e.workspace_id
-            AND c.created_at = e.click_created_at AND c.id = e.click_id
+        CROSS JOIN LATERAL (
+            SELECT campaign_id, offer_id, traffic_source_id, country, device_type FROM
+                clicks AS k
+            WHERE k.workspace_id = e.workspace_id
+                AND k.created_at = e.click_created_at AND k.id = e.click_id
+            LIMIT 1
+        ) AS c
         JOIN workspaces AS w ON w.id = e.workspace_id
         CROSS JOIN LATERAL (VALUES ('click', e.click_created_at), ('conversion',
             e.created_at)) AS a (attribution, at)
@@ -644,8 +657,12 @@ BEGIN
         SELECT e.workspace_id, a.attribution, a.at, c.campaign_id, c.offer_id,
             c.traffic_source_id, e.type_id, e.status, e.amount, e.sign
         FROM (SELECT *, 1 AS sign FROM new_rows) AS e
-        JOIN clicks AS c ON c.workspace_id = e.workspace_id
-            AND c.created_at = e.click_created_at AND c.id = e.click_id
+        CROSS JOIN LATERAL (
+            SELECT campaign_id, offer_id, traffic_source_id FROM clicks AS k
+            WHERE k.workspace_id = e.workspace_id
+                AND k.created_at = e.click_created_at AND k.id = e.click_id
+            LIMIT 1
+        ) AS c
         CROSS JOIN LATERAL (VALUES ('click', e.click_created_at), ('conversion',
             e.created_at)) AS a (attribution, at)
     )
@@ -661,8 +678,12 @@ BEGIN
         SELECT e.workspace_id, a.attribution, a.at, c.country, c.device_type, e.type_id,
             e.status, e.amount, e.sign
         FROM (SELECT *, 1 AS sign FROM new_rows) AS e
-        JOIN clicks AS c ON c.workspace_id = e.workspace_id
-            AND c.created_at = e.click_created_at AND c.id = e.click_id
+        CROSS JOIN LATERAL (
+            SELECT country, device_type FROM clicks AS k
+            WHERE k.workspace_id = e.workspace_id
+                AND k.created_at = e.click_created_at AND k.id = e.click_id
+            LIMIT 1
+        ) AS c
         CROSS JOIN LATERAL (VALUES ('click', e.click_created_at), ('conversion',
             e.created_at)) AS a (attribution, at)
     )
@@ -687,8 +708,12 @@ BEGIN
             c.traffic_source_id, e.type_id, e.status, e.amount, e.sign
         FROM (SELECT *, 1 AS sign FROM new_rows UNION ALL SELECT *, -1 AS sign FROM
             old_rows) AS e
-        JOIN clicks AS c ON c.workspace_id = e.workspace_id
-            AND c.created_at = e.click_created_at AND c.id = e.click_id
+        CROSS JOIN LATERAL (
+            SELECT campaign_id, offer_id, traffic_source_id FROM clicks AS k
+            WHERE k.workspace_id = e.workspace_id
+                AND k.created_at = e.click_created_at AND k.id = e.click_id
+            LIMIT 1
+        ) AS c
         JOIN workspaces AS w ON w.id = e.workspace_id
         CROSS JOIN LATERAL (VALUES ('click', e.click_created_at), ('conversion',
             e.created_at)) AS a (attribution, at)
@@ -708,8 +733,12 @@ BEGIN
             e.type_id, e.status, e.amount, e.sign
         FROM (SELECT *, 1 AS sign FROM new_rows UNION ALL SELECT *, -1 AS sign FROM
             old_rows) AS e
-        JOIN clicks AS c ON c.workspace_id = e.workspace_id
-            AND c.created_at = e.click_created_at AND c.id = e.click_id
+        CROSS JOIN LATERAL (
+            SELECT country, device_type FROM clicks AS k
+            WHERE k.workspace_id = e.workspace_id
+                AND k.created_at = e.click_created_at AND k.id = e.click_id
+            LIMIT 1
+        ) AS c
         JOIN workspaces AS w ON w.id = e.workspace_id
         CROSS JOIN LATERAL (VALUES ('click', e.click_created_at), ('conversion',
             e.created_at)) AS a (attribution, at)
@@ -728,8 +757,13 @@ BEGIN
             e.sign
         FROM (SELECT *, 1 AS sign FROM new_rows UNION ALL SELECT *, -1 AS sign FROM
             old_rows) AS e
-        JOIN clicks AS c ON c.workspace_id = e.workspace_id
-            AND c.created_at = e.click_created_at AND c.id = e.click_id
+        CROSS JOIN LATERAL (
+            SELECT campaign_id, offer_id, traffic_source_id, country, device_type FROM
+                clicks AS k
+            WHERE k.workspace_id = e.workspace_id
+                AND k.created_at = e.click_created_at AND k.id = e.click_id
+            LIMIT 1
+        ) AS c
         JOIN workspaces AS w ON w.id = e.workspace_id
         CROSS JOIN LATERAL (VALUES ('click', e.click_created_at), ('conversion',
             e.created_at)) AS a (attribution, at)
@@ -749,8 +783,12 @@ BEGIN
             c.traffic_source_id, e.type_id, e.status, e.amount, e.sign
         FROM (SELECT *, 1 AS sign FROM new_rows UNION ALL SELECT *, -1 AS sign FROM
             old_rows) AS e
-        JOIN clicks AS c ON c.workspace_id = e.workspace_id
-            AND c.created_at = e.click_created_at AND c.id = e.click_id
+        CROSS JOIN LATERAL (
+            SELECT campaign_id, offer_id, traffic_source_id FROM clicks AS k
+            WHERE k.workspace_id = e.workspace_id
+                AND k.created_at = e.click_created_at AND k.id = e.click_id
+            LIMIT 1
+        ) AS c
         CROSS JOIN LATERAL (VALUES ('click', e.click_created_at), ('conversion',
             e.created_at)) AS a (attribution, at)
     )
@@ -768,8 +806,12 @@ BEGIN
             e.status, e.amount, e.sign
         FROM (SELECT *, 1 AS sign FROM new_rows UNION ALL SELECT *, -1 AS sign FROM
             old_rows) AS e
-        JOIN clicks AS c ON c.workspace_id = e.workspace_id
-            AND c.created_at = e.click_created_at AND c.id = e.click_id
+        CROSS JOIN LATERAL (
+            SELECT country, device_type FROM clicks AS k
+            WHERE k.workspace_id = e.workspace_id
+                AND k.created_at = e.click_created_at AND k.id = e.click_id
+            LIMIT 1
+        ) AS c
         CROSS JOIN LATERAL (VALUES ('click', e.click_created_at), ('conversion',
             e.created_at)) AS a (attribution, at)
     )
@@ -793,8 +835,12 @@ BEGIN
         SELECT e.workspace_id, w.timezone, a.attribution, a.at, c.campaign_id, c.offer_id,
             c.traffic_source_id, e.type_id, e.status, e.amount, e.sign
         FROM (SELECT *, -1 AS sign FROM old_rows) AS e
-        JOIN clicks AS c ON c.workspace_id = e.workspace_id
-            AND c.created_at = e.click_created_at AND c.id = e.click_id
+        CROSS JOIN LATERAL (
+            SELECT campaign_id, offer_id, traffic_source_id FROM clicks AS k
+            WHERE k.workspace_id = e.workspace_id
+                AND k.created_at = e.click_created_at AND k.id = e.click_id
+            LIMIT 1
+        ) AS c
         JOIN workspaces AS w ON w.id = e.workspace_id
         CROSS JOIN LATERAL (VALUES ('click', e.click_created_at), ('conversion',
             e.created_at)) AS a (attribution, at)
@@ -812,8 +858,12 @@ BEGIN
         SELECT e.workspace_id, w.timezone, a.attribution, a.at, c.country, c.device_type,
             e.type_id, e.status, e.amount, e.sign
         FROM (SELECT *, -1 AS sign FROM old_rows) AS e
-        JOIN clicks AS c ON c.workspace_id = e.workspace_id
-            AND c.created_at = e.click_created_at AND c.id = e.click_id
+        CROSS JOIN LATERAL (
+            SELECT country, device_type FROM clicks AS k
+            WHERE k.workspace_id = e.workspace_id
+                AND k.created_at = e.click_created_at AND k.id = e.click_id
+            LIMIT 1
+        ) AS c
         JOIN workspaces AS w ON w.id = e.workspace_id
         CROSS JOIN LATERAL (VALUES ('click', e.click_created_at), ('conversion',
             e.created_at)) AS a (attribution, at)
@@ -830,8 +880,13 @@ BEGIN
             c.traffic_source_id, c.country, c.device_type, e.type_id, e.status, e.amount,
             e.sign
         FROM (SELECT *, -1 AS sign FROM old_rows) AS e
-        JOIN clicks AS c ON c.workspace_id = e.workspace_id
-            AND c.created_at = e.click_created_at AND c.id = e.click_id
+        CROSS JOIN LATERAL (
+            SELECT campaign_id, offer_id, traffic_source_id, country, device_type FROM
+                clicks AS k
+            WHERE k.workspace_id = e.workspace_id
+                AND k.created_at = e.click_created_at AND k.id = e.click_id
+            LIMIT 1
+        ) AS c
         JOIN workspaces AS w ON w.id = e.workspace_id
         CROSS JOIN LATERAL (VALUES ('click', e.click_created_at), ('conversion',
             e.created_at)) AS a (attribution, at)
@@ -849,8 +904,12 @@ BEGIN
         SELECT e.workspace_id, a.attribution, a.at, c.campaign_id, c.offer_id,
             c.traffic_source_id, e.type_id, e.status, e.amount, e.sign
         FROM (SELECT *, -1 AS sign FROM old_rows) AS e
-        JOIN clicks AS c ON c.workspace_id = e.workspace_id
-            AND c.created_at = e.click_created_at AND c.id = e.click_id
+        CROSS JOIN LATERAL (
+            SELECT campaign_id, offer_id, traffic_source_id FROM clicks AS k
+            WHERE k.workspace_id = e.workspace_id
+                AND k.created_at = e.click_created_at AND k.id = e.click_id
+            LIMIT 1
+        ) AS c
         CROSS JOIN LATERAL (VALUES ('click', e.click_created_at), ('conversion',
             e.created_at)) AS a (attribution, at)
     )
@@ -866,8 +925,12 @@ BEGIN
         SELECT e.workspace_id, a.attribution, a.at, c.country, c.device_type, e.type_id,
             e.status, e.amount, e.sign
         FROM (SELECT *, -1 AS sign FROM old_rows) AS e
-        JOIN clicks AS c ON c.workspace_id = e.workspace_id
-            AND c.created_at = e.click_created_at AND c.id = e.click_id
+        CROSS JOIN LATERAL (
+            SELECT country, device_type FROM clicks AS k
+            WHERE k.workspace_id = e.workspace_id
+                AND k.created_at = e.click_created_at AND k.id = e.click_id
+            LIMIT 1
+        ) AS c
         CROSS JOIN LATERAL (VALUES ('click', e.click_created_at), ('conversion',
             e.created_at)) AS a (attribution, at)
     )
