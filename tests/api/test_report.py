@@ -14,7 +14,7 @@ from api.workspaces.service import create_workspace
 from models import Click, ConversionEvent
 from models.click_ids import new_click_id
 from models.partitions import ensure_partitions
-from models.rollups import ROLLUPS
+from models.rollups import ROLLUPS, compact_rollups
 from models.settings import Settings
 from tests.api.conftest import Traffic, conversion_type_ids, statements
 from tests.api.graphql import execute
@@ -368,3 +368,21 @@ async def test_the_table_holds_the_rows_as_arrays(api_client: Client, traffic: T
     for t, row in zip(table, report["rows"], strict=True):
         assert t["bucket"] == row["bucket"] == start
         assert (t["epc"], t["cr"]) == (row["epc"], row["cr"])
+
+
+async def test_reports_are_the_same_before_and_after_compaction(
+    api_client: Client, session: AsyncSession, engine: AsyncEngine, campaign: TrackedCampaign
+):
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=3)
+    await _spread_traffic(session, engine, campaign, start)
+    key = campaign.workspace.admin_api_key
+    shape = {"groupBy": ["CAMPAIGN", "COUNTRY"], "bucket": "DAY", "first": 2_000}
+    before = await _report(api_client, key, **shape)
+    async with engine.begin() as conn:
+        assert await compact_rollups(conn) > 0
+    pending = [f"{t}_pending" for r in ROLLUPS for t in (r.clicks_table, r.events_table)]
+    for table in pending:
+        assert await session.scalar(text(f"SELECT count(*) FROM {table}")) == 0, table
+    after = await _report(api_client, key, **shape)
+    assert before["source"] == after["source"] == "rollup_full_daily"
+    assert before == after
