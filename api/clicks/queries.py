@@ -19,6 +19,7 @@ from api.pagination import (
     page_size,
 )
 from api.permissions import CanRead
+from api.reports.queries import count_clicks
 from api.selection import selected
 
 
@@ -63,7 +64,7 @@ class ClickQueries:
             has_next_page=len(rows) > size,
             after=after,
             position=lambda click: Position(click.created_at, click.id),
-            count=lambda: repository.count(engine, workspace_id=workspace_id, filter_=filter),
+            count=lambda: count_clicks(info.context, filter),
         )
 
     @strawberry.field(

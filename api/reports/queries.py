@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from strawberry.scalars import JSON
 
 from api.catalog.references import CatalogReferences, load_references
+from api.clicks import repository as clicks_repository
 from api.clicks.filters import ClickFilter
 from api.context import Context
 from api.enums import ConversionStatus
@@ -182,6 +183,35 @@ class ReportQueries:
             table=_table(plan, report_rows) if wants_table else None,
             source="raw" if rollup is None else f"rollup_{rollup.name}",
         )
+
+
+async def count_clicks(context: Context, filter_: ClickFilter | None) -> int:
+    """How many clicks match: summed from a rollup when one holds the filter, else counted."""
+    workspace = await get_workspace(context.session, context.principal.workspace_id)
+    assert workspace is not None
+    plan = ReportPlan(
+        workspace_id=workspace.id or 0,
+        filter=filter_,
+        dimensions=(),
+        bucket=None,
+        timezone=workspace.timezone,
+        workspace_timezone=workspace.timezone,
+        attribution=ReportAttribution.CLICK_TIME,
+        statuses=(),
+        order=(),
+        having=(),
+        first=1,
+        sums=frozenset({"clicks"}),
+    )
+    rollup = rollup_for(plan)
+    if rollup is None:
+        return await clicks_repository.count(
+            context.engine, workspace_id=plan.workspace_id, filter_=filter_
+        )
+    rows = await repository.report(
+        context.engine, plan, rollup=rollup, timeout_ms=context.settings.report_timeout_ms
+    )
+    return int(rows[0].total_clicks or 0) if rows else 0
 
 
 def _timezone(asked: str | None) -> str | None:

@@ -386,3 +386,34 @@ async def test_reports_are_the_same_before_and_after_compaction(
     after = await _report(api_client, key, **shape)
     assert before["source"] == after["source"] == "rollup_full_daily"
     assert before == after
+
+
+async def test_total_count_of_clicks_comes_from_a_rollup_when_one_holds_the_filter(
+    api_client: Client, session: AsyncSession, engine: AsyncEngine, campaign: TrackedCampaign
+):
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=5)
+    await _spread_traffic(session, engine, campaign, start)
+    berlin = ZoneInfo("Europe/Berlin")
+    day = (start + timedelta(days=1)).astimezone(berlin).date()
+    filters: list[dict[str, Any]] = [
+        {},
+        {"campaignIds": [str(campaign.campaign_id)], "countries": ["DE", "US"]},
+        {
+            "createdFrom": datetime.combine(day, time(), berlin).isoformat(),
+            "createdBefore": datetime.combine(day + timedelta(days=2), time(), berlin).isoformat(),
+            "deviceTypes": ["mobile"],
+        },
+    ]
+    query = "query ($f: ClickFilter) { clicks(filter: $f, first: 1) { totalCount } }"
+    app_engine: AsyncEngine = api_client.app.state.engine
+    for filter_ in filters:
+        with statements(app_engine) as executed:
+            body = await execute(
+                api_client, campaign.workspace.admin_api_key, query, {"f": filter_}
+            )
+        assert any("rollup_" in sql for sql in executed), filter_
+        raw = await execute(
+            api_client, campaign.workspace.admin_api_key, query, {"f": {**filter_, **RAW}}
+        )
+        counted = body["data"]["clicks"]["totalCount"]
+        assert counted == raw["data"]["clicks"]["totalCount"] > 0, filter_
