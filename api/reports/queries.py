@@ -6,7 +6,6 @@ from decimal import Decimal
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import asyncpg
 import strawberry
 from sqlalchemy import Row
 from sqlalchemy.exc import DBAPIError
@@ -51,9 +50,8 @@ TABLE_METRICS = (
     "epc",
     "cpa",
 )
-_COUNTS = ("clicks", "unique_clicks", "bot_clicks", "conversions", "transactions")
-_AMOUNTS = ("revenue", "cost", "profit")
-_RATIOS = ("roi", "cr", "epc", "cpa")
+# PostgreSQL's code for a statement cancelled by statement_timeout.
+QUERY_CANCELED = "57014"
 DEFAULT_ROWS = 1_000
 MAX_ROWS = 10_000
 MAX_SORT_KEYS = 10
@@ -164,9 +162,7 @@ class ReportQueries:
                 context.engine, plan, rollup=rollup, timeout_ms=context.settings.report_timeout_ms
             )
         except DBAPIError as error:
-            if isinstance(error.orig, asyncpg.QueryCanceledError) or "canceling statement" in str(
-                error.orig
-            ):
+            if getattr(error.orig, "sqlstate", None) == QUERY_CANCELED:
                 raise QueryInputError(
                     f"the report took longer than {context.settings.report_timeout_ms} ms; "
                     "narrow the date range or the filter"
@@ -260,30 +256,29 @@ def _camel(name: str) -> str:
 
 
 def _rows(plan: ReportPlan, rows: Sequence[Row[Any]]) -> list[ReportRow]:
-    """Report rows from the statement's rows: by position, and with the derived metrics as the
-    database computed them; a thousand rows are common, so this stays cheap."""
+    """Report rows from the statement's rows, read by position: a thousand rows are common.
+
+    Derived metrics come from the sums in Python, as for the totals: the database's numeric
+    division keeps as many digits as its operands, which differ between a rollup's sums and the
+    raw tables', so its ratios could differ in the last digits between the two paths.
+    """
     if not rows:
         return []
     position = {name: i for i, name in enumerate(rows[0]._fields)}
     zone = ZoneInfo(plan.timezone)
 
-    def pick(name: str) -> int | None:
-        return position.get(name)
-
     bucket, country, device, os, browser = (
-        pick(n) for n in ("bucket", "country", "device_type", "os", "browser")
+        position.get(n) for n in ("bucket", "country", "device_type", "os", "browser")
     )
-    campaign, offer, source = (pick(n) for n in ("campaign_id", "offer_id", "traffic_source_id"))
+    campaign, offer, source = (
+        position.get(n) for n in ("campaign_id", "offer_id", "traffic_source_id")
+    )
     subs = [(int(m[1]), position[c]) for c in plan.columns if (m := _SUB.fullmatch(c))]
-    counts = [(name, position[name]) for name in _COUNTS]
-    amounts = [(name, position[name]) for name in _AMOUNTS]
-    ratios = [(name, position[name]) for name in _RATIOS]
+    sums = [(name, position[name]) for name in repository.SUMS]
     by_type = position["by_type"]
     result = []
     for row in rows:
-        metrics: dict[str, Any] = {name: int(row[i] or 0) for name, i in counts}
-        metrics |= {name: float(row[i] or 0) for name, i in amounts}
-        metrics |= {name: None if row[i] is None else float(row[i]) for name, i in ratios}
+        metrics = _metrics({name: row[i] for name, i in sums})
         result.append(
             ReportRow(
                 bucket=None if bucket is None else row[bucket].astimezone(zone),

@@ -87,7 +87,7 @@ def statement(plan: ReportPlan, rollup: Rollup | None) -> Select[Any]:
     matched = None if rollup is not None else _matched_clicks(plan, in_range=True)
     sides = []
     if plan.needs_clicks:
-        sides.append(_clicks_side(plan, rollup, matched, keys))
+        sides.append(_clicks_side(plan, rollup, matched))
     if plan.needs_events:
         if plan.attribution is ReportAttribution.CONVERSION_TIME and rollup is None:
             # The date range applies to the events; the rest of the filter to their clicks.
@@ -153,9 +153,7 @@ def _matched_clicks(plan: ReportPlan, *, in_range: bool) -> CTE:
     )
 
 
-def _clicks_side(
-    plan: ReportPlan, rollup: Rollup | None, matched: CTE | None, names: list[str]
-) -> Select[Any]:
+def _clicks_side(plan: ReportPlan, rollup: Rollup | None, matched: CTE | None) -> Select[Any]:
     if rollup is None:
         assert matched is not None
         c = matched.c
