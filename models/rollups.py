@@ -301,7 +301,11 @@ def _upsert(
     measures: tuple[str, ...],
     sums: tuple[str, ...],
 ) -> str:
-    """Rebuild's insert into the rollup table itself."""
+    """Adds the delta's sums to the rollup table itself (rebuild and compaction).
+
+    Groups with nothing to add are skipped; rows go in key order, so concurrent upserts lock
+    them in one order. RETURNING gives each changed row's new count (the first measure).
+    """
     positions = ", ".join(str(i) for i in range(1, len(key) + 1))
     updates = ",\n    ".join(f"{m} = r.{m} + excluded.{m}" for m in measures)
     return (
@@ -309,10 +313,12 @@ def _upsert(
         f"SELECT {', '.join(key_values)}, {', '.join(sums)}\n"
         f"FROM delta\n"
         f"GROUP BY {positions}\n"
+        f"HAVING {' OR '.join(f'{s} <> 0' for s in sums)}\n"
         f"ORDER BY {positions}\n"
         f"ON CONFLICT ({', '.join(key)})\n"
         f"DO UPDATE SET\n"
-        f"    {updates};\n"
+        f"    {updates}\n"
+        f"RETURNING r.{measures[0]}"
     )
 
 
@@ -489,44 +495,36 @@ def trigger_functions() -> dict[str, str]:
 COMPACTION_KEY = -1
 
 
+async def _advisory_lock(conn: AsyncConnection, key: int) -> None:
+    """Hold LOCK_CLASS's lock ``key`` (a workspace's, or compaction's) until the commit."""
+    await conn.execute(
+        text("SELECT pg_advisory_xact_lock(:lock_class, :key)"),
+        {"lock_class": LOCK_CLASS, "key": key},
+    )
+
+
 async def compact_rollups(conn: AsyncConnection) -> int:
-    """Fold every pending table into its rollup table; returns how many pending rows it took.
+    """Fold every pending table into its rollup table; returns how many rollup rows changed.
 
     Each table is one statement (delete the pending rows, upsert their sums), so a report,
     which reads both, never counts a change twice or misses one. One compactor runs at a time.
     """
-    await conn.execute(
-        text("SELECT pg_advisory_xact_lock(:lock_class, :key)"),
-        {"lock_class": LOCK_CLASS, "key": COMPACTION_KEY},
-    )
-    folded = 0
+    await _advisory_lock(conn, COMPACTION_KEY)
+    changed = 0
     for rollup in ROLLUPS:
-        for table, key, measures, count in (
-            (rollup.clicks_table, rollup.clicks_key, CLICK_MEASURES, "clicks"),
-            (rollup.events_table, rollup.events_key, EVENT_MEASURES, "events"),
+        for table, key, measures in (
+            (rollup.clicks_table, rollup.clicks_key, CLICK_MEASURES),
+            (rollup.events_table, rollup.events_key, EVENT_MEASURES),
         ):
-            positions = ", ".join(str(i) for i in range(1, len(key) + 1))
-            sums = ", ".join(f"sum({m})" for m in measures)
-            updates = ", ".join(f"{m} = r.{m} + excluded.{m}" for m in measures)
-            result = await conn.execute(
-                text(
-                    f"WITH moved AS (DELETE FROM {pending(table)} RETURNING *)\n"
-                    f"INSERT INTO {table} AS r ({', '.join((*key, *measures))})\n"
-                    f"SELECT {', '.join(key)}, {sums} FROM moved\n"
-                    f"GROUP BY {positions}\n"
-                    f"HAVING {' OR '.join(f'sum({m}) <> 0' for m in measures)}\n"
-                    # One lock order for concurrent rebuilds' upserts.
-                    f"ORDER BY {positions}\n"
-                    f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}\n"
-                    f"RETURNING r.{count}"
-                )
-            )
+            sums = tuple(f"sum({m})" for m in measures)
+            moved = f"WITH delta AS (DELETE FROM {pending(table)} RETURNING *)\n"
+            result = await conn.execute(text(moved + _upsert(table, key, key, measures, sums)))
             counts = result.scalars().all()
-            folded += len(counts)
+            changed += len(counts)
             if 0 in counts:
                 # A group whose events were all deleted or moved to another status.
-                await conn.execute(text(f"DELETE FROM {table} WHERE {count} = 0"))
-    return folded
+                await conn.execute(text(f"DELETE FROM {table} WHERE {measures[0]} = 0"))
+    return changed
 
 
 async def rebuild_rollups(
@@ -547,15 +545,9 @@ async def rebuild_rollups(
         # A writer's table lock, so that a rebuild of all workspaces waits for this one as
         # for any writer instead of adding its recount to this one's.
         await conn.execute(text("LOCK TABLE clicks, conversion_events IN ROW EXCLUSIVE MODE"))
-        await conn.execute(
-            text("SELECT pg_advisory_xact_lock(:lock_class, :key)"),
-            {"lock_class": LOCK_CLASS, "key": workspace_id % LOCK_KEYS},
-        )
+        await _advisory_lock(conn, workspace_id % LOCK_KEYS)
     # No compaction meanwhile: it would fold pending rows this is about to recount.
-    await conn.execute(
-        text("SELECT pg_advisory_xact_lock(:lock_class, :key)"),
-        {"lock_class": LOCK_CLASS, "key": COMPACTION_KEY},
-    )
+    await _advisory_lock(conn, COMPACTION_KEY)
     # A recount of every row may take far longer than a request is allowed to.
     await conn.execute(text("SET LOCAL statement_timeout = 0"))
     where = "" if workspace_id is None else " WHERE workspace_id = :workspace_id"
