@@ -2,7 +2,6 @@
 
 import asyncio
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -52,7 +51,8 @@ class ClickType:
     traffic_source_id: strawberry.Private[int | None]
 
     references: strawberry.Private[CatalogReferences]
-    related: strawberry.Private["Related"]
+    # Filled by load_many when the query selects any of the event lists.
+    loaded_events: strawberry.Private[list[ConversionEventType]]
 
     @strawberry.field(description="The campaign whose tracking link was clicked.")
     def campaign(self) -> CampaignType:
@@ -70,11 +70,11 @@ class ClickType:
 
     @strawberry.field(description="Events whose type counts as a conversion, oldest first.")
     def conversions(self) -> list[ConversionEventType]:
-        return [event for event in self.related.events if event.counts_as_conversion]
+        return [event for event in self.loaded_events if event.counts_as_conversion]
 
     @strawberry.field(description="Transactions (type=transaction), oldest first.")
     def transactions(self) -> list[ConversionEventType]:
-        return [event for event in self.related.events if event.type == TRANSACTION_TYPE]
+        return [event for event in self.loaded_events if event.type == TRANSACTION_TYPE]
 
     @strawberry.field(description="Every event of the click, oldest first, optionally narrowed.")
     def events(
@@ -88,7 +88,7 @@ class ClickType:
     ) -> list[ConversionEventType]:
         return [
             event
-            for event in self.related.events
+            for event in self.loaded_events
             if (not types or event.type in types) and (not statuses or event.status in statuses)
         ]
 
@@ -132,7 +132,7 @@ class ClickType:
             offer_id=row.offer_id,
             traffic_source_id=row.traffic_source_id,
             references=CatalogReferences(),
-            related=Related(),
+            loaded_events=[],
         )
 
 
@@ -144,14 +144,7 @@ def _sent(row: Row[Any]) -> list[str | None]:
     return subs
 
 
-@dataclass(slots=True)
-class Related:
-    """A click's events, loaded by ClickType.load_many when the query selects them."""
-
-    events: list[ConversionEventType] = field(default_factory=list)
-
-
 async def _attach_events(clicks: list[ClickType], loaders: Loaders) -> None:
     rows = await loaders.events_by_click_id.load_many([click.id for click in clicks])
     for click, events in zip(clicks, rows, strict=True):
-        click.related.events = [ConversionEventType.from_row(row) for row in events]
+        click.loaded_events = [ConversionEventType.from_row(row) for row in events]
