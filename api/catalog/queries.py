@@ -19,6 +19,7 @@ from api.ids import parse_id
 from api.permissions import CanRead
 
 MAX_LIST = 1_000
+ListSize = Annotated[int, strawberry.argument(description=f"At most this many, up to {MAX_LIST}.")]
 
 
 def _limit(first: int) -> int:
@@ -37,9 +38,7 @@ class CatalogQueries:
         self,
         info: strawberry.Info[Context],
         status: StatusFilter = None,
-        first: Annotated[
-            int, strawberry.argument(description=f"At most this many, up to {MAX_LIST}.")
-        ] = MAX_LIST,
+        first: ListSize = MAX_LIST,
     ) -> list[TrafficSourceType]:
         rows = await repository.listed_rows(
             info.context.engine,
@@ -58,9 +57,7 @@ class CatalogQueries:
         self,
         info: strawberry.Info[Context],
         status: StatusFilter = None,
-        first: Annotated[
-            int, strawberry.argument(description=f"At most this many, up to {MAX_LIST}.")
-        ] = MAX_LIST,
+        first: ListSize = MAX_LIST,
     ) -> list[OfferType]:
         rows = await repository.listed_rows(
             info.context.engine,
@@ -79,9 +76,7 @@ class CatalogQueries:
         self,
         info: strawberry.Info[Context],
         status: StatusFilter = None,
-        first: Annotated[
-            int, strawberry.argument(description=f"At most this many, up to {MAX_LIST}.")
-        ] = MAX_LIST,
+        first: ListSize = MAX_LIST,
     ) -> list[CampaignType]:
         rows = await repository.listed_rows(
             info.context.engine,
@@ -135,9 +130,7 @@ class CatalogQueries:
         currency: Annotated[
             str | None, strawberry.argument(description="Only rates of this ISO 4217 currency.")
         ] = None,
-        first: Annotated[
-            int, strawberry.argument(description=f"At most this many, up to {MAX_LIST}.")
-        ] = MAX_LIST,
+        first: ListSize = MAX_LIST,
     ) -> list[CurrencyRateType]:
         rows = await repository.currency_rates(
             info.context.engine,
