@@ -8,7 +8,6 @@ from functools import partial
 
 from litestar import Litestar
 from litestar.datastructures import State
-from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,8 +18,9 @@ from ingestion.clicks.writer import ClickWriter
 from ingestion.errors import EXCEPTION_HANDLERS
 from ingestion.postbacks.endpoints import pixel, postback_get, postback_post
 from ingestion.postbacks.service import WorkspaceDirectory
+from ingestion.postbacks.writer import PostbackWriter
 from ingestion.visitors import CountryResolver, warm_up
-from models.database import database_lifespan, provide_connection
+from models.database import database_lifespan
 from models.embedded import database_url
 from models.health import health
 from models.partitions import partition_upkeep
@@ -50,8 +50,10 @@ async def ingestion_lifespan(app: Litestar) -> AsyncIterator[None]:
     app.state.writer = writer
     app.state.directory = CampaignDirectory(app.state.engine)
     app.state.workspaces = WorkspaceDirectory(app.state.engine)
+    app.state.postbacks = postbacks = PostbackWriter(app.state.engine)
     app.state.countries = countries
     await writer.start()
+    postbacks.start()
     # Everything allocated so far lives as long as the process: keep it out of GC passes,
     # which otherwise walk it again and again under load.
     gc.collect()
@@ -71,6 +73,7 @@ async def ingestion_lifespan(app: Litestar) -> AsyncIterator[None]:
         ):
             yield
     finally:
+        await postbacks.stop()
         await writer.stop()
         countries.close()
 
@@ -102,7 +105,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             partition_upkeep(),
             ingestion_lifespan,
         ],
-        dependencies={"conn": Provide(provide_connection)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(title="clicktrail ingestion", version="0.1.0"),
     )

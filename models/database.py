@@ -120,12 +120,6 @@ async def driver_connection(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connec
         yield driver
 
 
-async def provide_connection(state: State) -> AsyncIterator[asyncpg.Connection]:
-    """provide_session's raw counterpart: one transaction per request, committed at its end."""
-    async with driver_connection(state.engine) as conn, conn.transaction():
-        yield conn
-
-
 async def ping(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         await conn.exec_driver_sql("SELECT 1")

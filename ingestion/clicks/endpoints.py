@@ -13,8 +13,8 @@ from litestar.params import FromPath, JSONBody
 from litestar.response.base import ASGIResponse
 
 from ingestion.clicks.service import TrackedClick, Visit, track
-from ingestion.clicks.writer import ClickNotRecordedError
 from ingestion.errors import IngestionError
+from ingestion.group_commit import NotCommittedError
 from ingestion.params import MAX_PARAMS, MAX_VALUE_LENGTH, check_param, parse_params
 from ingestion.visitors import CountryResolver, request_ip
 from models.database import DATABASE_ERRORS
@@ -69,7 +69,7 @@ async def tracking_link(
         tracked = await track(state.directory, state.writer, campaign_key=campaign_key, visit=visit)
     except IngestionError as exc:
         return _page(exc.status_code, exc.detail)
-    except (*DATABASE_ERRORS, ClickNotRecordedError):
+    except (*DATABASE_ERRORS, NotCommittedError):
         logger.exception("click not recorded")
         return _page(503, "The click could not be recorded. Please try again.")
     if tracked.redirect_url is None:
@@ -121,7 +121,7 @@ async def record_clicks(
                 for item, visit in zip(inputs, visits, strict=True)
             )
         )
-    except (*DATABASE_ERRORS, ClickNotRecordedError) as exc:
+    except (*DATABASE_ERRORS, NotCommittedError) as exc:
         logger.exception("clicks not recorded")
         raise IngestionError(
             "unavailable", "the clicks could not be recorded; retry", status_code=503

@@ -1,8 +1,4 @@
-"""Group commit for clicks: many requests, one COPY and one COMMIT.
-
-Requests append their click and (in durable mode) wait for the commit of the batch that
-carried it. Two flushers take turns: while one batch commits, the next one fills, so batch size
-follows the load and throughput is bounded by the database rather than by a round trip per click.
+"""The click writer: clicks committed in groups, with their uniqueness decided per batch.
 
 Uniqueness is decided before the COPY from what this process saw recently and, for visitors it
 has not seen, one lock-free read of the fingerprints. One task per process records the batch's
@@ -18,23 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ingestion.clicks.records import ClickRecord
 from ingestion.clicks.repository import VisitorKey, insert_clicks, last_seen, remember_visitors
-from models.database import DATABASE_ERRORS, driver_connection
+from ingestion.group_commit import GroupCommit
+from models.database import driver_connection
 
 logger = logging.getLogger(__name__)
 
-
-class ClickNotRecordedError(Exception):
-    """The batch carrying a click could not be committed; the request must not answer 302."""
-
-
 MAX_BATCH = 5_000
-FLUSHERS = 2
 # Buffered mode retries a failed batch this many times before it gives the clicks up.
 BUFFERED_ATTEMPTS = 5
 # Visitors this process remembers without asking the database.
 RECENT_VISITORS = 200_000
-
-Pending = tuple[ClickRecord, asyncio.Future[None] | None]
 
 
 class ClickWriter:
@@ -49,11 +38,14 @@ class ClickWriter:
         self._engine = engine
         self._durable = durable
         self.unique_window = unique_window
-        self._flush_interval_s = flush_interval_s
-        self._pending: list[Pending] = []
-        self._wake = asyncio.Event()
-        self._flushers: list[asyncio.Task[None]] = []
-        self._in_flight = 0
+        # Buffered mode gathers a batch over the interval: the window a crash can lose.
+        self._batches = GroupCommit[ClickRecord, None](
+            self._commit,
+            what="clicks",
+            max_batch=MAX_BATCH,
+            linger_s=0.0 if durable else flush_interval_s,
+            attempts=1 if durable else BUFFERED_ATTEMPTS,
+        )
         self._recent: TTLCache[VisitorKey, datetime] = TTLCache(
             maxsize=RECENT_VISITORS, ttl=unique_window.total_seconds()
         )
@@ -61,73 +53,29 @@ class ClickWriter:
         self._recorder: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self._flushers = [asyncio.create_task(self._run()) for _ in range(FLUSHERS)]
+        self._batches.start()
         self._recorder = asyncio.create_task(self._record_visitors())
 
     async def stop(self) -> None:
         """Flush what is pending and record its visitors, then stop."""
-        while self._pending or self._in_flight:
-            self._wake.set()
-            await asyncio.sleep(0.01)
+        await self._batches.stop()
         await self._seen.join()
-        tasks = [*self._flushers, *([self._recorder] if self._recorder else [])]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._recorder:
+            self._recorder.cancel()
+            await asyncio.gather(self._recorder, return_exceptions=True)
 
     async def write(self, click: ClickRecord) -> None:
         """Queue a click; in durable mode return only once it is committed."""
-        future = asyncio.get_running_loop().create_future() if self._durable else None
-        self._pending.append((click, future))
-        self._wake.set()
-        if future is not None:
-            await future
+        if self._durable:
+            await self._batches.submit(click)
+        else:
+            self._batches.put(click)
 
-    async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
-            if not self._durable:
-                # Buffered: gather a batch over the interval; this is the window a crash can lose.
-                await asyncio.sleep(self._flush_interval_s)
-            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-            if not self._pending:
-                self._wake.clear()
-            if not batch:
-                continue
-            self._in_flight += 1
-            try:
-                await self._flush(batch)
-            finally:
-                self._in_flight -= 1
-
-    async def _flush(self, batch: list[Pending]) -> None:
-        clicks = [click for click, _ in batch]
-        attempts = 1 if self._durable else BUFFERED_ATTEMPTS
-        for attempt in range(1, attempts + 1):
-            try:
-                latest = await self._insert(clicks)
-            except DATABASE_ERRORS:
-                if attempt < attempts:
-                    await asyncio.sleep(0.1 * 2**attempt)
-                    continue
-                self._fail(batch)
-                return
-            except Exception:
-                # A flusher must never die, least of all with requests waiting on it.
-                self._fail(batch)
-                return
-            break
-        for _, future in batch:
-            if future is not None and not future.done():
-                future.set_result(None)
+    async def _commit(self, clicks: list[ClickRecord]) -> list[None]:
+        latest = await self._insert(clicks)
         self._recent.update(latest)
         self._seen.put_nowait(latest)
-
-    def _fail(self, batch: list[Pending]) -> None:
-        logger.exception("could not write %d clicks", len(batch))
-        for _, future in batch:
-            if future is not None and not future.done():
-                future.set_exception(ClickNotRecordedError("the click could not be committed"))
+        return [None] * len(clicks)
 
     async def _insert(self, clicks: list[ClickRecord]) -> dict[VisitorKey, datetime]:
         """COPY the clicks with their uniqueness; return each visitor's latest click."""

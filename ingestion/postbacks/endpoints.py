@@ -5,18 +5,18 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
 from litestar import MediaType, Request, Response, get, post
 from litestar.datastructures import State
-from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from ingestion.clicks.endpoints import CLICK_COOKIE
+from ingestion.errors import IngestionError
+from ingestion.group_commit import NotCommittedError
 from ingestion.postbacks.records import Hit, Outcome
-from ingestion.postbacks.service import WorkspaceDirectory, record_hit
+from ingestion.postbacks.service import WorkspaceDirectory, prepare
 from ingestion.postbacks.signature import HEADER
+from ingestion.postbacks.writer import PostbackWriter
 from ingestion.visitors import request_ip
-from models.database import DATABASE_ERRORS, driver_connection
 from models.enums import HitKind, HitOutcome
 from models.settings import Settings
 
@@ -44,9 +44,8 @@ async def postback_get(
     secret: FromPath[str],
     request: Request[Any, Any, Any],
     state: State,
-    conn: NamedDependency[asyncpg.Connection],
 ) -> Response[dict[str, object]]:
-    return _json(await _record(secret, request, state, conn, HitKind.POSTBACK, body=None))
+    return _json(await _record(secret, request, state, HitKind.POSTBACK, body=None))
 
 
 @post(
@@ -60,10 +59,9 @@ async def postback_post(
     secret: FromPath[str],
     request: Request[Any, Any, Any],
     state: State,
-    conn: NamedDependency[asyncpg.Connection],
 ) -> Response[dict[str, object]]:
     body = await request.body()
-    return _json(await _record(secret, request, state, conn, HitKind.POSTBACK, body=body))
+    return _json(await _record(secret, request, state, HitKind.POSTBACK, body=body))
 
 
 @get(
@@ -81,15 +79,13 @@ async def pixel(
     request: Request[Any, Any, Any],
     state: State,
 ) -> Response[bytes]:
-    # Its own connection rather than the request's: even a database failure must answer the GIF.
     secret = filename.removesuffix(".gif")
+    # Even a database failure answers the GIF: a browser cannot retry anyway.
     try:
-        async with driver_connection(state.engine) as conn, conn.transaction():
-            outcome = await _record(secret, request, state, conn, HitKind.PIXEL, body=None)
+        outcome = await _record(secret, request, state, HitKind.PIXEL, body=None)
         result = outcome.reason
-    except DATABASE_ERRORS:
-        logger.exception("pixel hit not recorded")
-        result = "unavailable"
+    except IngestionError as exc:
+        result = exc.code
     return Response(
         GIF, media_type="image/gif", headers={**_NO_CACHE, "X-Clicktrail-Result": result}
     )
@@ -99,13 +95,13 @@ async def _record(
     secret: FromPath[str],
     request: Request[Any, Any, Any],
     state: State,
-    conn: asyncpg.Connection,
     kind: HitKind,
     *,
     body: bytes | None,
 ) -> Outcome:
     settings: Settings = state.settings
     directory: WorkspaceDirectory = state.workspaces
+    writer: PostbackWriter = state.postbacks
     hit = Hit(
         kind=kind,
         method=request.method,
@@ -118,7 +114,12 @@ async def _record(
         signature=request.headers.get(HEADER),
         cookie_click_id=request.cookies.get(CLICK_COOKIE) if kind is HitKind.PIXEL else None,
     )
-    return await record_hit(conn, directory, hit)
+    try:
+        return await writer.record(await prepare(directory, hit))
+    except NotCommittedError as exc:
+        raise IngestionError(
+            "unavailable", "the postback could not be recorded; retry", status_code=503
+        ) from exc
 
 
 def _json(outcome: Outcome) -> Response[dict[str, object]]:

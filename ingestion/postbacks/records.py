@@ -57,6 +57,42 @@ class Report:
     params: dict[str, str]
 
 
+# (workspace, click time, click id): how a click is found.
+ClickKey = tuple[int, datetime, str]
+# (workspace, click time, click id, type, dedup txid): the unique key of a conversion event.
+EventKey = tuple[int, datetime, str, int, str]
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """A conversion event as a report asks for it, before deduplication."""
+
+    workspace_id: int
+    click_created_at: datetime
+    click_id: str
+    type_id: int
+    duplicate_policy: DuplicatePolicy
+    txid: str
+    dedup_txid: str
+    status: ConversionStatus
+    amount: Decimal
+    original_amount: Decimal | None
+    original_currency: str
+    received_at: datetime
+    # Every parameter of the report, as JSON text.
+    params: str
+
+    @property
+    def key(self) -> EventKey:
+        return (
+            self.workspace_id,
+            self.click_created_at,
+            self.click_id,
+            self.type_id,
+            self.dedup_txid,
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class ClickFacts:
     created_at: datetime

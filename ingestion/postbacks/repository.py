@@ -5,6 +5,7 @@ are the second-hottest path; every value still travels as a bound parameter.
 """
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from ipaddress import ip_network
@@ -13,9 +14,11 @@ import asyncpg
 
 from ingestion.postbacks.records import (
     ClickFacts,
+    ClickKey,
+    EventKey,
     Hit,
+    NewEvent,
     Outcome,
-    Report,
     StoredEvent,
     TypeRule,
     WorkspaceRules,
@@ -63,29 +66,33 @@ async def find_workspace(conn: asyncpg.Connection, secret: str) -> WorkspaceRule
     )
 
 
-async def find_click(
-    conn: asyncpg.Connection, workspace_id: int, created_at: datetime, click_id: str
-) -> ClickFacts | None:
-    row = await conn.fetchrow(
+async def find_clicks(
+    conn: asyncpg.Connection, keys: Sequence[ClickKey]
+) -> dict[ClickKey, ClickFacts]:
+    """The clicks of these keys that exist, with what a postback needs of their campaign."""
+    if not keys:
+        return {}
+    rows = await conn.fetch(
         """
-        SELECT k.created_at, c.attribution_window_days, o.payout, o.currency
-        FROM clicks k
+        SELECT q.workspace_id, q.created_at, q.id, c.attribution_window_days,
+               o.payout, o.currency
+        FROM unnest($1::bigint[], $2::timestamptz[], $3::text[]) AS q(workspace_id, created_at, id)
+        JOIN clicks k
+          ON k.workspace_id = q.workspace_id AND k.created_at = q.created_at AND k.id = q.id
         JOIN campaigns c ON c.workspace_id = k.workspace_id AND c.id = k.campaign_id
         LEFT JOIN offers o ON o.workspace_id = k.workspace_id AND o.id = k.offer_id
-        WHERE k.workspace_id = $1 AND k.created_at = $2 AND k.id = $3
         """,
-        workspace_id,
-        created_at,
-        click_id,
+        *_columns(keys, 3),
     )
-    if row is None:
-        return None
-    return ClickFacts(
-        created_at=row["created_at"],
-        attribution_window_days=row["attribution_window_days"],
-        offer_payout=row["payout"],
-        offer_currency=row["currency"],
-    )
+    return {
+        (r["workspace_id"], r["created_at"], r["id"]): ClickFacts(
+            created_at=r["created_at"],
+            attribution_window_days=r["attribution_window_days"],
+            offer_payout=r["payout"],
+            offer_currency=r["currency"],
+        )
+        for r in rows
+    }
 
 
 async def currency_rate(
@@ -101,49 +108,62 @@ async def currency_rate(
     return rate
 
 
-async def insert_event(
-    conn: asyncpg.Connection,
-    *,
-    workspace_id: int,
-    report: Report,
-    type_id: int,
-    dedup_txid: str,
-    status: ConversionStatus,
-    amount: Decimal,
-    original_amount: Decimal | None,
-    original_currency: str | None,
-    received_at: datetime,
-) -> int | None:
-    """Insert the event unless its dedup key exists; the new id, or None for a repeat."""
-    event_id: int | None = await conn.fetchval(
+async def insert_events(
+    conn: asyncpg.Connection, events: Sequence[NewEvent]
+) -> dict[EventKey, int]:
+    """Insert the events whose dedup keys do not exist yet; their ids by key.
+
+    Rows go in key order, so two batches that share keys wait on each other in the same order
+    instead of deadlocking.
+    """
+    if not events:
+        return {}
+    rows = await conn.fetch(
         """
         INSERT INTO conversion_events (
-            workspace_id, click_created_at, click_id, type_id, txid, dedup_txid, status,
-            amount, original_amount, original_currency, created_at, updated_at, params)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12::jsonb)
+            workspace_id, click_created_at, click_id, type_id, txid, dedup_txid, status, amount,
+            original_amount, original_currency, created_at, params, updated_at)
+        SELECT *, created_at FROM unnest(
+            $1::bigint[], $2::timestamptz[], $3::text[], $4::bigint[], $5::text[], $6::text[],
+            $7::text[], $8::numeric[], $9::numeric[], $10::text[], $11::timestamptz[],
+            $12::jsonb[]) AS e(
+                workspace_id, click_created_at, click_id, type_id, txid, dedup_txid, status,
+                amount, original_amount, original_currency, created_at, params)
+        ORDER BY workspace_id, click_created_at, click_id, type_id, dedup_txid
         ON CONFLICT (workspace_id, click_created_at, click_id, type_id, dedup_txid) DO NOTHING
-        RETURNING id
+        RETURNING id, workspace_id, click_created_at, click_id, type_id, dedup_txid
         """,
-        workspace_id,
-        report.click_created_at,
-        report.click_id,
-        type_id,
-        report.txid,
-        dedup_txid,
-        status.value,
-        amount,
-        original_amount,
-        original_currency,
-        received_at,
-        json.dumps(report.params, ensure_ascii=False),
+        *_columns(
+            [
+                (
+                    e.workspace_id,
+                    e.click_created_at,
+                    e.click_id,
+                    e.type_id,
+                    e.txid,
+                    e.dedup_txid,
+                    e.status.value,
+                    e.amount,
+                    e.original_amount,
+                    e.original_currency,
+                    e.received_at,
+                    e.params,
+                )
+                for e in events
+            ],
+            12,
+        ),
     )
-    return event_id
+    return {
+        (r["workspace_id"], r["click_created_at"], r["click_id"], r["type_id"], r["dedup_txid"]): r[
+            "id"
+        ]
+        for r in rows
+    }
 
 
-async def lock_event(
-    conn: asyncpg.Connection, *, workspace_id: int, report: Report, type_id: int, dedup_txid: str
-) -> StoredEvent:
-    """The stored event with this dedup key, locked until the transaction ends."""
+async def lock_event(conn: asyncpg.Connection, event: NewEvent) -> StoredEvent:
+    """The stored event with this event's dedup key, locked until the transaction ends."""
     row = await conn.fetchrow(
         """
         SELECT id, status, amount, original_amount, txid FROM conversion_events
@@ -151,13 +171,9 @@ async def lock_event(
           AND type_id = $4 AND dedup_txid = $5
         FOR UPDATE
         """,
-        workspace_id,
-        report.click_created_at,
-        report.click_id,
-        type_id,
-        dedup_txid,
+        *event.key,
     )
-    assert row is not None, "called only after ON CONFLICT found the key"
+    assert row is not None, "called only once the key exists"
     return StoredEvent(
         id=row["id"],
         status=ConversionStatus(row["status"]),
@@ -169,15 +185,13 @@ async def lock_event(
 
 async def update_event(
     conn: asyncpg.Connection,
+    event: NewEvent,
     *,
-    workspace_id: int,
-    click_created_at: datetime,
     event_id: int,
     status: ConversionStatus,
     amount: Decimal,
     original_amount: Decimal | None,
     txid: str,
-    at: datetime,
 ) -> None:
     await conn.execute(
         """
@@ -189,34 +203,49 @@ async def update_event(
         amount,
         original_amount,
         txid,
-        at,
-        workspace_id,
-        click_created_at,
+        event.received_at,
+        event.workspace_id,
+        event.click_created_at,
         event_id,
     )
 
 
-async def log_hit(conn: asyncpg.Connection, hit: Hit, outcome: Outcome) -> None:
+async def log_hits(conn: asyncpg.Connection, hits: Sequence[tuple[Hit, Outcome]]) -> None:
     await conn.execute(
         """
         INSERT INTO postback_log (workspace_id, received_at, kind, method, source_ip, query,
                                   body, click_id, conversion_event_id, outcome, reason,
                                   http_status)
-        VALUES ($1, $2, $3, $4, $5::inet, $6, $7, $8, $9, $10, $11, $12)
+        SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[],
+                             $5::inet[], $6::text[], $7::text[], $8::text[], $9::bigint[],
+                             $10::text[], $11::text[], $12::int[])
         """,
-        outcome.workspace_id or UNKNOWN_WORKSPACE_ID,
-        hit.received_at,
-        hit.kind.value,
-        hit.method,
-        str(hit.source_ip) if hit.source_ip else None,
-        _loggable(hit.query) or "",
-        _loggable(hit.body),
-        outcome.click_id[:64] if outcome.click_id else None,
-        outcome.event_id,
-        outcome.outcome.value,
-        outcome.reason,
-        outcome.http_status,
+        *_columns(
+            [
+                (
+                    outcome.workspace_id or UNKNOWN_WORKSPACE_ID,
+                    hit.received_at,
+                    hit.kind.value,
+                    hit.method,
+                    str(hit.source_ip) if hit.source_ip else None,
+                    _loggable(hit.query) or "",
+                    _loggable(hit.body),
+                    outcome.click_id[:64] if outcome.click_id else None,
+                    outcome.event_id,
+                    outcome.outcome.value,
+                    outcome.reason,
+                    outcome.http_status,
+                )
+                for hit, outcome in hits
+            ],
+            12,
+        ),
     )
+
+
+def _columns(rows: Sequence[tuple[object, ...]], width: int) -> list[list[object]]:
+    """Rows as one list per column: arrays for unnest, so the SQL text is one per batch size."""
+    return [[row[i] for row in rows] for i in range(width)]
 
 
 def _loggable(raw: bytes | None) -> str | None:

@@ -1,11 +1,15 @@
-"""Recording a postback or pixel hit: authenticate, validate, deduplicate, log.
+"""Recording postback and pixel hits: authenticate, validate, deduplicate, log.
 
+A hit is first prepared without the database, then applied with others in one transaction.
 Every hit ends with one postback log row written in the same transaction as its effect, so an
 acknowledged event and its log row are committed together; refusals are values, not
 exceptions, so their log rows are committed too.
 """
 
+import json
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -29,7 +33,16 @@ from ingestion.params import (
     pick,
 )
 from ingestion.postbacks import repository, signature
-from ingestion.postbacks.records import Hit, Outcome, Report, TypeRule, WorkspaceRules
+from ingestion.postbacks.records import (
+    ClickFacts,
+    ClickKey,
+    EventKey,
+    Hit,
+    NewEvent,
+    Outcome,
+    Report,
+    WorkspaceRules,
+)
 from models.catalog import DEFAULT_CONVERSION_TYPE
 from models.click_ids import click_time
 from models.conversion_rules import dedup_txid, status_change_allowed
@@ -56,27 +69,89 @@ class WorkspaceDirectory(LookupCache[str, WorkspaceRules | None]):
         super().__init__(load, ttl_s=WORKSPACE_CACHE_SECONDS, size=10_000)
 
 
-async def record_hit(conn: asyncpg.Connection, directory: WorkspaceDirectory, hit: Hit) -> Outcome:
-    """Apply one hit and log it; the caller's transaction commits both."""
+@dataclass(frozen=True, slots=True)
+class Ready:
+    """A hit that passed every check needing no database: a report to apply."""
+
+    hit: Hit
+    workspace: WorkspaceRules
+    report: Report
+
+    @property
+    def click_key(self) -> ClickKey:
+        return (self.workspace.id, self.report.click_created_at, self.report.click_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A hit refused before the database: only its log row is written."""
+
+    hit: Hit
+    outcome: Outcome
+
+
+Prepared = Ready | Refused
+
+
+async def prepare(directory: WorkspaceDirectory, hit: Hit) -> Prepared:
+    """Authenticate and validate a hit."""
     workspace: WorkspaceRules | None = None
     click_id: str | None = None
     try:
         workspace = await _authenticate(directory, hit)
         params = _params(hit)
         click_id = pick(params, CLICK_ID) or hit.cookie_click_id
-        report = _report(params, click_id, workspace)
-        outcome = await _apply(conn, workspace, report, hit)
+        return Ready(hit, workspace, _report(params, click_id, workspace))
     except IngestionError as exc:
-        outcome = Outcome(
-            outcome=HitOutcome.REJECTED,
-            reason=exc.code,
-            detail=exc.detail,
-            http_status=exc.status_code,
-            workspace_id=workspace.id if workspace else None,
-            click_id=click_id,
-        )
-    await repository.log_hit(conn, hit, outcome)
-    return outcome
+        return Refused(hit, _refused(exc, workspace, click_id))
+
+
+async def apply(conn: asyncpg.Connection, batch: Sequence[Prepared]) -> list[Outcome]:
+    """Apply prepared hits in order and log each; the caller's transaction commits it all.
+
+    The statements are set-based (one click lookup, one insert of new events, one log insert
+    for the whole batch), so a batch costs the database about what one hit did. A dedup key's
+    first hit in the batch is inserted; every later hit of a key that exists by then takes the
+    repeat path one by one, in arrival order, which gives the same outcomes as one hit at a time.
+    """
+    outcomes = {i: p.outcome for i, p in enumerate(batch) if isinstance(p, Refused)}
+    ready = {i: p for i, p in enumerate(batch) if isinstance(p, Ready)}
+    clicks = await repository.find_clicks(conn, [p.click_key for p in ready.values()])
+    events: dict[int, NewEvent] = {}
+    for i, p in ready.items():
+        try:
+            events[i] = await _event(conn, p, clicks.get(p.click_key))
+        except IngestionError as exc:
+            outcomes[i] = _refused(exc, p.workspace, p.report.click_id)
+    first_of_key: dict[EventKey, int] = {}
+    for i, event in events.items():
+        first_of_key.setdefault(event.key, i)
+    inserted = await repository.insert_events(conn, [events[i] for i in first_of_key.values()])
+    for i, event in events.items():
+        p = ready[i]
+        if first_of_key[event.key] == i and event.key in inserted:
+            outcomes[i] = _done(HitOutcome.ACCEPTED, p, inserted[event.key])
+            continue
+        try:
+            outcomes[i] = await _repeat(conn, p, event)
+        except IngestionError as exc:
+            outcomes[i] = _refused(exc, p.workspace, p.report.click_id)
+    ordered = [outcomes[i] for i in range(len(batch))]
+    await repository.log_hits(conn, [(p.hit, o) for p, o in zip(batch, ordered, strict=True)])
+    return ordered
+
+
+def _refused(
+    exc: IngestionError, workspace: WorkspaceRules | None, click_id: str | None
+) -> Outcome:
+    return Outcome(
+        outcome=HitOutcome.REJECTED,
+        reason=exc.code,
+        detail=exc.detail,
+        http_status=exc.status_code,
+        workspace_id=workspace.id if workspace else None,
+        click_id=click_id,
+    )
 
 
 async def _authenticate(directory: WorkspaceDirectory, hit: Hit) -> WorkspaceRules:
@@ -198,12 +273,9 @@ def _amount(value: str | None) -> Decimal | None:
     return amount.quantize(_MICRO)
 
 
-async def _apply(
-    conn: asyncpg.Connection, workspace: WorkspaceRules, report: Report, hit: Hit
-) -> Outcome:
-    click = await repository.find_click(
-        conn, workspace.id, report.click_created_at, report.click_id
-    )
+async def _event(conn: asyncpg.Connection, ready: Ready, click: ClickFacts | None) -> NewEvent:
+    """The event a report asks for, or the reason it is refused."""
+    workspace, report, hit = ready.workspace, ready.report, ready.hit
     if click is None:
         raise IngestionError(
             "unknown_click", f"no click {report.click_id!r} in this workspace", status_code=404
@@ -228,38 +300,27 @@ async def _apply(
         # The offer's default payout, for networks that do not send one.
         original_amount, original_currency = click.offer_payout, click.offer_currency
     amount = await _in_workspace_currency(conn, workspace, original_amount, original_currency, hit)
-    key = dedup_txid(rule.duplicate_policy, report.txid)
-    event_id = await repository.insert_event(
-        conn,
+    return NewEvent(
         workspace_id=workspace.id,
-        report=report,
+        click_created_at=report.click_created_at,
+        click_id=report.click_id,
         type_id=rule.id,
-        dedup_txid=key,
+        duplicate_policy=rule.duplicate_policy,
+        txid=report.txid,
+        dedup_txid=dedup_txid(rule.duplicate_policy, report.txid),
         status=report.status or ConversionStatus.APPROVED,
         amount=amount,
         original_amount=original_amount,
         original_currency=original_currency or workspace.currency,
         received_at=hit.received_at,
+        params=json.dumps(report.params, ensure_ascii=False),
     )
-    if event_id is not None:
-        return _done(HitOutcome.ACCEPTED, workspace, report, event_id)
-    return await _repeat(conn, workspace, report, rule, key, amount, original_amount, hit)
 
 
-async def _repeat(
-    conn: asyncpg.Connection,
-    workspace: WorkspaceRules,
-    report: Report,
-    rule: TypeRule,
-    key: str,
-    amount: Decimal,
-    original_amount: Decimal | None,
-    hit: Hit,
-) -> Outcome:
+async def _repeat(conn: asyncpg.Connection, ready: Ready, event: NewEvent) -> Outcome:
     """A postback whose dedup key exists: a status change, the type's policy, or a duplicate."""
-    stored = await repository.lock_event(
-        conn, workspace_id=workspace.id, report=report, type_id=rule.id, dedup_txid=key
-    )
+    report = ready.report
+    stored = await repository.lock_event(conn, event)
     status = stored.status
     if report.status is not None and report.status != stored.status:
         if not status_change_allowed(stored.status, report.status):
@@ -270,32 +331,32 @@ async def _repeat(
             )
         status = report.status
     new_amount, new_original, txid = stored.amount, stored.original_amount, stored.txid
-    policy = rule.duplicate_policy
+    policy = event.duplicate_policy
     if report.amount is not None and policy is DuplicatePolicy.UPDATE:
-        new_amount, new_original, txid = amount, original_amount, report.txid
+        new_amount, new_original, txid = event.amount, event.original_amount, report.txid
     elif (
         report.amount is not None
         and policy is DuplicatePolicy.ADD_AMOUNT
         # A retry of the last addition carries its txid again: add once.
         and not (report.txid and report.txid == stored.txid)
     ):
-        new_amount = stored.amount + amount
-        new_original = (stored.original_amount or Decimal(0)) + (original_amount or Decimal(0))
+        new_amount = stored.amount + event.amount
+        new_original = (stored.original_amount or Decimal(0)) + (
+            event.original_amount or Decimal(0)
+        )
         txid = report.txid
     if (status, new_amount) == (stored.status, stored.amount):
-        return _done(HitOutcome.DUPLICATE, workspace, report, stored.id)
+        return _done(HitOutcome.DUPLICATE, ready, stored.id)
     await repository.update_event(
         conn,
-        workspace_id=workspace.id,
-        click_created_at=report.click_created_at,
+        event,
         event_id=stored.id,
         status=status,
         amount=new_amount,
         original_amount=new_original,
         txid=txid,
-        at=hit.received_at,
     )
-    return _done(HitOutcome.UPDATED, workspace, report, stored.id)
+    return _done(HitOutcome.UPDATED, ready, stored.id)
 
 
 async def _in_workspace_currency(
@@ -319,13 +380,13 @@ async def _in_workspace_currency(
     return (amount * rate).quantize(_MICRO)
 
 
-def _done(outcome: HitOutcome, workspace: WorkspaceRules, report: Report, event_id: int) -> Outcome:
+def _done(outcome: HitOutcome, ready: Ready, event_id: int) -> Outcome:
     return Outcome(
         outcome=outcome,
         reason=outcome.value,
-        detail=f"{report.type_name} for click {report.click_id}",
+        detail=f"{ready.report.type_name} for click {ready.report.click_id}",
         http_status=200,
-        workspace_id=workspace.id,
-        click_id=report.click_id,
+        workspace_id=ready.workspace.id,
+        click_id=ready.report.click_id,
         event_id=event_id,
     )

@@ -1,0 +1,113 @@
+"""Group commit: many requests, one transaction.
+
+Requests queue an item and (when they must know it is committed) await its result. Flushers
+take turns: while one batch commits, the next one fills, so batch size follows the load and
+throughput is bounded by the database rather than by a round trip per request.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+FLUSHERS = 2
+
+
+class NotCommittedError(Exception):
+    """The batch carrying an item could not be committed; its request must not answer 2xx."""
+
+
+# What a commit returns per item, in order: its result, or the error that item alone met.
+Commit = Callable[[list[T]], Awaitable[Sequence[R | Exception]]]
+
+
+class GroupCommit(Generic[T, R]):
+    def __init__(
+        self,
+        commit: Commit[T, R],
+        *,
+        what: str,
+        max_batch: int,
+        linger_s: float = 0.0,
+        attempts: int = 1,
+    ) -> None:
+        """`linger_s` gathers a batch for that long first; `attempts` retries a failed batch."""
+        self._commit = commit
+        self._what = what
+        self._max_batch = max_batch
+        self._linger_s = linger_s
+        self._attempts = attempts
+        self._pending: list[tuple[T, asyncio.Future[R] | None]] = []
+        self._wake = asyncio.Event()
+        self._flushers: list[asyncio.Task[None]] = []
+        self._in_flight = 0
+
+    def start(self) -> None:
+        self._flushers = [asyncio.create_task(self._run()) for _ in range(FLUSHERS)]
+
+    async def stop(self) -> None:
+        """Commit what is pending, then stop."""
+        while self._pending or self._in_flight:
+            self._wake.set()
+            await asyncio.sleep(0.01)
+        for task in self._flushers:
+            task.cancel()
+        await asyncio.gather(*self._flushers, return_exceptions=True)
+
+    async def submit(self, item: T) -> R:
+        """Queue an item and return its result once its batch is committed."""
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, future))
+        self._wake.set()
+        return await future
+
+    def put(self, item: T) -> None:
+        """Queue an item without waiting: a crash before its batch commits loses it."""
+        self._pending.append((item, None))
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            if self._linger_s:
+                await asyncio.sleep(self._linger_s)
+            batch = self._pending[: self._max_batch]
+            self._pending = self._pending[self._max_batch :]
+            if not self._pending:
+                self._wake.clear()
+            if not batch:
+                continue
+            self._in_flight += 1
+            try:
+                await self._flush(batch)
+            finally:
+                self._in_flight -= 1
+
+    async def _flush(self, batch: list[tuple[T, asyncio.Future[R] | None]]) -> None:
+        items = [item for item, _ in batch]
+        for attempt in range(1, self._attempts + 1):
+            try:
+                results = await self._commit(items)
+                break
+            except Exception:
+                # A flusher must never die, least of all with requests waiting on it.
+                if attempt < self._attempts:
+                    await asyncio.sleep(0.1 * 2**attempt)
+                    continue
+                logger.exception("could not commit %d %s", len(items), self._what)
+                error = NotCommittedError(f"the {self._what} could not be committed")
+                results = [error] * len(items)
+        for (item, future), result in zip(batch, results, strict=True):
+            if future is None and isinstance(result, Exception):
+                logger.error("%s lost: %r (%s)", self._what, item, result)
+            if future is None or future.done():
+                continue
+            if isinstance(result, Exception):
+                future.set_exception(result)
+            else:
+                future.set_result(result)

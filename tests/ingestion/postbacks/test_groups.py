@@ -1,0 +1,157 @@
+"""Postbacks applied in groups: the same outcomes as one at a time, and one bad hit fails alone."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from ipaddress import ip_address
+from urllib.parse import urlencode
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from ingestion.group_commit import NotCommittedError
+from ingestion.postbacks.records import Hit, Outcome
+from ingestion.postbacks.service import WorkspaceDirectory, prepare
+from ingestion.postbacks.writer import PostbackWriter
+from models.click_ids import new_click_id
+from models.enums import HitKind
+from tests.ingestion.conftest import Client, TrackedCampaign, click, count, postback
+
+
+def _hit(secret: str, **params: str) -> Hit:
+    return Hit(
+        kind=HitKind.POSTBACK,
+        method="GET",
+        secret=secret,
+        query=urlencode(params).encode(),
+        body=None,
+        source_ip=ip_address("192.0.2.7"),
+        received_at=datetime.now(UTC),
+    )
+
+
+async def _one_group(engine: AsyncEngine, hits: list[Hit]) -> list[Outcome | BaseException]:
+    """Queue every hit before the writer starts, so its first group carries them all."""
+    directory = WorkspaceDirectory(engine)
+    writer = PostbackWriter(engine)
+    prepared = [await prepare(directory, hit) for hit in hits]
+    waiting = [asyncio.ensure_future(writer.record(p)) for p in prepared]
+    await asyncio.sleep(0)
+    writer.start()
+    try:
+        return await asyncio.gather(*waiting, return_exceptions=True)
+    finally:
+        await writer.stop()
+
+
+async def _commits(session: AsyncSession) -> int:
+    """How many transactions wrote the postback log (rows of one transaction share xmin)."""
+    return await count(session, "SELECT count(DISTINCT xmin::text) FROM postback_log")
+
+
+async def test_a_group_gives_the_outcomes_of_one_hit_at_a_time(
+    ingestion_client: Client, session: AsyncSession, engine: AsyncEngine, campaign: TrackedCampaign
+):
+    click_id = await click(ingestion_client)
+    missing_click, _ = new_click_id(datetime.now(UTC))
+    secret = campaign.secret
+    sent = [
+        ({"clickid": click_id, "sum": "5", "status": "pending"}, "accepted"),
+        ({"clickid": click_id, "sum": "5", "status": "pending"}, "duplicate"),
+        ({"clickid": click_id, "status": "approved"}, "updated"),
+        ({"clickid": click_id, "status": "pending"}, "illegal_status_change"),
+        ({"clickid": click_id, "type": "transaction", "txid": "T-1", "sum": "2"}, "accepted"),
+        ({"clickid": click_id, "type": "transaction", "txid": "T-1", "sum": "2"}, "duplicate"),
+        ({"clickid": click_id, "type": "transaction", "txid": "T-2", "sum": "3"}, "accepted"),
+        ({"clickid": missing_click, "sum": "1"}, "unknown_click"),
+        ({"clickid": click_id, "sum": "lots"}, "bad_amount"),
+    ]
+    hits = [_hit(secret, **params) for params, _ in sent]
+    hits.append(_hit("not-a-secret", clickid=click_id))
+
+    outcomes = await _one_group(engine, hits)
+
+    reasons = [o.reason for o in outcomes if isinstance(o, Outcome)]
+    assert reasons == [reason for _, reason in sent] + ["bad_secret"]
+    events = (
+        await session.execute(
+            text("SELECT txid, status, amount FROM conversion_events ORDER BY txid")
+        )
+    ).all()
+    assert [tuple(e) for e in events] == [
+        ("", "approved", 5),
+        ("T-1", "approved", 2),
+        ("T-2", "approved", 3),
+    ]
+    logged = (await session.execute(text("SELECT reason FROM postback_log ORDER BY id"))).all()
+    assert [r.reason for r in logged] == reasons
+    assert await _commits(session) == 1
+
+
+@pytest.fixture
+async def poison(engine: AsyncEngine, session: AsyncSession) -> AsyncIterator[str]:
+    """A trigger that fails any event with this txid: a database error for one hit only."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                """
+                CREATE FUNCTION test_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF NEW.txid = 'poison' THEN RAISE EXCEPTION 'poisoned event'; END IF;
+                    RETURN NEW;
+                END $$
+                """
+            )
+        )
+        await conn.execute(
+            text(
+                "CREATE TRIGGER test_poison BEFORE INSERT ON conversion_events "
+                "FOR EACH ROW EXECUTE FUNCTION test_poison()"
+            )
+        )
+    try:
+        yield "poison"
+    finally:
+        # The test's reads keep a lock on the table until its transaction ends.
+        await session.rollback()
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP TRIGGER test_poison ON conversion_events"))
+            await conn.execute(text("DROP FUNCTION test_poison()"))
+
+
+async def test_a_failing_group_is_applied_one_by_one(
+    ingestion_client: Client,
+    session: AsyncSession,
+    engine: AsyncEngine,
+    campaign: TrackedCampaign,
+    poison: str,
+):
+    click_id = await click(ingestion_client)
+    hits = [
+        _hit(campaign.secret, clickid=click_id, type="transaction", txid=txid, sum="1")
+        for txid in ("T-1", poison, "T-2")
+    ]
+
+    first, failed, last = await _one_group(engine, hits)
+
+    assert isinstance(first, Outcome)
+    assert first.reason == "accepted"
+    assert isinstance(failed, NotCommittedError)
+    assert isinstance(last, Outcome)
+    assert last.reason == "accepted"
+    assert await count(session, "SELECT count(*) FROM conversion_events") == 2
+    assert await count(session, "SELECT count(*) FROM postback_log") == 2
+    assert await _commits(session) == 2
+
+
+async def test_a_postback_that_cannot_be_committed_answers_503(
+    ingestion_client: Client, session: AsyncSession, campaign: TrackedCampaign, poison: str
+):
+    click_id = await click(ingestion_client)
+    status, body = await postback(
+        ingestion_client, campaign.secret, clickid=click_id, type="transaction", txid=poison
+    )
+    assert (status, body["error"]) == (503, "unavailable")
+    assert "retry" in body["detail"]
+    assert await count(session, "SELECT count(*) FROM conversion_events") == 0
