@@ -1,8 +1,10 @@
 """Group commit: many requests, one transaction.
 
-Requests queue an item and (when they must know it is committed) await its result. Flushers
-take turns: while one batch commits, the next one fills, so batch size follows the load and
-throughput is bounded by the database rather than by a round trip per request.
+Requests queue an item and (when they must know it is committed) await its result. One flusher
+per process commits what is queued; while a batch commits, the next one fills, so batch size
+follows the load and throughput is bounded by the database rather than by a round trip per
+request. (Two flushers taking turns measured ~10% slower: they split the load into smaller
+batches, and a batch's cost in the database is mostly per statement, not per row.)
 """
 
 import asyncio
@@ -14,8 +16,6 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-FLUSHERS = 2
 
 
 class NotCommittedError(Exception):
@@ -44,20 +44,20 @@ class GroupCommit(Generic[T, R]):
         self._attempts = attempts
         self._pending: list[tuple[T, asyncio.Future[R] | None]] = []
         self._wake = asyncio.Event()
-        self._flushers: list[asyncio.Task[None]] = []
+        self._flusher: asyncio.Task[None] | None = None
         self._in_flight = 0
 
     def start(self) -> None:
-        self._flushers = [asyncio.create_task(self._run()) for _ in range(FLUSHERS)]
+        self._flusher = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
         """Commit what is pending, then stop."""
         while self._pending or self._in_flight:
             self._wake.set()
             await asyncio.sleep(0.01)
-        for task in self._flushers:
-            task.cancel()
-        await asyncio.gather(*self._flushers, return_exceptions=True)
+        if self._flusher:
+            self._flusher.cancel()
+            await asyncio.gather(self._flusher, return_exceptions=True)
 
     async def submit(self, item: T) -> R:
         """Queue an item and return its result once its batch is committed."""
@@ -95,7 +95,7 @@ class GroupCommit(Generic[T, R]):
                 results = await self._commit(items)
                 break
             except Exception:
-                # A flusher must never die, least of all with requests waiting on it.
+                # The flusher must never die, least of all with requests waiting on it.
                 if attempt < self._attempts:
                     await asyncio.sleep(0.1 * 2**attempt)
                     continue

@@ -21,6 +21,9 @@ class LookupCache(Generic[K, V]):
 
     async def get(self, key: K) -> V:
         task = self._entries.get(key)
+        if task is not None and task.done() and task.exception() is None:
+            # The usual case, answered without the shield's extra future.
+            return task.result()
         if task is None:
             task = asyncio.ensure_future(self._load(key))
             self._entries[key] = task

@@ -174,6 +174,12 @@ def request_ip(
 def _parse_ip(value: str | None) -> IPAddress | None:
     if value is None:
         return None
+    return _parse_ip_text(value)
+
+
+# Peers and proxies repeat; ipaddress parses in pure Python, a visible cost per click.
+@lru_cache(maxsize=10_000)
+def _parse_ip_text(value: str) -> IPAddress | None:
     try:
         address = ip_address(value)
     except ValueError:

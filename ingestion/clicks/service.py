@@ -1,8 +1,8 @@
 """Turning a visit into a click: campaign, offer rotation, visitor facts, cost, macros."""
 
 import hashlib
-import json
 import random
+from collections import ChainMap
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -10,6 +10,7 @@ from decimal import Decimal
 from functools import partial
 from ipaddress import IPv4Address, IPv6Address
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ingestion.clicks import repository
@@ -25,6 +26,7 @@ from models.enums import CostModel, RecordStatus
 # A paused campaign stops receiving clicks within this many seconds.
 CAMPAIGN_CACHE_SECONDS = 5.0
 _THOUSAND = Decimal(1000)
+_SUB_POSITIONS = {f"sub{i}": i - 1 for i in range(1, 21)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +69,7 @@ async def track(
     offer = _rotate(route.offers)
     click_id, created_at = new_click_id(datetime.now(UTC))
     device = parse_user_agent(visit.user_agent)
-    subs = tuple(visit.params.get(f"sub{i}") or None for i in range(1, 21))
+    subs = _subs(visit.params)
     await writer.write(
         ClickRecord(
             workspace_id=route.workspace_id,
@@ -91,21 +93,31 @@ async def track(
             ),
             cost=_click_cost(route),
             subs=subs,
-            params=json.dumps(visit.params, ensure_ascii=False),
+            params=msgspec.json.encode(visit.params).decode(),
             fingerprint=_fingerprint(visit),
         )
     )
     if offer is None:
         return TrackedClick(click_id=click_id, redirect_url=None)
-    macros: dict[str, str | None] = {
-        **visit.params,
-        **{f"sub{i}": sub for i, sub in enumerate(subs, start=1)},
+    ours = {
         "clickid": click_id,
         "campaign_id": str(route.id),
         "source": route.traffic_source_name,
         "country": visit.country,
     }
+    # Every incoming parameter (sub1..sub20 among them) is a macro too; ours take precedence.
+    macros = ChainMap[str, str | None](ours, dict(visit.params))
     return TrackedClick(click_id=click_id, redirect_url=fill(offer.url, macros))
+
+
+def _subs(params: Mapping[str, str]) -> tuple[str | None, ...]:
+    """sub1..sub20 by position, empty ones as None (from the few parameters a link carries)."""
+    subs: list[str | None] = [None] * len(_SUB_POSITIONS)
+    for name, value in params.items():
+        position = _SUB_POSITIONS.get(name)
+        if position is not None and value:
+            subs[position] = value
+    return tuple(subs)
 
 
 def _rotate(offers: tuple[OfferRoute, ...]) -> OfferRoute | None:
