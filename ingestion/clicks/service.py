@@ -2,7 +2,6 @@
 
 import hashlib
 import random
-from collections import ChainMap
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -99,14 +98,14 @@ async def track(
     )
     if offer is None:
         return TrackedClick(click_id=click_id, redirect_url=None)
-    ours = {
+    # Every incoming parameter (sub1..sub20 among them) is a macro too; ours take precedence.
+    macros: dict[str, str | None] = {
+        **visit.params,
         "clickid": click_id,
         "campaign_id": str(route.id),
         "source": route.traffic_source_name,
         "country": visit.country,
     }
-    # Every incoming parameter (sub1..sub20 among them) is a macro too; ours take precedence.
-    macros = ChainMap[str, str | None](ours, dict(visit.params))
     return TrackedClick(click_id=click_id, redirect_url=fill(offer.url, macros))
 
 
