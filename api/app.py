@@ -13,6 +13,7 @@ from litestar.exceptions import LitestarDeprecationWarning, TooManyRequestsExcep
 from litestar.stores.memory import MemoryStore
 from strawberry.litestar import make_graphql_controller
 
+from api.auth import KeyUsage
 from api.context import provide_context
 from api.ratelimit import STORE as RATE_LIMIT_STORE
 from api.ratelimit import forget_expired_windows, rate_limit_config, too_many_requests
@@ -53,7 +54,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     rate_limit_store = MemoryStore()
     return Litestar(
         route_handlers=[health, graphql],
-        state=State({"settings": settings, "database_url": database_url(settings)}),
+        state=State(
+            {
+                "settings": settings,
+                "database_url": database_url(settings),
+                "key_usage": KeyUsage(),
+            }
+        ),
         lifespan=[
             database_lifespan("clicktrail-api"),
             *([forget_expired_windows(rate_limit_store)] if rate_limit else []),

@@ -2,12 +2,16 @@
 
 from dataclasses import dataclass
 
+from cachetools import TTLCache
 from litestar.exceptions import NotAuthorizedException
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api.workspaces.credentials import hash_api_key
-from api.workspaces.repository import find_active_api_key
+from api.workspaces.repository import find_active_api_key, touch_api_key
 from models.enums import ApiScope
+
+# A key's last use is recorded to within this many seconds.
+LAST_USED_RESOLUTION_S = 60
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="clicktrail"'}
 
@@ -40,3 +44,22 @@ async def authenticate(session: AsyncSession, authorization: str | None) -> Prin
         api_key_id=key.id,
         scopes=frozenset(ApiScope(scope) for scope in key.scopes),
     )
+
+
+class KeyUsage:
+    """Records when keys are used, at most once per key and resolution period in a process.
+
+    A write per request would queue a key's concurrent requests on its row and double the
+    statements of a read.
+    """
+
+    def __init__(self) -> None:
+        self._recorded: TTLCache[int, None] = TTLCache(maxsize=10_000, ttl=LAST_USED_RESOLUTION_S)
+
+    async def record(self, engine: AsyncEngine, principal: Principal) -> None:
+        if principal.api_key_id in self._recorded:
+            return
+        self._recorded[principal.api_key_id] = None
+        await touch_api_key(
+            engine, workspace_id=principal.workspace_id, key_id=principal.api_key_id
+        )

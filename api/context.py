@@ -5,7 +5,7 @@ from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from strawberry.litestar import BaseContext
 
-from api.auth import Principal, authenticate
+from api.auth import KeyUsage, Principal, authenticate
 from api.loaders import Loaders, create_loaders
 from models.settings import Settings
 
@@ -26,6 +26,8 @@ async def provide_context(
 ) -> Context:
     """A Litestar dependency: anonymous requests stop here with a 401, introspection included."""
     principal = await authenticate(session, headers.get("authorization"))
+    key_usage: KeyUsage = state.key_usage
+    await key_usage.record(state.engine, principal)
     return Context(
         session=session,
         engine=state.engine,

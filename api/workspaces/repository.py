@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, exists, or_, update
+from sqlalchemy import Row, exists, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import col, select
@@ -75,6 +75,16 @@ async def find_active_api_key(session: AsyncSession, secret_hash: bytes) -> ApiK
         select(ApiKey).where(ApiKey.secret_hash == secret_hash, col(ApiKey.revoked_at).is_(None))
     )
     return result.scalars().first()
+
+
+async def touch_api_key(engine: AsyncEngine, *, workspace_id: int, key_id: int) -> None:
+    """Stamp the key's last use, in a transaction of its own (no lock held across a request)."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(_API_KEYS)
+            .where(_API_KEYS.c.workspace_id == workspace_id, _API_KEYS.c.id == key_id)
+            .values(last_used_at=func.now())
+        )
 
 
 async def api_keys(engine: AsyncEngine, *, workspace_id: int) -> Sequence[Row[Any]]:

@@ -124,7 +124,9 @@ class ApiKeyType:
     prefix: str = strawberry.field(description="The secret's first characters, to tell keys apart.")
     scopes: list[ApiScope] = strawberry.field(description="What the key may do.")
     created_at: datetime = strawberry.field(description="When it was created.")
-    last_used_at: datetime | None = strawberry.field(description="When it was last used, if known.")
+    last_used_at: datetime | None = strawberry.field(
+        description="When it was last used (to the minute); null if never."
+    )
     revoked_at: datetime | None = strawberry.field(
         description="When it was revoked; a revoked key is refused."
     )

@@ -248,3 +248,19 @@ async def test_a_read_key_gets_a_permission_error_from_every_mutation(
     assert error["extensions"] == {"code": "FORBIDDEN"}
     after = await data(api_client, reader, "{ trafficSources { id } workspace { name } }")
     assert after == {"trafficSources": [], "workspace": {"name": "Acme Media"}}
+
+
+async def test_a_keys_last_use_is_recorded_at_most_once_a_minute(
+    api_client: Client, workspace: NewWorkspace, session: AsyncSession
+):
+    query = "{ apiKeys { name lastUsedAt } }"
+    first = await data(api_client, workspace.admin_api_key, query)
+    used = datetime.fromisoformat(first["apiKeys"][0]["lastUsedAt"])
+    assert abs(datetime.now(UTC) - used) < timedelta(seconds=30)
+    # Moved back an hour: a request within the minute leaves it there, so it was not rewritten.
+    await session.execute(
+        text("UPDATE api_keys SET last_used_at = last_used_at - interval '1 hour'")
+    )
+    await session.commit()
+    second = await data(api_client, workspace.admin_api_key, query)
+    assert datetime.fromisoformat(second["apiKeys"][0]["lastUsedAt"]) == used - timedelta(hours=1)
