@@ -24,6 +24,7 @@ from api.clicks.queries import ClickQueries
 from api.conversions.queries import ConversionQueries
 from api.cost import QueryCost
 from api.errors import should_mask
+from api.execution import PlainDataExecutor
 from api.postback_log.queries import PostbackLogQueries
 from api.reports.queries import ReportQueries
 from api.workspaces.mutations import WorkspaceMutations
@@ -77,7 +78,12 @@ def build_schema(
         partial(QueryCost, limit=settings.api_max_query_cost),
         partial(MaskErrors, should_mask_error=should_mask),
     ]
-    return _Schema(query=query, mutation=mutation, extensions=extensions)
+    return _Schema(
+        query=query,
+        mutation=mutation,
+        extensions=extensions,
+        execution_context_class=PlainDataExecutor,
+    )
 
 
 schema = build_schema(get_settings())
