@@ -37,6 +37,7 @@ from graphql import (
     GraphQLOutputType,
     GraphQLResolveInfo,
     GraphQLString,
+    get_nullable_type,
     is_leaf_type,
     is_list_type,
     is_non_null_type,
@@ -192,12 +193,7 @@ class PlainDataExecutor(StrawberryGraphQLCoreExecutionContext):
         complete = self._value(field_def.type, field_details_list)
         if complete is None:
             return None
-        read = attrgetter(attribute)
-
-        def complete_field(source: object) -> object:
-            return complete(read(source))
-
-        return complete_field
+        return _reading(attrgetter(attribute), field_def.type, complete)
 
     def _value(
         self, type_: GraphQLOutputType, field_details_list: FieldDetailsList
@@ -286,27 +282,6 @@ class PlainDataExecutor(StrawberryGraphQLCoreExecutionContext):
                 raise NotPlain
             return coerced
 
-        # The built-in scalars return these values unchanged: skip the call.
-        if type_ is GraphQLString or type_ is GraphQLID:
-            return _passing(str, complete_leaf)
-        if type_ is GraphQLBoolean:
-            return _passing(bool, complete_leaf)
-        if type_ is GraphQLInt:
-
-            def complete_int(value: object) -> object:
-                if value.__class__ is int and _MIN_INT <= value <= _MAX_INT:
-                    return value
-                return complete_leaf(value)
-
-            return complete_int
-        if type_ is GraphQLFloat:
-
-            def complete_float(value: object) -> object:
-                if value.__class__ is float and isfinite(value):
-                    return value
-                return complete_leaf(value)
-
-            return complete_float
         if isinstance(type_, GraphQLEnumType):
             return _enum(type_, complete_leaf)
         return complete_leaf
@@ -324,11 +299,45 @@ def _plain_nodes(field_details_list: FieldDetailsList) -> bool:
     )
 
 
-def _passing(cls: type, otherwise: Complete) -> Complete:
-    def complete_passing(value: object) -> object:
-        return value if value.__class__ is cls else otherwise(value)
+def _reading(
+    read: Callable[[object], object], type_: GraphQLOutputType, complete: Complete
+) -> Complete:
+    """A field's completion: `complete` what `read` returns.
 
-    return complete_passing
+    Values the built-in scalars return unchanged skip `complete`: most fields of most rows.
+    """
+    scalar = get_nullable_type(type_)
+    if scalar is GraphQLString or scalar is GraphQLID or scalar is GraphQLBoolean:
+        unchanged = bool if scalar is GraphQLBoolean else str
+
+        def complete_exact(source: object) -> object:
+            value = read(source)
+            return value if value.__class__ is unchanged else complete(value)
+
+        return complete_exact
+    if scalar is GraphQLInt:
+
+        def complete_int(source: object) -> object:
+            value = read(source)
+            if value.__class__ is int and _MIN_INT <= value <= _MAX_INT:
+                return value
+            return complete(value)
+
+        return complete_int
+    if scalar is GraphQLFloat:
+
+        def complete_float(source: object) -> object:
+            value = read(source)
+            if value.__class__ is float and isfinite(value):
+                return value
+            return complete(value)
+
+        return complete_float
+
+    def complete_read(source: object) -> object:
+        return complete(read(source))
+
+    return complete_read
 
 
 def _enum(type_: GraphQLEnumType, otherwise: Complete) -> Complete:
