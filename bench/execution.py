@@ -25,7 +25,6 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import ExecutionResult
 
 from api.auth import Principal
-from api.catalog.references import CatalogReferences
 from api.catalog.types import CampaignType, OfferType, TrafficSourceType
 from api.clicks.types import ClickType
 from api.conversions.types import ConversionEventType
@@ -147,13 +146,16 @@ def clicks(count: int) -> list[ClickType]:
             campaign_id=n % 40,
             offer_id=1,
             traffic_source_id=1,
-            references=CatalogReferences(campaigns[n % 40], offer, source),
+            campaign=campaigns[n % 40],
+            offer=offer,
+            traffic_source=source,
             loaded_events=[],
         )
         if n % 10 == 0:
-            click.loaded_events.append(_event(1, "conversion", click))
+            click.conversions = [_event(1, "conversion", click)]
             if n % 30 == 0:
-                click.loaded_events += [_event(2, "transaction", click)]
+                click.transactions = [_event(2, "transaction", click)]
+            click.loaded_events = click.conversions + click.transactions
         result.append(click)
     return result
 
@@ -183,7 +185,7 @@ def report_rows(count: int) -> list[ReportRow]:
                 campaign_id=n % 40,
                 offer_id=None,
                 traffic_source_id=None,
-                references=CatalogReferences(campaign=campaigns[n % 40]),
+                campaign=campaigns[n % 40],
                 by_type=[TypeMetrics(type="conversion", count=500, revenue=6000.0)],
                 **_metrics(sums),
             )

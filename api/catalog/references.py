@@ -7,7 +7,6 @@ each, most of a large list's cost.
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import Row
@@ -17,26 +16,23 @@ from api.catalog.types import CampaignType, OfferType, TrafficSourceType
 from api.loaders import Loaders
 
 
-@dataclass(slots=True)
-class CatalogReferences:
-    campaign: CampaignType | None = None
-    offer: OfferType | None = None
-    traffic_source: TrafficSourceType | None = None
-
-
 class Referring(Protocol):
+    """A row with catalog ids and plain attributes for what they refer to."""
+
     @property
     def campaign_id(self) -> int | None: ...
     @property
     def offer_id(self) -> int | None: ...
     @property
     def traffic_source_id(self) -> int | None: ...
-    @property
-    def references(self) -> CatalogReferences: ...
+
+    campaign: CampaignType | None
+    offer: OfferType | None
+    traffic_source: TrafficSourceType | None
 
 
 async def load_references(items: Sequence[Referring], loaders: Loaders, selected: set[str]) -> None:
-    """Fills each item's references the query selects (GraphQL field names)."""
+    """Sets each item's campaign, offer and source the query selects (GraphQL field names)."""
     jobs = []
     for graphql_name, attribute, loader, convert in (
         ("campaign", "campaign", loaders.campaign_by_id, CampaignType.from_row),
@@ -67,4 +63,4 @@ async def _load(
         if row is not None:
             if row.id not in converted:
                 converted[row.id] = convert(row)
-            setattr(item.references, attribute, converted[row.id])
+            setattr(item, attribute, converted[row.id])

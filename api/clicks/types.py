@@ -11,7 +11,7 @@ from sqlalchemy import Row
 from strawberry.scalars import JSON
 from strawberry.types.nodes import Selection
 
-from api.catalog.references import CatalogReferences, load_references
+from api.catalog.references import load_references
 from api.catalog.types import CampaignType, OfferType, TrafficSourceType
 from api.clicks.filters import SUB_COUNT
 from api.context import Context
@@ -46,35 +46,32 @@ class ClickType:
         "not sent): a list of 2 means sub3 and later were not sent."
     )
     params: JSON = strawberry.field(description="Every query parameter of the visit.")
+    # Plain data, not resolvers: the executor completes a page of plain clicks in one loop
+    # (api/execution.py). load_many fills what the query selects; the campaign, which every
+    # click has, is None until then.
+    campaign: CampaignType | None = strawberry.field(
+        default=None,
+        graphql_type=CampaignType,
+        description="The campaign whose tracking link was clicked.",
+    )
+    offer: OfferType | None = strawberry.field(
+        default=None, description="The offer the visitor was sent to."
+    )
+    traffic_source: TrafficSourceType | None = strawberry.field(
+        default=None, description="Where the click came from."
+    )
+    conversions: list[ConversionEventType] = strawberry.field(
+        default_factory=list,
+        description="Events whose type counts as a conversion, oldest first.",
+    )
+    transactions: list[ConversionEventType] = strawberry.field(
+        default_factory=list, description="Transactions (type=transaction), oldest first."
+    )
     campaign_id: strawberry.Private[int]
     offer_id: strawberry.Private[int | None]
     traffic_source_id: strawberry.Private[int | None]
-
-    references: strawberry.Private[CatalogReferences]
     # Filled by load_many when the query selects any of the event lists.
     loaded_events: strawberry.Private[list[ConversionEventType]]
-
-    @strawberry.field(description="The campaign whose tracking link was clicked.")
-    def campaign(self) -> CampaignType:
-        # clicks.campaign_id is a foreign key within the workspace.
-        assert self.references.campaign is not None
-        return self.references.campaign
-
-    @strawberry.field(description="The offer the visitor was sent to.")
-    def offer(self) -> OfferType | None:
-        return self.references.offer
-
-    @strawberry.field(description="Where the click came from.")
-    def traffic_source(self) -> TrafficSourceType | None:
-        return self.references.traffic_source
-
-    @strawberry.field(description="Events whose type counts as a conversion, oldest first.")
-    def conversions(self) -> list[ConversionEventType]:
-        return [event for event in self.loaded_events if event.counts_as_conversion]
-
-    @strawberry.field(description="Transactions (type=transaction), oldest first.")
-    def transactions(self) -> list[ConversionEventType]:
-        return [event for event in self.loaded_events if event.type == TRANSACTION_TYPE]
 
     @strawberry.field(description="Every event of the click, oldest first, optionally narrowed.")
     def events(
@@ -131,7 +128,6 @@ class ClickType:
             campaign_id=row.campaign_id,
             offer_id=row.offer_id,
             traffic_source_id=row.traffic_source_id,
-            references=CatalogReferences(),
             loaded_events=[],
         )
 
@@ -148,3 +144,7 @@ async def _attach_events(clicks: list[ClickType], loaders: Loaders) -> None:
     rows = await loaders.events_by_click_id.load_many([click.id for click in clicks])
     for click, events in zip(clicks, rows, strict=True):
         click.loaded_events = [ConversionEventType.from_row(row) for row in events]
+        click.conversions = [event for event in click.loaded_events if event.counts_as_conversion]
+        click.transactions = [
+            event for event in click.loaded_events if event.type == TRANSACTION_TYPE
+        ]

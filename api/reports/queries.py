@@ -11,7 +11,7 @@ from sqlalchemy import Row
 from sqlalchemy.exc import DBAPIError
 from strawberry.scalars import JSON
 
-from api.catalog.references import CatalogReferences, load_references
+from api.catalog.references import load_references
 from api.clicks import repository as clicks_repository
 from api.clicks.filters import ClickFilter
 from api.context import Context
@@ -290,7 +290,6 @@ def _rows(plan: ReportPlan, rows: Sequence[Row[Any]]) -> list[ReportRow]:
                 campaign_id=None if campaign is None else row[campaign],
                 offer_id=None if offer is None else row[offer],
                 traffic_source_id=None if source is None else row[source],
-                references=CatalogReferences(),
                 by_type=_by_type(row[by_type]),
                 **metrics,
             )
@@ -310,7 +309,6 @@ def _totals(rows: Sequence[Row[Any]]) -> ReportRow:
         campaign_id=None,
         offer_id=None,
         traffic_source_id=None,
-        references=CatalogReferences(),
         by_type=_by_type(rows[0].total_by_type if rows else None),
         **_metrics(sums),
     )

@@ -6,7 +6,6 @@ from enum import StrEnum
 import strawberry
 from strawberry.scalars import JSON
 
-from api.catalog.references import CatalogReferences
 from api.catalog.types import CampaignType, OfferType, TrafficSourceType
 
 
@@ -152,24 +151,20 @@ class ReportRow:
         description="Count and revenue per conversion type: transactions apart from "
         "conversions, and every custom type."
     )
+    # Plain data, not resolvers: the executor completes a thousand plain rows in one loop
+    # (api/execution.py). The report resolver fills them when the query selects them.
+    campaign: CampaignType | None = strawberry.field(
+        default=None, description="The campaign, when grouped by it."
+    )
+    offer: OfferType | None = strawberry.field(
+        default=None, description="The offer, when grouped by it."
+    )
+    traffic_source: TrafficSourceType | None = strawberry.field(
+        default=None, description="The traffic source, when grouped by it."
+    )
     campaign_id: strawberry.Private[int | None]
     offer_id: strawberry.Private[int | None]
     traffic_source_id: strawberry.Private[int | None]
-
-    # Filled by the report resolver for the rows, when the query selects them.
-    references: strawberry.Private[CatalogReferences]
-
-    @strawberry.field(description="The campaign, when grouped by it.")
-    def campaign(self) -> CampaignType | None:
-        return self.references.campaign
-
-    @strawberry.field(description="The offer, when grouped by it.")
-    def offer(self) -> OfferType | None:
-        return self.references.offer
-
-    @strawberry.field(description="The traffic source, when grouped by it.")
-    def traffic_source(self) -> TrafficSourceType | None:
-        return self.references.traffic_source
 
 
 @strawberry.type(
