@@ -5,6 +5,7 @@ import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import msgspec
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
@@ -42,7 +43,7 @@ async def _frozen_startup_objects(app: Litestar) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
-    graphql = make_graphql_controller(
+    base = make_graphql_controller(
         build_schema(settings),
         path="/graphql",
         context_getter=provide_context,
@@ -50,10 +51,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # No subscriptions: a websocket would only be a way around the HTTP rate limit.
         subscription_protocols=(),
     )
+
+    class GraphQLController(base):  # type: ignore[valid-type, misc]
+        def encode_json(self, data: object) -> bytes:
+            # json.dumps spends ~10 ms on the answer of a 1,000-row report, msgspec ~1 ms. It
+            # writes UTF-8 rather than \u escapes, and null for NaN where json wrote NaN
+            # (which is no JSON); GraphQL's own Float never holds one.
+            return msgspec.json.encode(data)
+
     rate_limit = settings.api_rate_limit_per_minute
     rate_limit_store = MemoryStore()
     return Litestar(
-        route_handlers=[health, graphql],
+        route_handlers=[health, GraphQLController],
         state=State(
             {
                 "settings": settings,

@@ -27,6 +27,22 @@ async def test_a_query_over_get_works(
     assert response.json()["data"] == {"workspace": {"name": "Acme Media"}}
 
 
+async def test_answers_are_utf8_json(
+    api_client: AsyncTestClient[Litestar], workspace: NewWorkspace
+):
+    mutation = """
+    mutation { updateWorkspace(input: {name: "Acmé Média 東京"}) { __typename } }
+    """
+    response = await api_client.post("/graphql", json={"query": mutation}, headers=auth(workspace))
+    assert response.status_code == 200, response.text
+    response = await api_client.post(
+        "/graphql", json={"query": "{ workspace { name } }"}, headers=auth(workspace)
+    )
+    assert response.headers["content-type"].startswith("application/json")
+    # UTF-8 as it is, not \u escapes: a third of the bytes for many scripts.
+    assert '{"data":{"workspace":{"name":"Acmé Média 東京"}}'.encode() in response.content
+
+
 async def test_a_mutation_over_get_is_refused(
     api_client: AsyncTestClient[Litestar], workspace: NewWorkspace
 ):
