@@ -168,8 +168,9 @@ class ReportQueries:
                     "narrow the date range or the filter"
                 ) from None
             raise
-        report_rows = _rows(plan, rows)
-        wants_table = "table" in names(selected(info.selected_fields, "report"))
+        wanted = names(selected(info.selected_fields, "report"))
+        # A BI pull of the table alone builds no ReportRow objects.
+        report_rows = _rows(plan, rows) if "rows" in wanted else []
         await load_references(
             report_rows,
             context.loaders,
@@ -179,7 +180,7 @@ class ReportQueries:
             rows=report_rows,
             totals=_totals(rows),
             total_rows=rows[0].total_rows if rows else 0,
-            table=_table(plan, report_rows) if wants_table else None,
+            table=_table(plan, rows) if "table" in wanted else None,
             source="raw" if rollup is None else f"rollup_{rollup.name}",
         )
 
@@ -234,19 +235,25 @@ def _selected_metrics(info: strawberry.Info[Context]) -> set[str]:
     return {re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower() for name in fields}
 
 
-def _table(plan: ReportPlan, rows: list[ReportRow]) -> ReportTable:
+def _table(plan: ReportPlan, rows: Sequence[Row[Any]]) -> ReportTable:
+    """The rows as arrays, from the statement's rows: no ReportRow objects on the way."""
     columns = [
         *(["bucket"] if plan.bucket is not None else []),
         *(_camel(column) for column in (*plan.columns, *TABLE_METRICS)),
     ]
-    table = []
-    for row in rows:
-        values: list[Any] = [] if row.bucket is None else [row.bucket.isoformat()]
-        sub_values = {f"sub{sub.index}": sub.value for sub in row.subs}
-        for column in plan.columns:
-            values.append(sub_values[column] if column in sub_values else getattr(row, column))
-        values += [getattr(row, metric) for metric in TABLE_METRICS]
-        table.append(values)
+    table: list[list[Any]] = []
+    if rows:
+        position = {name: i for i, name in enumerate(rows[0]._fields)}
+        zone = ZoneInfo(plan.timezone)
+        bucket = position.get("bucket")
+        dimensions = [position[column] for column in plan.columns]
+        sums = [(name, position[name]) for name in repository.SUMS]
+        for row in rows:
+            values = [] if bucket is None else [row[bucket].astimezone(zone).isoformat()]
+            values += [row[i] for i in dimensions]
+            metrics = _metrics({name: row[i] for name, i in sums})
+            values += [metrics[metric] for metric in TABLE_METRICS]
+            table.append(values)
     return ReportTable(columns=columns, rows=JSON(table))
 
 

@@ -370,6 +370,57 @@ async def test_the_table_holds_the_rows_as_arrays(api_client: Client, traffic: T
         assert (t["epc"], t["cr"]) == (row["epc"], row["cr"])
 
 
+TABLE_OR_ROWS = """
+query ($filter: ClickFilter, $groupBy: [ReportDimension!], $bucket: TimeBucket, $tz: String,
+       $rows: Boolean!) {
+  report(filter: $filter, groupBy: $groupBy, timeBucket: $bucket, timezone: $tz) {
+    table @skip(if: $rows) { columns rows }
+    rows @include(if: $rows) {
+      bucket campaign { id } offer { id } trafficSource { id } country deviceType os browser
+      subs { index value }
+      clicks uniqueClicks botClicks conversions transactions revenue cost profit roi cr epc cpa
+    }
+  }
+}
+"""
+
+
+def _cell(row: dict[str, Any], column: str) -> Any:
+    """What a table column holds, read from a row of `rows`."""
+    if column in ("campaignId", "offerId", "trafficSourceId"):
+        reference = row[column.removesuffix("Id")]
+        return None if reference is None else int(reference["id"])
+    if re.fullmatch(r"sub\d+", column):
+        return {f"sub{sub['index']}": sub["value"] for sub in row["subs"]}[column]
+    return row[column]
+
+
+async def test_the_table_alone_holds_what_the_rows_hold(api_client: Client, traffic: Traffic):
+    # Asked for without `rows`, the table is built from the statement's rows directly.
+    key = traffic.campaign.workspace.admin_api_key
+    start, end = _today()
+    for group_by, bucket, tz in (
+        (["CAMPAIGN", "SUB1"], "DAY", "UTC"),
+        (["COUNTRY", "DEVICE_TYPE", "OS", "BROWSER", "OFFER", "TRAFFIC_SOURCE"], None, "UTC"),
+        (["SUB2", "SUB1"], "HOUR", "Asia/Kolkata"),
+        ([], "DAY", "America/New_York"),
+    ):
+        variables = {
+            "filter": {"createdFrom": start, "createdBefore": end},
+            "groupBy": group_by,
+            "bucket": bucket,
+            "tz": tz,
+        }
+        table = await execute(api_client, key, TABLE_OR_ROWS, {**variables, "rows": False})
+        rows = await execute(api_client, key, TABLE_OR_ROWS, {**variables, "rows": True})
+        assert "errors" not in table, table
+        assert "errors" not in rows, rows
+        columns = table["data"]["report"]["table"]["columns"]
+        expected = [[_cell(row, c) for c in columns] for row in rows["data"]["report"]["rows"]]
+        assert table["data"]["report"]["table"]["rows"] == expected, group_by
+        assert expected, group_by
+
+
 async def test_reports_are_the_same_before_and_after_compaction(
     api_client: Client, session: AsyncSession, engine: AsyncEngine, campaign: TrackedCampaign
 ):
