@@ -4,6 +4,7 @@ import asyncio
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Annotated, Any
 
 import strawberry
@@ -98,7 +99,7 @@ class ClickType:
         Loading here, through the request's DataLoaders, instead of in a resolver per click
         and field, saves an asyncio task per click and field: most of a page's cost.
         """
-        clicks = [cls.from_row(row) for row in rows]
+        clicks = cls.from_rows(rows)
         wanted = names(selections)
         loaders = context.loaders
         jobs = [load_references(clicks, loaders, wanted)]
@@ -108,33 +109,86 @@ class ClickType:
         return clicks
 
     @classmethod
-    def from_row(cls, row: Row[Any]) -> "ClickType":
-        return cls(
-            id=strawberry.ID(row.id),
-            created_at=row.created_at,
-            ip=None if row.ip is None else str(row.ip),
-            user_agent=row.user_agent,
-            device_type=row.device_type,
-            os=row.os,
-            browser=row.browser,
-            is_bot=row.is_bot,
-            is_unique=row.is_unique,
-            country=row.country,
-            referrer=row.referrer,
-            external_id=row.external_id,
-            cost=row.cost,
-            subs=_sent(row),
-            params=row.params,
-            campaign_id=row.campaign_id,
-            offer_id=row.offer_id,
-            traffic_source_id=row.traffic_source_id,
-            loaded_events=[],
-        )
+    def from_rows(cls, rows: Sequence[Row[Any]]) -> list["ClickType"]:
+        """Clicks from the statement's rows, read by position: reading a Row's attribute by
+        name costs ~0.6 us, and a click has forty columns."""
+        if not rows:
+            return []
+        position = {name: i for i, name in enumerate(rows[0]._fields)}
+        read = itemgetter(*(position[name] for name in _COLUMNS))
+        read_subs = itemgetter(*(position[f"sub{n}"] for n in range(1, SUB_COUNT + 1)))
+        clicks = []
+        for row in rows:
+            (
+                id_,
+                created_at,
+                ip,
+                user_agent,
+                device_type,
+                os,
+                browser,
+                is_bot,
+                is_unique,
+                country,
+                referrer,
+                external_id,
+                cost,
+                params,
+                campaign_id,
+                offer_id,
+                traffic_source_id,
+            ) = read(row)
+            clicks.append(
+                cls(
+                    id=strawberry.ID(id_),
+                    created_at=created_at,
+                    ip=None if ip is None else str(ip),
+                    user_agent=user_agent,
+                    device_type=device_type,
+                    os=os,
+                    browser=browser,
+                    is_bot=is_bot,
+                    is_unique=is_unique,
+                    country=country,
+                    referrer=referrer,
+                    external_id=external_id,
+                    cost=cost,
+                    subs=_sent(read_subs(row)),
+                    params=params,
+                    campaign_id=campaign_id,
+                    offer_id=offer_id,
+                    traffic_source_id=traffic_source_id,
+                    loaded_events=[],
+                )
+            )
+        return clicks
 
 
-def _sent(row: Row[Any]) -> list[str | None]:
+# The columns from_rows reads, besides the subs, in the order it unpacks them.
+_COLUMNS = (
+    "id",
+    "created_at",
+    "ip",
+    "user_agent",
+    "device_type",
+    "os",
+    "browser",
+    "is_bot",
+    "is_unique",
+    "country",
+    "referrer",
+    "external_id",
+    "cost",
+    "params",
+    "campaign_id",
+    "offer_id",
+    "traffic_source_id",
+)
+
+
+def _sent(values: Sequence[str | None]) -> list[str | None]:
     # Most clicks carry a few subs: twenty list items each would cost more than the rest.
-    subs = [getattr(row, f"sub{n}") for n in range(1, SUB_COUNT + 1)]
+    subs = list(values)
     while subs and subs[-1] is None:
         subs.pop()
     return subs
