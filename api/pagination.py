@@ -79,18 +79,37 @@ class Edge(Generic[Node]):
 
 @strawberry.type(description="One page of a list, newest first unless ordered otherwise.")
 class Connection(Generic[Node]):
-    edges: list[Edge[Node]] = strawberry.field(description="The page's rows with their cursors.")
-    page_info: PageInfo = strawberry.field(description="Whether more rows follow.")
+    rows: strawberry.Private[list[Node]]
+    has_next_page: strawberry.Private[bool]
+    after: strawberry.Private[str | None]
+    position: strawberry.Private[Callable[[Node], Position]]
     # Counting every matching row can cost more than the page: run only when asked for.
     count: strawberry.Private[Callable[[], Awaitable[int]]]
 
+    # Cursors only when asked for: one costs more than the rest of a plain row.
+    @strawberry.field(description="The page's rows with their cursors.")
+    def edges(self) -> list[Edge[Node]]:
+        return [Edge(cursor=self._cursor(row), node=row) for row in self.rows]
+
+    @strawberry.field(description="Whether more rows follow.")
+    def page_info(self) -> PageInfo:
+        return PageInfo(
+            has_next_page=self.has_next_page,
+            has_previous_page=self.after is not None,
+            start_cursor=self._cursor(self.rows[0]) if self.rows else None,
+            end_cursor=self._cursor(self.rows[-1]) if self.rows else None,
+        )
+
     @strawberry.field(description="The page's rows without cursors.")
     def nodes(self) -> list[Node]:
-        return [edge.node for edge in self.edges]
+        return self.rows
 
     @strawberry.field(description="How many rows match the filter, on all pages.")
     async def total_count(self) -> int:
         return await self.count()
+
+    def _cursor(self, row: Node) -> str:
+        return encode_cursor(self.position(row))
 
 
 def connection(
@@ -101,14 +120,10 @@ def connection(
     position: Callable[[Node], Position],
     count: Callable[[], Awaitable[int]],
 ) -> Connection[Node]:
-    edges = [Edge(cursor=encode_cursor(position(node)), node=node) for node in nodes]
     return Connection(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=has_next_page,
-            has_previous_page=after is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
+        rows=list(nodes),
+        has_next_page=has_next_page,
+        after=after,
+        position=position,
         count=count,
     )
