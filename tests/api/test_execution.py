@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import strawberry
-from graphql import GraphQLResolveInfo
+from graphql import GraphQLResolveInfo, get_introspection_query
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from strawberry.extensions import FieldExtension, SchemaExtension
@@ -316,6 +316,14 @@ async def test_a_schema_extension_resolving_fields_sees_every_field():
     assert not result.errors
     assert seen.count("name") == 2
     assert seen.count("id") == 2
+
+
+async def test_introspection_answers_as_graphql_core_does():
+    query = get_introspection_query(descriptions=True)
+    fast = await FAST.execute(query)
+    normal = await NORMAL.execute(query)
+    assert not fast.errors
+    assert answer(fast) == answer(normal)
 
 
 # --- the API --------------------------------------------------------------------------------
