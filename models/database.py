@@ -1,9 +1,11 @@
 """Engine, pool and per-request sessions, shared by both services."""
 
+import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import asyncpg
+import msgspec
 from litestar import Litestar
 from litestar.datastructures import State
 from sqlalchemy import URL, make_url
@@ -66,9 +68,23 @@ async def check_database(url: str) -> int:
     return version
 
 
+def decode_json(text: str) -> object:
+    """A json or jsonb value as Python: what json.loads gives, about three times faster.
+
+    A 1,000-row report decodes two jsonb values per row.
+    """
+    try:
+        return msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        # Numbers past a float's range (jsonb keeps them as numeric) and the like: json.loads
+        # has its own answers for those (inf, say).
+        return json.loads(text)
+
+
 def create_engine(url: str, settings: Settings, *, application_name: str) -> AsyncEngine:
     return create_async_engine(
         async_url(url),
+        json_deserializer=decode_json,
         pool_size=settings.pool_size,
         max_overflow=settings.pool_max_overflow,
         connect_args={
