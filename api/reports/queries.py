@@ -169,13 +169,10 @@ class ReportQueries:
                 ) from None
             raise
         wanted = names(selected(info.selected_fields, "report"))
+        row_fields = names(selected(info.selected_fields, "report", "rows"))
         # A BI pull of the table alone builds no ReportRow objects.
-        report_rows = _rows(plan, rows) if "rows" in wanted else []
-        await load_references(
-            report_rows,
-            context.loaders,
-            names(selected(info.selected_fields, "report", "rows")),
-        )
+        report_rows = _rows(plan, rows, by_type="byType" in row_fields) if "rows" in wanted else []
+        await load_references(report_rows, context.loaders, row_fields)
         return Report(
             rows=report_rows,
             totals=_totals(rows),
@@ -262,7 +259,7 @@ def _camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
-def _rows(plan: ReportPlan, rows: Sequence[Row[Any]]) -> list[ReportRow]:
+def _rows(plan: ReportPlan, rows: Sequence[Row[Any]], *, by_type: bool) -> list[ReportRow]:
     """Report rows from the statement's rows, read by position: a thousand rows are common.
 
     Derived metrics come from the sums in Python, as for the totals: the database's numeric
@@ -282,7 +279,8 @@ def _rows(plan: ReportPlan, rows: Sequence[Row[Any]]) -> list[ReportRow]:
     )
     subs = [(int(m[1]), position[c]) for c in plan.columns if (m := _SUB.fullmatch(c))]
     sums = [(name, position[name]) for name in repository.SUMS]
-    by_type = position["by_type"]
+    # The totals may want the sums by type when the rows do not.
+    types = position["by_type"] if by_type else None
     result = []
     for row in rows:
         metrics = _metrics({name: row[i] for name, i in sums})
@@ -297,7 +295,7 @@ def _rows(plan: ReportPlan, rows: Sequence[Row[Any]]) -> list[ReportRow]:
                 campaign_id=None if campaign is None else row[campaign],
                 offer_id=None if offer is None else row[offer],
                 traffic_source_id=None if source is None else row[source],
-                by_type=_by_type(row[by_type]),
+                by_type=[] if types is None else _by_type(row[types]),
                 **metrics,
             )
         )
