@@ -15,9 +15,10 @@ calls that function instead of executing the field.
 Whatever the function cannot complete as graphql-core would without help (a null where the
 type forbids one, a value a scalar refuses, an awaitable, an iterable that is not a list or
 tuple), it refuses by raising; the field then runs through graphql-core's own path, which
-reports the error (with its path and null propagation) exactly as always. Plain reads have no
-side effects, so reading a value twice changes nothing. Every other field, field middleware
-(a schema extension with a `resolve` hook) and @defer/@stream run graphql-core's path only.
+reports the error (with its path and null propagation) exactly as always. A plain field is an
+attribute read, so reading it again changes nothing (short of a property with side effects).
+Every other field, field middleware (a schema extension with a `resolve` hook) and
+@defer/@stream run graphql-core's path only.
 """
 
 from collections.abc import Callable
@@ -54,11 +55,10 @@ Complete = Callable[[object], object]
 # The directives graphql-core applies while collecting fields; any other one is left to it.
 _COLLECTION_DIRECTIVES = frozenset({"skip", "include"})
 _MIN_INT, _MAX_INT = -(2**31), 2**31 - 1
-
-
+# A type and the identity of a list of field nodes.
 _Key = tuple[object, int]
 # A response name, its field nodes, and the function completing it if the field is plain.
-_Planned = tuple[str, FieldDetailsList, "Complete | None"]
+_Planned = tuple[str, FieldDetailsList, Complete | None]
 
 
 class NotPlain(Exception):
@@ -75,7 +75,7 @@ class PlainDataExecutor(StrawberryGraphQLCoreExecutionContext):
         self._fast = not (manager is not None and manager.middlewares)
         # Memos keyed like graphql-core's own, on the identity of collected field lists; each
         # entry keeps its list alive so that the identity cannot be reused while it runs.
-        self._plans: dict[int, tuple[GroupedFieldSet, tuple[_Planned, ...]]] = {}
+        self._plans: dict[_Key, tuple[GroupedFieldSet, tuple[_Planned, ...]]] = {}
         self._fields: dict[_Key, tuple[FieldDetailsList, Complete | None]] = {}
         self._values: dict[_Key, tuple[FieldDetailsList, Complete | None]] = {}
 
@@ -153,16 +153,16 @@ class PlainDataExecutor(StrawberryGraphQLCoreExecutionContext):
     def _plan(
         self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
     ) -> tuple[_Planned, ...]:
-        # One grouped field set belongs to one object type (collect_subfields memoizes on both).
-        cached = self._plans.get(id(grouped_field_set))
-        if cached is not None:
-            return cached[1]
-        plan = tuple(
-            (name, field_details_list, self._field(parent_type, field_details_list))
-            for name, field_details_list in grouped_field_set.items()
-        )
-        self._plans[id(grouped_field_set)] = (grouped_field_set, plan)
-        return plan
+        key = (parent_type, id(grouped_field_set))
+        cached = self._plans.get(key)
+        if cached is None:
+            plan = tuple(
+                (name, field_details_list, self._field(parent_type, field_details_list))
+                for name, field_details_list in grouped_field_set.items()
+            )
+            cached = (grouped_field_set, plan)
+            self._plans[key] = cached
+        return cached[1]
 
     def _field(
         self, parent_type: GraphQLObjectType, field_details_list: FieldDetailsList
