@@ -20,6 +20,8 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
 
 from api.execution import PlainDataExecutor
+from api.schema import build_schema
+from models.settings import Settings
 from tests.api.conftest import Traffic
 from tests.api.graphql import execute
 
@@ -324,6 +326,24 @@ async def test_introspection_answers_as_graphql_core_does():
     normal = await NORMAL.execute(query)
     assert not fast.errors
     assert answer(fast) == answer(normal)
+
+
+async def test_the_api_extensions_see_the_same_answers():
+    # Masking, cost, token and depth limits, as the API's schema runs them.
+    fast_schema = build_schema(Settings(_env_file=None), query=Query, mutation=None)
+    normal_schema = build_schema(Settings(_env_file=None), query=Query, mutation=None)
+    normal_schema.execution_context_class = StrawberryGraphQLCoreExecutionContext
+    assert fast_schema.execution_context_class is PlainDataExecutor
+    query = "{ nodes { id required { name size } leaf { color } } }"
+    for make in (lambda: nodes(3), lambda: [node(1), node(2, required=None)]):
+        fast = await fast_schema.execute(query, root_value={"nodes": make})
+        normal = await normal_schema.execute(query, root_value={"nodes": make})
+        assert answer(fast) == answer(normal)
+        assert fast.extensions == normal.extensions
+        assert fast.extensions is not None
+        assert fast.extensions["cost"]["requested"] > 0
+    assert fast.errors is not None
+    assert [error.message for error in fast.errors] == ["Unexpected error."]
 
 
 # --- the API --------------------------------------------------------------------------------
