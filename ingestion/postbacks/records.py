@@ -79,8 +79,8 @@ class NewEvent:
     original_amount: Decimal | None
     original_currency: str
     received_at: datetime
-    # Every parameter of the report, as JSON text.
-    params: str
+    # Every parameter of the report.
+    params: dict[str, str]
 
     @property
     def key(self) -> EventKey:

@@ -6,7 +6,6 @@ acknowledged event and its log row are committed together; refusals are values, 
 exceptions, so their log rows are committed too.
 """
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -313,7 +312,7 @@ async def _event(conn: asyncpg.Connection, ready: Ready, click: ClickFacts | Non
         original_amount=original_amount,
         original_currency=original_currency or workspace.currency,
         received_at=hit.received_at,
-        params=json.dumps(report.params, ensure_ascii=False),
+        params=report.params,
     )
 
 

@@ -84,8 +84,14 @@ async def test_a_group_gives_the_outcomes_of_one_hit_at_a_time(
         ("T-1", "approved", 2),
         ("T-2", "approved", 3),
     ]
-    logged = (await session.execute(text("SELECT reason FROM postback_log ORDER BY id"))).all()
+    stored = await session.execute(text("SELECT params FROM conversion_events WHERE txid = 'T-2'"))
+    assert stored.scalar_one() == sent[6][0]
+    logged = (
+        await session.execute(text("SELECT reason, source_ip, query FROM postback_log ORDER BY id"))
+    ).all()
     assert [r.reason for r in logged] == reasons
+    assert {str(r.source_ip) for r in logged} == {"192.0.2.7"}
+    assert [r.query for r in logged] == [hit.query.decode() for hit in hits]
     assert await _commits(session) == 1
 
 
