@@ -20,6 +20,7 @@ from api.errors import QueryInputError
 from api.permissions import CanRead
 from api.reports import repository
 from api.reports.plan import ReportPlan, base_sums, rollup_for
+from api.reports.repository import CLICK_SUMS, EVENT_SUMS, EventType, ReportRows
 from api.reports.types import (
     Report,
     ReportAttribution,
@@ -34,6 +35,7 @@ from api.reports.types import (
 )
 from api.selection import names, selected
 from api.workspaces.repository import get_workspace
+from models.rollups import MICROS
 
 # Metric columns of ReportTable, in order (snake case; the table names them in camel case).
 TABLE_METRICS = (
@@ -56,6 +58,7 @@ DEFAULT_ROWS = 1_000
 MAX_ROWS = 10_000
 MAX_SORT_KEYS = 10
 _SUB = re.compile(r"sub(\d+)")
+SUMS = CLICK_SUMS + EVENT_SUMS
 
 
 @strawberry.type
@@ -158,7 +161,7 @@ class ReportQueries:
         )
         rollup = rollup_for(plan)
         try:
-            rows = await repository.report(
+            result = await repository.report(
                 context.engine, plan, rollup=rollup, timeout_ms=context.settings.report_timeout_ms
             )
         except DBAPIError as error:
@@ -171,13 +174,15 @@ class ReportQueries:
         wanted = names(selected(info.selected_fields, "report"))
         row_fields = names(selected(info.selected_fields, "report", "rows"))
         # A BI pull of the table alone builds no ReportRow objects.
-        report_rows = _rows(plan, rows, by_type="byType" in row_fields) if "rows" in wanted else []
+        report_rows = (
+            _rows(plan, result, by_type="byType" in row_fields) if "rows" in wanted else []
+        )
         await load_references(report_rows, context.loaders, row_fields)
         return Report(
             rows=report_rows,
-            totals=_totals(rows),
-            total_rows=rows[0].total_rows if rows else 0,
-            table=_table(plan, rows) if "table" in wanted else None,
+            totals=_totals(result),
+            total_rows=result.totals.total_rows,
+            table=_table(plan, result.rows) if "table" in wanted else None,
             source="raw" if rollup is None else f"rollup_{rollup.name}",
         )
 
@@ -205,10 +210,10 @@ async def count_clicks(context: Context, filter_: ClickFilter | None) -> int:
         return await clicks_repository.count(
             context.engine, workspace_id=plan.workspace_id, filter_=filter_
         )
-    rows = await repository.report(
+    result = await repository.report(
         context.engine, plan, rollup=rollup, timeout_ms=context.settings.report_timeout_ms
     )
-    return int(rows[0].total_clicks or 0) if rows else 0
+    return int(result.totals.clicks or 0)
 
 
 def _timezone(asked: str | None) -> str | None:
@@ -244,7 +249,7 @@ def _table(plan: ReportPlan, rows: Sequence[Row[Any]]) -> ReportTable:
         zone = ZoneInfo(plan.timezone)
         bucket = position.get("bucket")
         dimensions = [position[column] for column in plan.columns]
-        sums = [(name, position[name]) for name in repository.SUMS]
+        sums = [(name, i) for name in SUMS if (i := position.get(name)) is not None]
         for row in rows:
             values = [] if bucket is None else [row[bucket].astimezone(zone).isoformat()]
             values += [row[i] for i in dimensions]
@@ -259,13 +264,13 @@ def _camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
-def _rows(plan: ReportPlan, rows: Sequence[Row[Any]], *, by_type: bool) -> list[ReportRow]:
+def _rows(plan: ReportPlan, result: ReportRows, *, by_type: bool) -> list[ReportRow]:
     """Report rows from the statement's rows, read by position: a thousand rows are common.
 
-    Derived metrics come from the sums in Python, as for the totals: the database's numeric
-    division keeps as many digits as its operands, which differ between a rollup's sums and the
-    raw tables', so its ratios could differ in the last digits between the two paths.
+    Derived metrics come from the sums in Python, as for the totals: the sums are the same
+    integers from a rollup and from the raw tables, and so are the ratios.
     """
+    rows = result.rows
     if not rows:
         return []
     position = {name: i for i, name in enumerate(rows[0]._fields)}
@@ -278,13 +283,13 @@ def _rows(plan: ReportPlan, rows: Sequence[Row[Any]], *, by_type: bool) -> list[
         position.get(n) for n in ("campaign_id", "offer_id", "traffic_source_id")
     )
     subs = [(int(m[1]), position[c]) for c in plan.columns if (m := _SUB.fullmatch(c))]
-    sums = [(name, position[name]) for name in repository.SUMS]
-    # The totals may want the sums by type when the rows do not.
-    types = position["by_type"] if by_type else None
-    result = []
+    sums = [(name, i) for name in SUMS if (i := position.get(name)) is not None]
+    # Per-type figures are there when the rows or the totals select them.
+    types = _type_positions(result.types, position) if by_type else []
+    result_rows = []
     for row in rows:
         metrics = _metrics({name: row[i] for name, i in sums})
-        result.append(
+        result_rows.append(
             ReportRow(
                 bucket=None if bucket is None else row[bucket].astimezone(zone),
                 country=None if country is None else row[country],
@@ -295,15 +300,16 @@ def _rows(plan: ReportPlan, rows: Sequence[Row[Any]], *, by_type: bool) -> list[
                 campaign_id=None if campaign is None else row[campaign],
                 offer_id=None if offer is None else row[offer],
                 traffic_source_id=None if source is None else row[source],
-                by_type=[] if types is None else _by_type(row[types]),
+                by_type=_by_type(row, types),
                 **metrics,
             )
         )
-    return result
+    return result_rows
 
 
-def _totals(rows: Sequence[Row[Any]]) -> ReportRow:
-    sums = {name: rows[0]._mapping[f"total_{name}"] if rows else 0 for name in repository.SUMS}
+def _totals(result: ReportRows) -> ReportRow:
+    totals = result.totals
+    position = {name: i for i, name in enumerate(totals._fields)}
     return ReportRow(
         bucket=None,
         country=None,
@@ -314,21 +320,22 @@ def _totals(rows: Sequence[Row[Any]]) -> ReportRow:
         campaign_id=None,
         offer_id=None,
         traffic_source_id=None,
-        by_type=_by_type(rows[0].total_by_type if rows else None),
-        **_metrics(sums),
+        by_type=_by_type(totals, _type_positions(result.types, position)),
+        **_metrics({name: totals[i] for name in SUMS if (i := position.get(name)) is not None}),
     )
 
 
 def _metrics(sums: dict[str, Any]) -> dict[str, Any]:
-    clicks, conversions = int(sums["clicks"] or 0), int(sums["conversions"] or 0)
-    revenue, cost = Decimal(sums["revenue"] or 0), Decimal(sums["cost"] or 0)
+    """Every metric from the sums present (money in millionths); absent ones are zero."""
+    clicks, conversions = int(sums.get("clicks") or 0), int(sums.get("conversions") or 0)
+    revenue, cost = _money(sums.get("revenue")), _money(sums.get("cost"))
     profit = revenue - cost
     return {
         "clicks": clicks,
-        "unique_clicks": int(sums["unique_clicks"] or 0),
-        "bot_clicks": int(sums["bot_clicks"] or 0),
+        "unique_clicks": int(sums.get("unique_clicks") or 0),
+        "bot_clicks": int(sums.get("bot_clicks") or 0),
         "conversions": conversions,
-        "transactions": int(sums["transactions"] or 0),
+        "transactions": int(sums.get("transactions") or 0),
         "revenue": float(revenue),
         "cost": float(cost),
         "profit": float(profit),
@@ -339,8 +346,25 @@ def _metrics(sums: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _by_type(value: dict[str, list[Any]] | None) -> list[TypeMetrics]:
+def _money(micros: int | None) -> Decimal:
+    return Decimal(micros or 0) / MICROS
+
+
+def _type_positions(
+    types: Sequence[EventType], position: dict[str, int]
+) -> list[tuple[str, int, int]]:
+    """(type name, count column, amount column) of the types the rows hold, by name."""
+    return sorted(
+        (t.name, position[t.count_column], position[t.amount_column])
+        for t in types
+        if t.count_column in position
+    )
+
+
+def _by_type(row: Row[Any], types: list[tuple[str, int, int]]) -> list[TypeMetrics]:
+    """The types with events in the group (a rollup's pending rows may net out to none)."""
     return [
-        TypeMetrics(type=name, count=int(count), revenue=float(amount or 0))
-        for name, (count, amount) in sorted((value or {}).items())
+        TypeMetrics(type=name, count=int(row[n]), revenue=float(_money(row[a])))
+        for name, n, a in types
+        if row[n]
     ]
