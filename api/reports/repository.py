@@ -298,7 +298,10 @@ def _matched_clicks(plan: ReportPlan, ctes: dict[str, str], dialect: Dialect) ->
         # at their own time. PostgreSQL pulls the subquery up: the range still picks the
         # partitions.
         in_range = _range(plan, p, "c.created_at")
-        ctes["matched"] = f"SELECT * FROM (\n{compiled}\n) AS c" + (
+        # The bucket is cut here, in the parallel scan, rather than in the leader from the
+        # materialized rows (date_trunc in a zone costs 0.5 us a click).
+        bucket = [_bucket(plan, p, "c.created_at")] if plan.bucket is not None else []
+        ctes["matched"] = f"SELECT {_list(['c.*', *bucket])} FROM (\n{compiled}\n) AS c" + (
             f"\nWHERE {' AND '.join(in_range)}" if in_range else ""
         )
     if plan.needs_events and by_conversion_time:
@@ -309,10 +312,8 @@ def _matched_clicks(plan: ReportPlan, ctes: dict[str, str], dialect: Dialect) ->
 def _raw_parts(plan: ReportPlan, types: Sequence[EventType], p: _Parameters) -> list[str]:
     """Sums of the matched clicks, and of their events by type, per group."""
     parts = []
+    keys = [*plan.columns, *(["bucket"] if plan.bucket is not None else [])]
     if plan.needs_clicks:
-        keys = [*plan.columns]
-        if plan.bucket is not None:
-            keys.append(_bucket(plan, p, "created_at"))
         sums = [
             "count(*) AS clicks",
             "count(*) FILTER (WHERE is_unique) AS unique_clicks",
@@ -320,17 +321,15 @@ def _raw_parts(plan: ReportPlan, types: Sequence[EventType], p: _Parameters) -> 
             f"(sum(cost) * {MICROS})::bigint AS cost",
             *_NO_EVENTS,
         ]
-        group = [*plan.columns, *(["bucket"] if plan.bucket is not None else [])]
         parts.append(
             f"SELECT {_list([*keys, *sums])}\nFROM matched"
-            + (f"\nGROUP BY {_list(group)}" if group else "")
+            + (f"\nGROUP BY {_list(keys)}" if keys else "")
         )
     if plan.needs_events:
         by_conversion_time = plan.attribution is ReportAttribution.CONVERSION_TIME
-        moment = "e.created_at" if by_conversion_time else "m.created_at"
         keys = [f"m.{d}" for d in plan.columns]
         if plan.bucket is not None:
-            keys.append(_bucket(plan, p, moment))
+            keys.append(_bucket(plan, p, "e.created_at") if by_conversion_time else "m.bucket")
         sums = [
             *_NO_CLICKS,
             "e.type_id",

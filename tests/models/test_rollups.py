@@ -460,6 +460,25 @@ async def test_the_database_runs_the_trigger_sql_of_the_rollup_definitions(sessi
     )
 
 
+async def test_each_rollup_key_holds_its_measures_for_index_only_reads(session: AsyncSession):
+    """Alembic compares no INCLUDE columns: this fails when the migrations and models differ."""
+    rows = await session.execute(
+        text(
+            "SELECT conrelid::regclass::text, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE contype = 'u' AND conrelid::regclass::text LIKE 'rollup\\_%'"
+        )
+    )
+    expected = {
+        table: f"UNIQUE NULLS NOT DISTINCT ({', '.join(key)}) INCLUDE ({', '.join(measures)})"
+        for r in ROLLUPS
+        for table, key, measures in (
+            (r.clicks_table, r.clicks_key, CLICK_MEASURES),
+            (r.events_table, r.events_key, EVENT_MEASURES),
+        )
+    }
+    assert dict(rows.all()) == expected
+
+
 async def test_rebuilding_one_workspace_holds_up_only_that_workspaces_writers(
     session: AsyncSession, engine: AsyncEngine, workspace: NewWorkspace
 ):
