@@ -137,10 +137,10 @@ def statement(
     ctes: dict[str, str] = {}
     if rollup is None:
         p = _matched_clicks(plan, ctes, dialect)
-        parts = _raw_parts(plan, types, p)
+        parts = _raw_parts(plan, p)
     else:
         p = _Parameters()
-        parts = _rollup_parts(plan, rollup, types, p)
+        parts = _rollup_parts(plan, rollup, p)
     dimensions = list(plan.columns)
     keys = [*dimensions, *(["bucket"] if plan.bucket is not None else [])]
     click_sums = list(CLICK_SUMS if plan.needs_clicks else ())
@@ -238,9 +238,7 @@ def _range(plan: ReportPlan, p: _Parameters, moment: str) -> list[str]:
     return parts
 
 
-def _rollup_parts(
-    plan: ReportPlan, rollup: Rollup, types: Sequence[EventType], p: _Parameters
-) -> list[str]:
+def _rollup_parts(plan: ReportPlan, rollup: Rollup, p: _Parameters) -> list[str]:
     """The rollup's rows and those of its pending twins (models.rollups.pending)."""
     time = rollup.time_column
     where = [f"workspace_id = {p(plan.workspace_id, 'bigint')}", *_range(plan, p, time)]
@@ -309,7 +307,7 @@ def _matched_clicks(plan: ReportPlan, ctes: dict[str, str], dialect: Dialect) ->
     return p
 
 
-def _raw_parts(plan: ReportPlan, types: Sequence[EventType], p: _Parameters) -> list[str]:
+def _raw_parts(plan: ReportPlan, p: _Parameters) -> list[str]:
     """Sums of the matched clicks, and of their events by type, per group."""
     parts = []
     keys = [*plan.columns, *(["bucket"] if plan.bucket is not None else [])]
