@@ -1,4 +1,4 @@
-"""What a report asks for, and whether hourly rollups can answer it."""
+"""What a report asks for, and which rollup (daily or hourly) can answer it."""
 
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta

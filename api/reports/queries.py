@@ -65,8 +65,9 @@ class ReportQueries:
     @strawberry.field(
         permission_classes=[CanRead],
         description="Aggregates of clicks and their events, grouped and filtered: the "
-        "dashboard table and the BI pull. Answered from hourly rollups when the filter and "
-        "grouping allow (see `source`), from the raw tables otherwise.",
+        "dashboard table and the BI pull. Answered from rollups (daily in the workspace's time "
+        "zone, hourly in UTC) when the filter and grouping allow (see `source`), from the raw "
+        "tables otherwise.",
     )
     async def report(
         self,

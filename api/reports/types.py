@@ -193,5 +193,5 @@ class Report:
         description="The same rows as arrays (null unless selected)."
     )
     source: str = strawberry.field(
-        description="Where the figures came from: rollup_<name> (hourly rollups) or raw."
+        description="Where the figures came from: rollup_<name> (a daily or hourly rollup) or raw."
     )
