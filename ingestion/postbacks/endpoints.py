@@ -17,6 +17,7 @@ from ingestion.postbacks.service import WorkspaceDirectory, prepare
 from ingestion.postbacks.signature import HEADER
 from ingestion.postbacks.writer import PostbackWriter
 from ingestion.visitors import request_ip
+from models.database import DATABASE_ERRORS
 from models.enums import HitKind, HitOutcome
 from models.settings import Settings
 
@@ -116,7 +117,9 @@ async def _record(
     )
     try:
         return await writer.record(await prepare(directory, hit))
-    except NotCommittedError as exc:
+    except (*DATABASE_ERRORS, NotCommittedError) as exc:
+        # The workspace lookup fails before the group does; either way the pixel answers its GIF.
+        logger.exception("postback not recorded")
         raise IngestionError(
             "unavailable", "the postback could not be recorded; retry", status_code=503
         ) from exc

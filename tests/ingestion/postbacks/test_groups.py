@@ -161,3 +161,22 @@ async def test_a_postback_that_cannot_be_committed_answers_503(
     assert (status, body["error"]) == (503, "unavailable")
     assert "retry" in body["detail"]
     assert await count(session, "SELECT count(*) FROM conversion_events") == 0
+
+
+async def test_a_failed_workspace_lookup_answers_503_and_the_pixel_its_gif(
+    ingestion_client: Client, engine: AsyncEngine, campaign: TrackedCampaign
+):
+    click_id = await click(ingestion_client)
+    # A real database error in the lookup that runs before a hit joins a group.
+    async with engine.begin() as conn:
+        await conn.execute(text("ALTER TABLE postback_secrets RENAME TO postback_secrets_away"))
+    try:
+        status, body = await postback(ingestion_client, campaign.secret, clickid=click_id)
+        pixel = await ingestion_client.get(f"/pixel/{campaign.secret}.gif?clickid={click_id}")
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text("ALTER TABLE postback_secrets_away RENAME TO postback_secrets"))
+    assert (status, body["error"]) == (503, "unavailable")
+    assert pixel.status_code == 200
+    assert pixel.headers["content-type"] == "image/gif"
+    assert pixel.headers["x-clicktrail-result"] == "unavailable"
