@@ -21,7 +21,7 @@ class LookupCache(Generic[K, V]):
 
     async def get(self, key: K) -> V:
         task = self._entries.get(key)
-        if task is not None and task.done() and task.exception() is None:
+        if task is not None and task.done() and not task.cancelled() and task.exception() is None:
             # The usual case, answered without the shield's extra future.
             return task.result()
         if task is None:
