@@ -110,6 +110,7 @@ def _event(n: int, type_: str, click: ClickType) -> ConversionEventType:
         amount=Decimal("12.50"),
         original_amount=None,
         original_currency=None,
+        cost=Decimal(0),
         created_at=click.created_at + timedelta(minutes=n),
         updated_at=click.created_at + timedelta(minutes=n),
         seconds_from_click=60.0 * n,

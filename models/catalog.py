@@ -86,6 +86,7 @@ class Campaign(SQLModel, table=True):
         Index(None, "key"),
         CheckConstraint("attribution_window_days BETWEEN 1 AND 365", name="attribution_window"),
         CheckConstraint("cost_value >= 0", name="cost_value"),
+        CheckConstraint("cost_model <> 'revshare' OR cost_value <= 100", name="revshare_percent"),
     )
 
     workspace_id: int = Field(sa_column=workspace_id_column())
@@ -96,7 +97,8 @@ class Campaign(SQLModel, table=True):
     cost_model: CostModel = Field(
         default=CostModel.NONE, sa_column=enum_column(CostModel, default=CostModel.NONE)
     )
-    # Per click (CPC), per thousand clicks (CPM), per conversion (CPA) or a share (REVSHARE).
+    # Per click (CPC), per thousand clicks (CPM), per conversion (CPA) or a percent of each
+    # event's revenue (REVSHARE).
     cost_value: Decimal = Field(default=Decimal(0), sa_column=money_column())
     attribution_window_days: int = Field(
         default=30, sa_column=Column(Integer, nullable=False, server_default="30")

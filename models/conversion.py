@@ -67,6 +67,9 @@ class ConversionEvent(SQLModel, table=True):
     amount: Decimal = Field(default=Decimal(0), sa_column=money_column())
     original_amount: Decimal | None = Field(default=None, sa_column=money_column(nullable=True))
     original_currency: str | None = Field(default=None, sa_column=currency_column(nullable=True))
+    # What the traffic source is paid for this event (CPA and RevShare campaigns; clicks carry
+    # CPC and CPM cost), in the workspace currency, fixed when the event is recorded.
+    cost: Decimal = Field(default=Decimal(0), sa_column=money_column())
     created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
     updated_at: datetime | None = Field(default=None, sa_column=timestamp_column())
     params: dict[str, Any] = Field(

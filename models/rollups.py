@@ -33,7 +33,7 @@ from models.enums import Attribution, ConversionStatus
 # them): sum() over bigint is about twice as fast as over numeric, and decodes cheaper.
 MICROS = 1_000_000
 CLICK_MEASURES = ("clicks", "unique_clicks", "bot_clicks", "cost_micros")
-EVENT_MEASURES = ("events", "amount_micros")
+EVENT_MEASURES = ("events", "amount_micros", "cost_micros")
 SQL_WIDTH = 92
 # The advisory lock (two-key form) on one workspace's rollup rows: "roll" in ASCII, then the
 # workspace id modulo 2^31. Ids that far apart share a lock, which only makes one wait longer.
@@ -274,7 +274,7 @@ def _events_delta(rollup: Rollup, signed_rows: str, *, per_event: bool = True) -
     return (
         f"WITH delta AS (\n"
         f"    SELECT e.workspace_id, {_zone_column(rollup)}a.attribution, a.at, {dimensions}"
-        f"e.type_id, e.status, e.amount, e.sign\n"
+        f"e.type_id, e.status, e.amount, e.cost, e.sign\n"
         f"    FROM {signed_rows} AS e\n"
         f"{click}"
         f"{_zone_join(rollup, 'e')}"
@@ -292,7 +292,7 @@ def _events_of_moved_clicks(rollup: Rollup) -> str:
     return (
         f"WITH delta AS (\n"
         f"    SELECT e.workspace_id, {_zone_column(rollup)}a.attribution, a.at, {moved}, "
-        f"e.type_id, e.status, e.amount, d.sign\n"
+        f"e.type_id, e.status, e.amount, e.cost, d.sign\n"
         f"    FROM old_rows AS o\n"
         f"    JOIN new_rows AS n ON n.workspace_id = o.workspace_id\n"
         f"        AND n.created_at = o.created_at AND n.id = o.id\n"
@@ -341,7 +341,11 @@ _CLICK_SUMS = (
     "sum(sign * is_bot::int)",
     f"sum(sign * (cost * {MICROS})::bigint)",
 )
-_EVENT_SUMS = ("sum(sign)", f"sum(sign * (amount * {MICROS})::bigint)")
+_EVENT_SUMS = (
+    "sum(sign)",
+    f"sum(sign * (amount * {MICROS})::bigint)",
+    f"sum(sign * (cost * {MICROS})::bigint)",
+)
 
 
 def _key_values(rollup: Rollup, key: tuple[str, ...], moment: str) -> tuple[str, ...]:

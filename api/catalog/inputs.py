@@ -79,7 +79,8 @@ class CreateCampaignInput:
     )
     cost_value: Decimal = strawberry.field(
         default=Decimal(0),
-        description="Per click (CPC), per 1,000 clicks (CPM), per conversion (CPA) or a share.",
+        description="Per click (CPC), per 1,000 clicks (CPM), per conversion (CPA) "
+        "or percent of revenue (RevShare, 0 to 100).",
     )
     attribution_window_days: int = strawberry.field(
         default=30, description="Postbacks for clicks older than this are refused (1 to 365)."

@@ -151,7 +151,8 @@ _REFERRERS = {
 async def _atomic(
     session: AsyncSession, kind: Kind, *, deleting: bool = False
 ) -> AsyncIterator[None]:
-    """All or nothing; a unique or (when deleting) foreign-key violation becomes a refusal."""
+    """All or nothing; a unique, RevShare percent or (when deleting) foreign-key violation
+    becomes a refusal."""
     try:
         async with session.begin_nested():
             yield
@@ -161,6 +162,13 @@ async def _atomic(
         if isinstance(cause, asyncpg.UniqueViolationError):
             field = "key" if (cause.constraint_name or "").endswith("_key") else "name"
             raise Taken(f"another {label} already has this {field}", field=field) from None
+        if isinstance(cause, asyncpg.CheckViolationError) and (
+            cause.constraint_name or ""
+        ).endswith("_revshare_percent"):
+            raise InvalidInput(
+                "a RevShare campaign's cost value is a percent of revenue: 0 to 100",
+                field="costValue",
+            ) from None
         if deleting and isinstance(cause, asyncpg.ForeignKeyViolationError):
             table = cause.table_name or ""
             referrer = next(

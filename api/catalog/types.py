@@ -67,7 +67,8 @@ class CampaignType:
     name: str = strawberry.field(description="Display name, unique in the workspace.")
     cost_model: CostModel = strawberry.field(description="How the traffic is paid for.")
     cost_value: Decimal = strawberry.field(
-        description="Per click (CPC), per 1,000 clicks (CPM), per conversion (CPA) or a share."
+        description="Per click (CPC), per 1,000 clicks (CPM), per conversion (CPA) "
+        "or percent of revenue (RevShare, 0 to 100)."
     )
     attribution_window_days: int = strawberry.field(
         description="Postbacks for clicks older than this are refused."

@@ -33,6 +33,11 @@ class ConversionEventType:
     original_currency: str | None = strawberry.field(
         description="ISO 4217 currency the network sent."
     )
+    cost: Decimal = strawberry.field(
+        description="What the traffic source is paid for it, in the workspace currency: a CPA "
+        "campaign's cost value for an event that counts as a conversion, a RevShare campaign's "
+        "percent of its revenue; 0 on CPC and CPM campaigns, whose clicks carry the cost."
+    )
     created_at: datetime = strawberry.field(description="When the event was first recorded.")
     updated_at: datetime = strawberry.field(description="When its status or amount last changed.")
     seconds_from_click: float = strawberry.field(description="Time from the click to the event.")
@@ -73,6 +78,7 @@ class ConversionEventType:
             amount=row.amount,
             original_amount=row.original_amount,
             original_currency=row.original_currency,
+            cost=row.cost,
             created_at=row.created_at,
             updated_at=row.updated_at,
             seconds_from_click=(row.created_at - row.click_created_at).total_seconds(),

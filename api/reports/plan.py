@@ -31,6 +31,8 @@ _TIME_FILTERS = {"created_from", "created_before"}
 
 CLICK_METRICS = {"clicks", "unique_clicks", "bot_clicks", "cost"}
 EVENT_METRICS = {"conversions", "transactions", "revenue", "by_type"}
+# Cost is the clicks' (CPC, CPM) plus their events' (CPA, RevShare).
+_EVENT_COST = {"cost"}
 # Derived metrics and the sums they are computed from.
 DERIVED = {
     "profit": {"revenue", "cost"},
@@ -65,7 +67,7 @@ class ReportPlan:
 
     @property
     def needs_events(self) -> bool:
-        return bool(self.sums & EVENT_METRICS)
+        return bool(self.sums & (EVENT_METRICS | _EVENT_COST))
 
     @property
     def columns(self) -> tuple[str, ...]:

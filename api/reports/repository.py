@@ -210,8 +210,9 @@ def _part(keys: Sequence[str], sums: Sequence[str], source: str, where: Sequence
     return f"SELECT {_list([*keys, *sums])}\nFROM {source}\nWHERE {' AND '.join(where)}"
 
 
-# What a part holds of the sums it does not have.
-_NO_CLICKS = [f"NULL::bigint AS {s}" for s in CLICK_SUMS]
+# What a part holds of the sums it does not have. Event parts carry the events' own cost
+# (CPA, RevShare) in the clicks' cost column.
+_NO_CLICK_COUNTS = [f"NULL::bigint AS {s}" for s in CLICK_SUMS if s != "cost"]
 _NO_EVENTS = ["NULL::bigint AS type_id", "NULL::bigint AS events", "NULL::bigint AS amount"]
 
 
@@ -271,7 +272,13 @@ def _rollup_parts(plan: ReportPlan, rollup: Rollup, p: _Parameters) -> list[str]
             f"attribution = {p(plan.attribution.value, 'text')}",
             f"status = ANY({p([s.value for s in plan.statuses], 'text[]')})",
         ]
-        sums = [*_NO_CLICKS, "type_id", "events", "amount_micros AS amount"]
+        sums = [
+            *_NO_CLICK_COUNTS,
+            "cost_micros AS cost",
+            "type_id",
+            "events",
+            "amount_micros AS amount",
+        ]
         for table in (rollup.events_table, pending(rollup.events_table)):
             parts.append(_part(keys, sums, table, events))
     return parts
@@ -329,7 +336,8 @@ def _raw_parts(plan: ReportPlan, p: _Parameters) -> list[str]:
         if plan.bucket is not None:
             keys.append(_bucket(plan, p, "e.created_at") if by_conversion_time else "m.bucket")
         sums = [
-            *_NO_CLICKS,
+            *_NO_CLICK_COUNTS,
+            f"(sum(e.cost) * {MICROS})::bigint AS cost",
             "e.type_id",
             "count(*) AS events",
             f"(sum(e.amount) * {MICROS})::bigint AS amount",

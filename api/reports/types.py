@@ -137,7 +137,10 @@ class ReportRow:
     conversions: int = strawberry.field(description="Events of types that count as conversions.")
     transactions: int = strawberry.field(description="Events of type `transaction`.")
     revenue: float = strawberry.field(description="Amounts of types that count in revenue.")
-    cost: float = strawberry.field(description="What the clicks cost.")
+    cost: float = strawberry.field(
+        description="What the traffic cost: its clicks (CPC, CPM) and their events (CPA, "
+        "RevShare) in the statuses counted."
+    )
     profit: float = strawberry.field(description="Revenue minus cost.")
     roi: float | None = strawberry.field(description="Profit / cost x 100; null without cost.")
     cr: float | None = strawberry.field(

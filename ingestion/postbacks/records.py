@@ -5,7 +5,8 @@ from datetime import datetime
 from decimal import Decimal
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
-from models.enums import ConversionStatus, DuplicatePolicy, HitKind, HitOutcome
+from models.conversion_rules import EventCost
+from models.enums import ConversionStatus, CostModel, DuplicatePolicy, HitKind, HitOutcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,7 @@ class Hit:
 class TypeRule:
     id: int
     counts_as_conversion: bool
+    counts_in_revenue: bool
     duplicate_policy: DuplicatePolicy
 
 
@@ -81,6 +83,12 @@ class NewEvent:
     received_at: datetime
     # Every parameter of the report.
     params: dict[str, str]
+    # The campaign's terms for this event; its cost follows its amount.
+    cost_terms: EventCost
+
+    @property
+    def cost(self) -> Decimal:
+        return self.cost_terms.of(self.amount)
 
     @property
     def key(self) -> EventKey:
@@ -99,6 +107,8 @@ class ClickFacts:
     attribution_window_days: int
     offer_payout: Decimal | None
     offer_currency: str | None
+    cost_model: CostModel
+    cost_value: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +118,7 @@ class StoredEvent:
     amount: Decimal
     original_amount: Decimal | None
     txid: str
+    cost: Decimal
 
 
 @dataclass(frozen=True, slots=True)

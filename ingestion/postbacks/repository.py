@@ -24,7 +24,7 @@ from ingestion.postbacks.records import (
     TypeRule,
     WorkspaceRules,
 )
-from models.enums import ConversionStatus, DuplicatePolicy
+from models.enums import ConversionStatus, CostModel, DuplicatePolicy
 from models.postback_log import UNKNOWN_WORKSPACE_ID
 
 # Longest raw query or body kept in the log (the limits refuse longer ones anyway).
@@ -45,7 +45,7 @@ async def find_workspace(conn: asyncpg.Connection, secret: str) -> WorkspaceRule
     if row is None:
         return None
     types = await conn.fetch(
-        "SELECT id, name, counts_as_conversion, duplicate_policy "
+        "SELECT id, name, counts_as_conversion, counts_in_revenue, duplicate_policy "
         "FROM conversion_types WHERE workspace_id = $1",
         row["id"],
     )
@@ -60,6 +60,7 @@ async def find_workspace(conn: asyncpg.Connection, secret: str) -> WorkspaceRule
             t["name"]: TypeRule(
                 id=t["id"],
                 counts_as_conversion=t["counts_as_conversion"],
+                counts_in_revenue=t["counts_in_revenue"],
                 duplicate_policy=DuplicatePolicy(t["duplicate_policy"]),
             )
             for t in types
@@ -76,7 +77,7 @@ async def find_clicks(
     rows = await conn.fetch(
         """
         SELECT q.workspace_id, q.created_at, q.id, c.attribution_window_days,
-               o.payout, o.currency
+               c.cost_model, c.cost_value, o.payout, o.currency
         FROM jsonb_to_recordset($1::jsonb)
             AS q(workspace_id bigint, created_at timestamptz, id text)
         JOIN clicks k
@@ -95,6 +96,8 @@ async def find_clicks(
             attribution_window_days=r["attribution_window_days"],
             offer_payout=r["payout"],
             offer_currency=r["currency"],
+            cost_model=CostModel(r["cost_model"]),
+            cost_value=r["cost_value"],
         )
         for r in rows
     }
@@ -127,13 +130,13 @@ async def insert_events(
         """
         INSERT INTO conversion_events (
             workspace_id, click_created_at, click_id, type_id, txid, dedup_txid, status, amount,
-            original_amount, original_currency, created_at, updated_at, params)
+            original_amount, original_currency, cost, created_at, updated_at, params)
         SELECT workspace_id, click_created_at, click_id, type_id, txid, dedup_txid, status,
-               amount, original_amount, original_currency, created_at, created_at, params
+               amount, original_amount, original_currency, cost, created_at, created_at, params
         FROM jsonb_to_recordset($1::jsonb) AS e(
             workspace_id bigint, click_created_at timestamptz, click_id text, type_id bigint,
             txid text, dedup_txid text, status text, amount numeric, original_amount numeric,
-            original_currency text, created_at timestamptz, params jsonb)
+            original_currency text, cost numeric, created_at timestamptz, params jsonb)
         ORDER BY workspace_id, click_created_at, click_id, type_id, dedup_txid
         ON CONFLICT (workspace_id, click_created_at, click_id, type_id, dedup_txid) DO NOTHING
         RETURNING id, workspace_id, click_created_at, click_id, type_id, dedup_txid
@@ -150,6 +153,7 @@ async def insert_events(
                 "amount": e.amount,
                 "original_amount": e.original_amount,
                 "original_currency": e.original_currency,
+                "cost": e.cost,
                 "created_at": e.received_at,
                 "params": e.params,
             }
@@ -168,7 +172,7 @@ async def lock_event(conn: asyncpg.Connection, event: NewEvent) -> StoredEvent:
     """The stored event with this event's dedup key, locked until the transaction ends."""
     row = await conn.fetchrow(
         """
-        SELECT id, status, amount, original_amount, txid FROM conversion_events
+        SELECT id, status, amount, original_amount, txid, cost FROM conversion_events
         WHERE workspace_id = $1 AND click_created_at = $2 AND click_id = $3
           AND type_id = $4 AND dedup_txid = $5
         FOR UPDATE
@@ -182,6 +186,7 @@ async def lock_event(conn: asyncpg.Connection, event: NewEvent) -> StoredEvent:
         amount=row["amount"],
         original_amount=row["original_amount"],
         txid=row["txid"],
+        cost=row["cost"],
     )
 
 
@@ -194,17 +199,19 @@ async def update_event(
     amount: Decimal,
     original_amount: Decimal | None,
     txid: str,
+    cost: Decimal,
 ) -> None:
     await conn.execute(
         """
         UPDATE conversion_events
-        SET status = $1, amount = $2, original_amount = $3, txid = $4, updated_at = $5
-        WHERE workspace_id = $6 AND click_created_at = $7 AND id = $8
+        SET status = $1, amount = $2, original_amount = $3, txid = $4, cost = $5, updated_at = $6
+        WHERE workspace_id = $7 AND click_created_at = $8 AND id = $9
         """,
         status.value,
         amount,
         original_amount,
         txid,
+        cost,
         event.received_at,
         event.workspace_id,
         event.click_created_at,

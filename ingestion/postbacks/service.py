@@ -44,7 +44,7 @@ from ingestion.postbacks.records import (
 )
 from models.catalog import DEFAULT_CONVERSION_TYPE
 from models.click_ids import click_time
-from models.conversion_rules import dedup_txid, status_change_allowed
+from models.conversion_rules import EventCost, dedup_txid, status_change_allowed
 from models.database import driver_connection
 from models.enums import ConversionStatus, DuplicatePolicy, HitOutcome
 
@@ -313,6 +313,12 @@ async def _event(conn: asyncpg.Connection, ready: Ready, click: ClickFacts | Non
         original_currency=original_currency or workspace.currency,
         received_at=hit.received_at,
         params=report.params,
+        cost_terms=EventCost(
+            model=click.cost_model,
+            value=click.cost_value,
+            counts_as_conversion=rule.counts_as_conversion,
+            counts_in_revenue=rule.counts_in_revenue,
+        ),
     )
 
 
@@ -354,6 +360,9 @@ async def _repeat(conn: asyncpg.Connection, ready: Ready, event: NewEvent) -> Ou
         amount=new_amount,
         original_amount=new_original,
         txid=txid,
+        # A new amount costs what the campaign's terms say now; a status change alone keeps
+        # the cost the event was recorded with.
+        cost=stored.cost if new_amount == stored.amount else event.cost_terms.of(new_amount),
     )
     return _done(HitOutcome.UPDATED, ready, stored.id)
 

@@ -515,3 +515,41 @@ async def test_listing_campaigns_with_their_offers_costs_the_same_statements_for
         statements.clear()
     # One statement per list and per loader, whatever the number of campaigns.
     assert counts[0] == counts[1], counts
+
+
+async def test_a_revshare_above_100_percent_is_refused(api_client: Client, workspace: NewWorkspace):
+    key = workspace.admin_api_key
+    alpha = await create_offer(api_client, key, "Alpha")
+    offers = [{"offerId": alpha["id"]}]
+    result = await data(
+        api_client,
+        key,
+        CREATE_CAMPAIGN,
+        {"input": {"name": "Share", "offers": offers, "costModel": "REVSHARE", "costValue": "150"}},
+    )
+    assert result["createCampaign"]["__typename"] == "InputError"
+    assert result["createCampaign"]["field"] == "costValue"
+    assert "percent of revenue: 0 to 100" in result["createCampaign"]["message"]
+    # A CPA of 150 is fine; turning it into a 150% share is not, and changes nothing.
+    cpa = await data(
+        api_client,
+        key,
+        CREATE_CAMPAIGN,
+        {"input": {"name": "Pay", "offers": offers, "costModel": "CPA", "costValue": "150"}},
+    )
+    campaign = cpa["createCampaign"]
+    assert (campaign["costModel"], campaign["costValue"]) == ("CPA", "150.000000")
+    result = await data(
+        api_client, key, UPDATE_CAMPAIGN, {"input": {"id": campaign["id"], "costModel": "REVSHARE"}}
+    )
+    assert result["updateCampaign"]["field"] == "costValue"
+    shared = await data(
+        api_client,
+        key,
+        UPDATE_CAMPAIGN,
+        {"input": {"id": campaign["id"], "costModel": "REVSHARE", "costValue": "35"}},
+    )
+    assert (shared["updateCampaign"]["costModel"], shared["updateCampaign"]["costValue"]) == (
+        "REVSHARE",
+        "35.000000",
+    )

@@ -7,21 +7,22 @@ from zoneinfo import ZoneInfo
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import insert, text
+from sqlalchemy import insert, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlmodel import col
 
 from api.app import create_app
 from api.catalog.service import create_conversion_type
 from api.workspaces.service import create_workspace
-from models import Click, ConversionEvent
+from models import Campaign, Click, ConversionEvent
 from models.click_ids import click_time, new_click_id
-from models.enums import DuplicatePolicy
+from models.enums import CostModel, DuplicatePolicy
 from models.partitions import ensure_partitions
 from models.rollups import ROLLUPS, compact_rollups
 from models.settings import Settings
 from tests.api.conftest import Traffic, conversion_type_ids, statements
 from tests.api.graphql import execute
-from tests.ingestion.conftest import TrackedCampaign
+from tests.ingestion.conftest import TrackedCampaign, click, postback
 
 Client = AsyncTestClient[Litestar]
 
@@ -102,6 +103,50 @@ async def test_report_counts_conversions_and_transactions_apart(
     raw = await _report(api_client, key, filter={**RAW, "createdFrom": start}, groupBy=["CAMPAIGN"])
     assert raw["source"] == "raw"
     assert {k: raw["rows"][0][k] for k in expected} == expected
+
+
+async def test_cost_holds_what_cpa_and_revshare_events_cost(
+    api_client: Client,
+    ingestion_client: Client,
+    session: AsyncSession,
+    campaign: TrackedCampaign,
+):
+    await session.execute(
+        update(Campaign)
+        .where(col(Campaign.id) == campaign.campaign_id)
+        .values(cost_model=CostModel.REVSHARE, cost_value=Decimal(40))
+    )
+    await session.commit()
+    buyer, lead = await click(ingestion_client), await click(ingestion_client)
+    for params in (
+        {"clickid": buyer, "sum": "10"},
+        {"clickid": buyer, "type": "transaction", "txid": "t1", "sum": "5"},
+        {"clickid": lead, "status": "pending", "sum": "2.5"},
+    ):
+        status, body = await postback(ingestion_client, campaign.secret, **params)
+        assert status == 200, body
+    key = campaign.workspace.admin_api_key
+    start, end = _today()
+    for filter_ in ({"createdFrom": start, "createdBefore": end}, {**RAW, "createdFrom": start}):
+        for attribution in ("CLICK_TIME", "CONVERSION_TIME"):
+            report = await _report(
+                api_client, key, filter=filter_, groupBy=["CAMPAIGN"], attribution=attribution
+            )
+            # 40% of 10 + 5 + 2.5 (approved and pending count by default); the clicks are free.
+            expected = {"revenue": 17.5, "cost": 7.0, "profit": 10.5, "roi": 150.0, "cpa": 3.5}
+            assert {k: report["totals"][k] for k in expected} == expected, report["source"]
+            assert {k: report["rows"][0][k] for k in expected} == expected
+        approved = await _report(api_client, key, filter=filter_, statuses=["APPROVED"])
+        assert approved["totals"]["cost"] == 6.0
+        # Cost alone still takes the events in.
+        only_cost = await execute(api_client, key, "{ report { totals { cost } } }", {})
+        assert only_cost["data"]["report"]["totals"] == {"cost": 7.0}
+    events = await execute(api_client, key, "{ conversions { nodes { type amount cost } } }", {})
+    assert events["data"]["conversions"]["nodes"] == [
+        {"type": "conversion", "amount": "2.500000", "cost": "1.000000"},
+        {"type": "transaction", "amount": "5.000000", "cost": "2.000000"},
+        {"type": "conversion", "amount": "10.000000", "cost": "4.000000"},
+    ]
 
 
 async def test_statuses_narrow_what_counts(api_client: Client, traffic: Traffic):
@@ -300,6 +345,8 @@ async def _spread_traffic(
                     "dedup_txid": "" if m == 0 else str(m),
                     "status": rng.choice(["approved", "approved", "pending", "declined"]),
                     "amount": rng.choice(["1.5", "10", "0.333333"]),
+                    # As CPA or RevShare campaigns' events carry it.
+                    "cost": rng.choice([0, "0.5", "1.234567"]),
                     "created_at": created_at + timedelta(hours=rng.randrange(72)),
                 }
             )

@@ -1,5 +1,6 @@
 import random
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -10,6 +11,7 @@ from sqlmodel import SQLModel
 from api.workspaces.service import create_workspace
 from ingestion.clicks.repository import CLICK_COLUMNS
 from models.database import create_engine, driver_connection
+from models.enums import CostModel
 from models.migrate import downgrade, include_name, include_object, upgrade
 from models.partitions import (
     PARTITIONED_TABLES,
@@ -142,7 +144,76 @@ async def test_the_daily_rollups_migration_rolls_up_the_rows_already_stored(serv
             full = Rollup(
                 "full", ("campaign_id", "offer_id", "traffic_source_id", "country", "device_type")
             )
-            assert await rollup_contents(session, full) == await raw_aggregates(session, full)
+            assert await rollup_contents(session, full, event_cost=False) == await raw_aggregates(
+                session, full, event_cost=False
+            )
+    finally:
+        await engine.dispose()
+        await drop_database(server_url, url)
+
+
+async def test_the_event_cost_migration_prices_the_events_already_stored(server_url: str):
+    url = await create_database(server_url)
+    engine = create_engine(url, Settings(database_url=url), application_name="clicktrail-tests")
+    try:
+        await upgrade(engine, revision="0005")
+        async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+            created = await create_workspace(session, name="Old", timezone="Europe/Berlin")
+            await session.commit()
+            ws = created.workspace.id
+            assert ws is not None
+            start = datetime(2030, 5, 7, tzinfo=UTC)
+            async with engine.begin() as conn:
+                await ensure_partitions(conn, since=start, until=start + timedelta(days=2))
+            rng = random.Random(5)
+            for name, model, value in (
+                ("Per click", CostModel.CPC, "0.1"),
+                ("Per sale", CostModel.CPA, "4"),
+                ("Share", CostModel.REVSHARE, "20"),
+            ):
+                campaign_id, _ = await _campaign(
+                    session, ws, name=name, cost_model=model, cost_value=Decimal(value)
+                )
+                moments = [start + timedelta(minutes=m) for m in range(10)]
+                async with driver_connection(engine) as conn:
+                    await conn.copy_records_to_table(
+                        "clicks",
+                        records=_click_rows(ws, campaign_id, moments, rng),
+                        columns=CLICK_COLUMNS,
+                    )
+            # Per click: a conversion of 10 and a transaction of 2.5.
+            await session.execute(
+                text(
+                    "INSERT INTO conversion_events (workspace_id, click_created_at, click_id, "
+                    "type_id, txid, dedup_txid, amount, created_at) "
+                    "SELECT c.workspace_id, c.created_at, c.id, t.id, '', '', "
+                    "CASE t.name WHEN 'conversion' THEN 10 ELSE 2.5 END, c.created_at "
+                    "FROM clicks c JOIN conversion_types t ON t.workspace_id = c.workspace_id"
+                )
+            )
+            await session.commit()
+
+            await upgrade(engine)
+            costs = await session.execute(
+                text(
+                    "SELECT k.name, t.name, sum(e.cost) FROM conversion_events e "
+                    "JOIN clicks c ON c.id = e.click_id "
+                    "JOIN campaigns k ON k.id = c.campaign_id "
+                    "JOIN conversion_types t ON t.id = e.type_id GROUP BY 1, 2 ORDER BY 1, 2"
+                )
+            )
+            assert [tuple(row) for row in costs] == [
+                ("Per click", "conversion", 0),
+                ("Per click", "transaction", 0),
+                ("Per sale", "conversion", 40),
+                ("Per sale", "transaction", 0),
+                ("Share", "conversion", 20),
+                ("Share", "transaction", 5),
+            ]
+            await assert_rollups_match_raw_tables(session)
+            await session.commit()
+            await downgrade(engine, revision="0005")
+            await upgrade(engine)
     finally:
         await engine.dispose()
         await drop_database(server_url, url)

@@ -60,8 +60,11 @@ def _micros(amount: Decimal) -> int:
     return int(amount * 1_000_000)
 
 
-async def raw_aggregates(session: AsyncSession, rollup: Rollup) -> tuple[Contents, Contents]:
-    """What the rollup's two tables must hold, summed in Python from the raw rows."""
+async def raw_aggregates(
+    session: AsyncSession, rollup: Rollup, *, event_cost: bool = True
+) -> tuple[Contents, Contents]:
+    """What the rollup's two tables must hold, summed in Python from the raw rows
+    (``event_cost``: the schema has it, from migration 0006 on)."""
     zones = {
         id: ZoneInfo(name)
         for id, name in await session.execute(text("SELECT id, timezone FROM workspaces"))
@@ -87,32 +90,37 @@ async def raw_aggregates(session: AsyncSession, rollup: Rollup) -> tuple[Content
         sums = clicks[(workspace_id, *zone, bucket, *dimensions)]
         for i, value in enumerate((1, int(is_unique), int(is_bot), _micros(cost))):
             sums[i] += value
-    events: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
+    events: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0, 0][: 2 + event_cost])
+    cost = "e.cost" if event_cost else "0"
     for row in await session.execute(
         text(
             f"SELECT e.workspace_id, e.click_created_at, e.created_at, {dims}, e.type_id, "
-            "e.status, e.amount FROM conversion_events e JOIN clicks c "
+            f"e.status, e.amount, {cost} FROM conversion_events e JOIN clicks c "
             "ON c.workspace_id = e.workspace_id AND c.created_at = e.click_created_at "
             "AND c.id = e.click_id"
         )
     ):
-        workspace_id, click_at, event_at, *rest, amount = row
+        workspace_id, click_at, event_at, *rest, amount, cost = row
         for attribution, moment in (("click", click_at), ("conversion", event_at)):
             zone, bucket = cut(workspace_id, moment)
             sums = events[(workspace_id, *zone, attribution, bucket, *rest)]
             sums[0] += 1
             sums[1] += _micros(amount)
+            if event_cost:
+                sums[2] += _micros(cost)
     return (
         {k: tuple(v) for k, v in clicks.items()},
         {k: tuple(v) for k, v in events.items()},
     )
 
 
-async def rollup_contents(session: AsyncSession, rollup: Rollup) -> tuple[Contents, Contents]:
+async def rollup_contents(
+    session: AsyncSession, rollup: Rollup, *, event_cost: bool = True
+) -> tuple[Contents, Contents]:
     contents = []
     for table, key, measures in (
         (rollup.clicks_table, rollup.clicks_key, CLICK_MEASURES),
-        (rollup.events_table, rollup.events_key, EVENT_MEASURES),
+        (rollup.events_table, rollup.events_key, EVENT_MEASURES[: 2 + event_cost]),
     ):
         rows = await session.execute(text(f"SELECT {', '.join((*key, *measures))} FROM {table}"))
         contents.append({tuple(r[: len(key)]): tuple(r[len(key) :]) for r in rows})
@@ -195,6 +203,17 @@ async def ingest_a_realistic_mix(
             await click(geo, winter, **{"User-Agent": IPHONE, "CF-IPCountry": "FR"}),
         ]
 
+    # The clicks keep their CPC and CPM cost; their events now cost a CPA and a RevShare.
+    await session.execute(
+        text(
+            "UPDATE campaigns SET cost_model = CASE name WHEN 'Summer' THEN 'cpa' "
+            "ELSE 'revshare' END, cost_value = CASE name WHEN 'Summer' THEN 1.2 ELSE 25 END "
+            "WHERE workspace_id = :w"
+        ),
+        {"w": ws},
+    )
+    await session.commit()
+
     async def send(click_id: str, **params: str) -> str:
         status, body = await postback(ingestion_client, secret, clickid=click_id, **params)
         assert status == 200, body
@@ -244,6 +263,9 @@ async def test_rollups_equal_the_raw_tables_after_real_ingestion(
     ).all()
     # The pending conversion became approved: no pending row is left behind.
     assert [tuple(s) for s in statuses] == [("approved", 5)]
+    # Summer's two conversions at 1.2 (CPA); 25% of Winter's 7 and its 10 + 5.25 deposit.
+    cost = await session.execute(text("SELECT sum(cost_micros) FROM rollup_geo_events"))
+    assert cost.scalar_one() == 2 * (2_400_000 + 5_562_500)
 
 
 async def test_manual_updates_and_deletes_of_clicks_keep_the_rollups_equal(
