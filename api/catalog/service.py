@@ -389,6 +389,9 @@ async def update_weighted_campaign(
     if attribution_window_days is not None:
         values["attribution_window_days"] = _attribution_window(attribution_window_days.value)
     if traffic_source_id is not None:
+        # Checked first: the foreign key would refuse another workspace's source too, but as
+        # an integrity error rather than a NotFound the client can show.
+        await _traffic_source(session, workspace_id, traffic_source_id.value)
         values["traffic_source_id"] = traffic_source_id.value
     offer_rows = None if offers is None else await _offers(session, workspace_id, offers.value)
     async with _atomic(session, "campaign"):

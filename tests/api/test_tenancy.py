@@ -21,7 +21,9 @@ SNAPSHOT = """{
 }"""
 
 ATTEMPTS = """
-mutation($source: ID!, $offer: ID!, $campaign: ID!, $type: ID!, $key: ID!, $own: ID!) {
+mutation(
+  $source: ID!, $offer: ID!, $campaign: ID!, $type: ID!, $key: ID!, $own: ID!, $mine: ID!
+) {
   a: updateTrafficSource(input: {id: $source, name: "x"}) { __typename }
   b: setTrafficSourceStatus(id: $source, status: ARCHIVED) { __typename }
   c: deleteTrafficSource(id: $source) { __typename }
@@ -39,6 +41,8 @@ mutation($source: ID!, $offer: ID!, $campaign: ID!, $type: ID!, $key: ID!, $own:
     __typename
   }
   o: deleteCurrencyRate(currency: "EUR", validFrom: "2026-01-01T00:00:00Z") { __typename }
+  p: updateCampaign(input: {id: $mine, trafficSourceId: $source}) { __typename }
+  q: updateCampaign(input: {id: $mine, name: "x", offers: [{offerId: $offer}]}) { __typename }
 }"""
 
 
@@ -81,6 +85,14 @@ async def test_another_workspaces_ids_are_not_found_and_nothing_changes(
 
     mine = workspace.admin_api_key
     own_offer = await create_offer(api_client, mine, "Mine")
+    own_campaign = await data(
+        api_client,
+        mine,
+        """mutation($input: CreateCampaignInput!) {
+          createCampaign(input: $input) { ... on Campaign { id } }
+        }""",
+        {"input": {"name": "Mine", "offers": [{"offerId": own_offer["id"]}]}},
+    )
     ids: dict[str, Any] = {
         "source": source["id"],
         "offer": offer["id"],
@@ -88,10 +100,11 @@ async def test_another_workspaces_ids_are_not_found_and_nothing_changes(
         "type": custom["createConversionType"]["id"],
         "key": their_key,
         "own": own_offer["id"],
+        "mine": own_campaign["createCampaign"]["id"],
     }
     result = await data(api_client, mine, ATTEMPTS, ids)
     answers = {field: value["__typename"] for field, value in result.items()}
-    assert answers == dict.fromkeys("abcdefghijklmno", "NotFound")
+    assert answers == dict.fromkeys("abcdefghijklmnopq", "NotFound")
     reads = await data(
         api_client,
         mine,
@@ -107,7 +120,7 @@ async def test_another_workspaces_ids_are_not_found_and_nothing_changes(
         "campaign": None,
         "trafficSources": [],
         "offers": [{"name": "Mine"}],
-        "campaigns": [],
+        "campaigns": [{"id": ids["mine"]}],
         "currencyRates": [],
     }
     assert await data(api_client, theirs, SNAPSHOT) == before
