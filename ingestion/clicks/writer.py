@@ -3,18 +3,21 @@
 Uniqueness is decided before the COPY from what this process saw recently and, for visitors it
 has not seen, one lock-free read of the fingerprints. One task per process records the batch's
 visitors afterwards, so no redirect ever waits on a visitor row that a busy proxy keeps hot.
+
+A batch that fails on one row's data is written again row by row, so only that click fails.
 """
 
 import asyncio
 import logging
 from datetime import datetime, timedelta
 
+import asyncpg
 from cachetools import TTLCache
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ingestion.clicks.records import ClickRecord
 from ingestion.clicks.repository import VisitorKey, insert_clicks, last_seen, remember_visitors
-from ingestion.group_commit import GroupCommit
+from ingestion.group_commit import GroupCommit, NotCommittedError
 from models.database import driver_connection
 
 logger = logging.getLogger(__name__)
@@ -24,6 +27,11 @@ MAX_BATCH = 5_000
 BUFFERED_ATTEMPTS = 5
 # Visitors this process remembers without asking the database.
 RECENT_VISITORS = 200_000
+# Each visitor's latest click.
+Latest = dict[VisitorKey, datetime]
+# What one row can cause (a value the column refuses, a constraint it breaks), unlike a lost
+# connection: a batch failing so is written again row by row, so only that row fails.
+ROW_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, UnicodeEncodeError)
 
 
 class ClickWriter:
@@ -71,29 +79,58 @@ class ClickWriter:
         else:
             self._batches.put(click)
 
-    async def _commit(self, clicks: list[ClickRecord]) -> list[None]:
-        latest = await self._insert(clicks)
-        self._recent.update(latest)
-        self._seen.put_nowait(latest)
-        return [None] * len(clicks)
-
-    async def _insert(self, clicks: list[ClickRecord]) -> dict[VisitorKey, datetime]:
-        """COPY the clicks with their uniqueness; return each visitor's latest click."""
+    async def _commit(self, clicks: list[ClickRecord]) -> list[Exception | None]:
+        failed: dict[str, Exception] = {}
         async with driver_connection(self._engine) as conn:
             keys = {(c.workspace_id, c.campaign_id, c.fingerprint) for c in clicks}
             unknown = [key for key in keys if key not in self._recent]
-            latest = dict(await last_seen(conn, unknown)) if unknown else {}
+            latest: Latest = dict(await last_seen(conn, unknown)) if unknown else {}
             latest.update((key, self._recent[key]) for key in keys if key in self._recent)
-            rows = []
-            for click in sorted(clicks, key=lambda c: c.created_at):
-                key = (click.workspace_id, click.campaign_id, click.fingerprint)
-                previous = latest.get(key)
-                rows.append(
-                    (click, previous is None or click.created_at - previous >= self.unique_window)
-                )
-                latest[key] = click.created_at
-            await insert_clicks(conn, rows)
-        return {key: latest[key] for key in keys}
+            in_order = sorted(clicks, key=lambda c: c.created_at)
+            try:
+                await self._copy(conn, in_order, latest)
+            except ROW_ERRORS:
+                if len(clicks) == 1:
+                    logger.exception("click not recorded")
+                    return [NotCommittedError("the click could not be committed")]
+                logger.warning("a batch of %d clicks failed; writing them one by one", len(clicks))
+                failed = await self._copy_each(conn, in_order, latest)
+        seen = {key: latest[key] for key in keys if key in latest}
+        self._recent.update(seen)
+        self._seen.put_nowait(seen)
+        return [failed.get(click.id) for click in clicks]
+
+    async def _copy(
+        self, conn: asyncpg.Connection, clicks: list[ClickRecord], latest: Latest
+    ) -> None:
+        """COPY clicks (in time order) with their uniqueness; once written, add them to `latest`."""
+        written: dict[VisitorKey, datetime] = {}
+        rows = []
+        for click in clicks:
+            key = (click.workspace_id, click.campaign_id, click.fingerprint)
+            previous = written.get(key) or latest.get(key)
+            unique = previous is None or click.created_at - previous >= self.unique_window
+            rows.append((click, unique))
+            written[key] = click.created_at
+        await insert_clicks(conn, rows)
+        latest.update(written)
+
+    async def _copy_each(
+        self, conn: asyncpg.Connection, clicks: list[ClickRecord], latest: Latest
+    ) -> dict[str, Exception]:
+        """COPY clicks one by one; return the error of each click that failed, by click id."""
+        failed: dict[str, Exception] = {}
+        # One transaction around the savepoints: if the connection fails midway, nothing is
+        # committed and the batch can be retried whole without duplicates.
+        async with conn.transaction():
+            for click in clicks:
+                try:
+                    async with conn.transaction():
+                        await self._copy(conn, [click], latest)
+                except ROW_ERRORS:
+                    logger.exception("click not recorded")
+                    failed[click.id] = NotCommittedError("the click could not be committed")
+        return failed
 
     async def _record_visitors(self) -> None:
         """One task, so the batches of this process never wait on each other's visitor rows."""

@@ -1,0 +1,103 @@
+"""The click writer: one bad row in a batch fails alone."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from ingestion.clicks.records import ClickRecord
+from ingestion.clicks.writer import ClickWriter
+from ingestion.group_commit import NotCommittedError
+from models.click_ids import new_click_id
+from models.partitions import ensure_partitions
+from tests.ingestion.conftest import TrackedCampaign, count
+
+
+def _click(campaign: TrackedCampaign, user_agent: str) -> ClickRecord:
+    click_id, created_at = new_click_id(datetime.now(UTC))
+    return ClickRecord(
+        workspace_id=campaign.workspace_id,
+        created_at=created_at,
+        id=click_id,
+        campaign_id=campaign.campaign_id,
+        offer_id=campaign.offer_id,
+        traffic_source_id=campaign.source_id,
+        ip=None,
+        user_agent=user_agent,
+        device_type="other",
+        os=None,
+        browser=None,
+        is_bot=False,
+        country=None,
+        referrer=None,
+        external_id=None,
+        cost=Decimal(0),
+        subs=(None,) * 20,
+        params="{}",
+        fingerprint=user_agent.encode(),
+    )
+
+
+async def test_a_value_postgresql_cannot_store_fails_only_its_click(
+    engine: AsyncEngine, session: AsyncSession, campaign: TrackedCampaign
+):
+    async with engine.begin() as conn:
+        now = datetime.now(UTC)
+        await ensure_partitions(conn, since=now, until=now)
+    clicks = [_click(campaign, agent) for agent in ("first", "NUL \x00", "last")]
+    writer = ClickWriter(
+        engine, durable=True, unique_window=timedelta(hours=24), flush_interval_s=0.05
+    )
+    # Queued before the writer starts, so its first batch carries them all.
+    waiting = [asyncio.ensure_future(writer.write(click)) for click in clicks]
+    await asyncio.sleep(0)
+    await writer.start()
+    try:
+        first, failed, last = await asyncio.gather(*waiting, return_exceptions=True)
+    finally:
+        await writer.stop()
+
+    assert (first, last) == (None, None)
+    assert isinstance(failed, NotCommittedError)
+    stored = (await session.execute(text("SELECT user_agent FROM clicks ORDER BY 1"))).scalars()
+    assert list(stored) == ["first", "last"]
+    assert await count(session, "SELECT count(*) FROM click_fingerprints") == 2
+
+
+@pytest.fixture
+async def poison(engine: AsyncEngine, session: AsyncSession) -> AsyncIterator[str]:
+    """A constraint that refuses clicks with this referrer: a database error for one row only."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "ALTER TABLE clicks ADD CONSTRAINT test_poison "
+                "CHECK (referrer IS DISTINCT FROM 'https://poison.example/')"
+            )
+        )
+    try:
+        yield "https://poison.example/"
+    finally:
+        # The test's reads keep a lock on the table until its transaction ends.
+        await session.rollback()
+        async with engine.begin() as conn:
+            await conn.execute(text("ALTER TABLE clicks DROP CONSTRAINT test_poison"))
+
+
+async def test_a_poisoned_click_does_not_take_down_its_batch(
+    client_at, session: AsyncSession, campaign: TrackedCampaign, poison: str
+):
+    # Buffered: every click of the flush interval shares one batch.
+    async with client_at("192.0.2.1", click_durability="buffered", click_flush_ms=200) as client:
+        responses = await asyncio.gather(
+            *(
+                client.get("/c/summer", headers={"Referer": referrer}, follow_redirects=False)
+                for referrer in ("https://a.example/", poison, "https://b.example/")
+            )
+        )
+        assert [r.status_code for r in responses] == [302, 302, 302]
+    stored = (await session.execute(text("SELECT referrer FROM clicks ORDER BY 1"))).scalars()
+    assert list(stored) == ["https://a.example/", "https://b.example/"]
