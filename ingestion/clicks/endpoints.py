@@ -3,6 +3,8 @@
 import asyncio
 import html
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from ipaddress import ip_address
 from typing import Annotated, Any
 
@@ -13,7 +15,15 @@ from litestar.params import FromPath, JSONBody
 from litestar.response.base import ASGIResponse
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from ingestion.clicks.service import TrackedClick, Visit, track
+from ingestion.clicks.records import CampaignRoute
+from ingestion.clicks.service import (
+    CAMPAIGN_KEY,
+    TrackedClick,
+    Visit,
+    active_campaign,
+    record,
+    track,
+)
 from ingestion.errors import IngestionError
 from ingestion.group_commit import NotCommittedError
 from ingestion.params import MAX_PARAMS, MAX_VALUE_LENGTH, check_param, parse_params
@@ -56,7 +66,8 @@ class ClickOutput(msgspec.Struct):
         "Records a click and answers 302 to the campaign's offer URL with its macros filled "
         "({clickid}, {sub1}..{sub20}, {campaign_id}, {source}, {country} and every incoming "
         "parameter by name). Sets the `ct_click` cookie so a later pixel finds the click. "
-        "An unknown or paused campaign answers 404 and records nothing."
+        "An unknown or paused campaign, or one without an active offer, answers 404 and "
+        "records nothing."
     ),
     media_type=MediaType.HTML,
     include_in_schema=True,
@@ -73,8 +84,8 @@ async def tracking_link(
     except (*DATABASE_ERRORS, NotCommittedError):
         logger.exception("click not recorded")
         return _page(503, "The click could not be recorded. Please try again.")
-    if tracked.redirect_url is None:
-        return _page(404, "This campaign has no active offer.")
+    # track() refuses a campaign without an offer, so there is always somewhere to go.
+    assert tracked.redirect_url is not None
     settings: Settings = state.settings
     # The hot path: a bare ASGI response and a hand-written cookie cost a fraction of
     # Litestar's Response and Cookie machinery, for the same bytes on the wire.
@@ -112,7 +123,9 @@ class Found:
     description=(
         "Records one click (a JSON object) or a batch (a JSON array of up to 1,000) for "
         "integrations that redirect on their own. Answers 201 with the click ids and the "
-        "offer URLs with macros filled, in the order given."
+        "offer URLs with macros filled (null for a campaign without an active offer), in the "
+        "order given. A batch is all or nothing: if any item is refused (400, or 404 for an "
+        "unknown campaign), the answer names the item by its index and no click is recorded."
     ),
     status_code=201,
 )
@@ -125,13 +138,10 @@ async def record_clicks(
     # Checked here as well: Litestar does not apply the list's length bounds inside the union.
     if not 1 <= len(inputs) <= MAX_BATCH:
         raise IngestionError("invalid_body", f"body: send 1 to {MAX_BATCH} clicks")
-    visits = [_visit_from_input(item, state) for item in inputs]
     try:
+        prepared = await _prepare(state, inputs, batch=isinstance(data, list))
         tracked = await asyncio.gather(
-            *(
-                track(state.directory, state.writer, campaign_key=item.campaign_key, visit=visit)
-                for item, visit in zip(inputs, visits, strict=True)
-            )
+            *(record(state.writer, route=route, visit=visit) for route, visit in prepared)
         )
     except (*DATABASE_ERRORS, NotCommittedError) as exc:
         logger.exception("clicks not recorded")
@@ -140,6 +150,47 @@ async def record_clicks(
         ) from exc
     outputs = [_output(t) for t in tracked]
     return outputs if isinstance(data, list) else outputs[0]
+
+
+async def _prepare(
+    state: State, inputs: list[ClickInput], *, batch: bool
+) -> list[tuple[CampaignRoute, Visit]]:
+    """Every item's visit and campaign, found before any click is written.
+
+    A refused batch then leaves nothing behind that a retry would duplicate. Items are checked
+    before any campaign is looked up; the error names the refused item by its index.
+    """
+    visits = []
+    for index, item in enumerate(inputs):
+        with _naming(index if batch else None):
+            _check_text(item)
+            visits.append(_visit_from_input(item, state))
+    keys = list(dict.fromkeys(item.campaign_key for item in inputs))
+    found = await asyncio.gather(
+        *(active_campaign(state.directory, key) for key in keys), return_exceptions=True
+    )
+    campaigns = dict(zip(keys, found, strict=True))
+    prepared = []
+    for index, (item, visit) in enumerate(zip(inputs, visits, strict=True)):
+        route = campaigns[item.campaign_key]
+        if isinstance(route, BaseException):
+            with _naming(index if batch else None):
+                raise route
+        prepared.append((route, visit))
+    return prepared
+
+
+@contextmanager
+def _naming(index: int | None) -> Iterator[None]:
+    """An item's refusal, naming the item when it came in a batch."""
+    try:
+        yield
+    except IngestionError as exc:
+        if index is None:
+            raise
+        raise IngestionError(
+            exc.code, f"item {index}: {exc.detail}", status_code=exc.status_code
+        ) from exc
 
 
 def _output(tracked: TrackedClick) -> ClickOutput:
@@ -157,9 +208,13 @@ def _visit_from_request(
     ip = request_ip(request, settings.trusted_proxies)
     user_agent = headers.get("user-agent")
     referrer = headers.get("referer")
-    for name, value in (("User-Agent", user_agent), ("Referer", referrer)):
-        if value is not None:
-            check_param(name, value)
+    # RFC 9110 lets a recipient refuse a header value holding NUL or replace it with a space.
+    # Refused, as most servers already do: only a crafted request carries one, and a stored value
+    # stays exactly what was sent. (PostgreSQL text could not hold the NUL anyway.)
+    if user_agent is not None:
+        check_param("User-Agent", user_agent)
+    if referrer is not None:
+        check_param("Referer", referrer)
     return Visit(
         params=params,
         ip=ip,
@@ -167,6 +222,21 @@ def _visit_from_request(
         referrer=referrer,
         country=resolver.country(headers, ip),
     )
+
+
+def _check_text(item: ClickInput) -> None:
+    """PostgreSQL text cannot hold NUL, and one such value would fail the whole COPY it joins.
+
+    The key is held to the catalog's alphabet; params are checked with the visit, and ip and
+    country are parsed, so no text field can carry a NUL.
+    """
+    if not CAMPAIGN_KEY.fullmatch(item.campaign_key):
+        raise IngestionError(
+            "invalid_body", "campaign_key: must be 4 to 64 letters, digits, - or _"
+        )
+    for field, text in (("user_agent", item.user_agent), ("referrer", item.referrer)):
+        if text is not None and "\x00" in text:
+            raise IngestionError("invalid_body", f"{field}: contains a NUL byte")
 
 
 def _visit_from_input(item: ClickInput, state: State) -> Visit:

@@ -2,6 +2,7 @@
 
 import hashlib
 import random
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +27,9 @@ from models.enums import CostModel, RecordStatus
 CAMPAIGN_CACHE_SECONDS = 5.0
 _THOUSAND = Decimal(1000)
 _SUB_POSITIONS = {f"sub{i}": i - 1 for i in range(1, 21)}
+# The keys the catalog hands out (api/catalog/service.py): anything else names no campaign, and
+# is refused before it reaches the database (where a NUL would fail the lookup itself).
+CAMPAIGN_KEY = re.compile(r"[A-Za-z0-9_-]{4,64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,17 +58,30 @@ class CampaignDirectory(LookupCache[str, CampaignRoute | None]):
         )
 
 
+async def active_campaign(directory: CampaignDirectory, key: str) -> CampaignRoute:
+    """The active campaign with this tracking-link key; 404 otherwise."""
+    route = await directory.get(key) if CAMPAIGN_KEY.fullmatch(key) else None
+    if route is None or route.status is not RecordStatus.ACTIVE:
+        raise IngestionError(
+            "unknown_campaign", f"no active campaign has the key {key[:64]!r}", status_code=404
+        )
+    return route
+
+
 async def track(
     directory: CampaignDirectory, writer: ClickWriter, *, campaign_key: str, visit: Visit
 ) -> TrackedClick:
-    """Record one click (durably unless the writer buffers); return where the visitor goes."""
-    route = await directory.get(campaign_key)
-    if route is None or route.status is not RecordStatus.ACTIVE:
+    """The tracking link: record a click only if there is an offer to send the visitor to."""
+    route = await active_campaign(directory, campaign_key)
+    if not route.offers:
         raise IngestionError(
-            "unknown_campaign",
-            f"no active campaign has the key {campaign_key[:64]!r}",
-            status_code=404,
+            "no_active_offer", "This campaign has no active offer.", status_code=404
         )
+    return await record(writer, route=route, visit=visit)
+
+
+async def record(writer: ClickWriter, *, route: CampaignRoute, visit: Visit) -> TrackedClick:
+    """Record one click (durably unless the writer buffers); return where the visitor goes."""
     offer = _rotate(route.offers)
     click_id, created_at = new_click_id(datetime.now(UTC))
     device = parse_user_agent(visit.user_agent)

@@ -55,3 +55,35 @@ async def test_invalid_bodies_get_a_clear_400(
     assert response.status_code == 404
     assert response.json()["error"] == "unknown_campaign"
     assert await count(session, "SELECT count(*) FROM clicks") == 0
+
+
+async def test_a_nul_in_a_text_field_gets_400_and_stores_nothing(
+    ingestion_client: Client, session: AsyncSession, campaign: TrackedCampaign
+):
+    for field in ("user_agent", "referrer", "campaign_key"):
+        body = {"campaign_key": "summer", field: "sum\x00mer"}
+        response = await ingestion_client.post("/clicks", json=body)
+        assert response.status_code == 400, field
+        assert response.json()["detail"].startswith(f"{field}: "), response.json()
+    response = await ingestion_client.post("/clicks", json={"campaign_key": "summer!"})
+    assert response.status_code == 400
+    assert "4 to 64 letters" in response.json()["detail"]
+    assert await count(session, "SELECT count(*) FROM clicks") == 0
+
+
+async def test_a_batch_with_a_refused_item_records_none_and_names_the_item(
+    ingestion_client: Client, session: AsyncSession, campaign: TrackedCampaign
+):
+    good = {"campaign_key": "summer"}
+    for batch, status, detail in [
+        ([good, good, {"campaign_key": "nope"}, good], 404, "item 2: no active campaign"),
+        ([good, {**good, "user_agent": "\x00"}, good], 400, "item 1: user_agent: "),
+        ([good, good, {**good, "ip": "x"}], 400, "item 2: ip 'x' is not"),
+    ]:
+        response = await ingestion_client.post("/clicks", json=batch)
+        assert response.status_code == status
+        assert response.json()["detail"].startswith(detail), response.json()
+    assert await count(session, "SELECT count(*) FROM clicks") == 0
+    response = await ingestion_client.post("/clicks", json=[good, good, good])
+    assert response.status_code == 201
+    assert await count(session, "SELECT count(*) FROM clicks") == 3

@@ -137,6 +137,41 @@ async def test_unknown_and_paused_campaigns_answer_404_and_record_nothing(
     assert await count(session, "SELECT count(*) FROM clicks") == 0
 
 
+async def test_a_campaign_whose_offers_are_paused_answers_404_and_records_nothing(
+    ingestion_client: Client, session: AsyncSession, campaign: TrackedCampaign
+):
+    offer = await session.get(Offer, (campaign.workspace_id, campaign.offer_id))
+    assert offer is not None
+    offer.status = RecordStatus.PAUSED
+    await session.commit()
+    response = await ingestion_client.get("/c/summer", follow_redirects=False)
+    assert response.status_code == 404
+    assert "no active offer" in response.text
+    assert await count(session, "SELECT count(*) FROM clicks") == 0
+
+
+async def test_a_key_outside_the_key_alphabet_answers_404_without_a_lookup():
+    # No database to ask: a lookup would answer 503.
+    dead = Settings(database_url="postgresql://postgres@127.0.0.1:1/none", _env_file=None)
+    async with AsyncTestClient(app=create_app(dead)) as client:
+        for key in ("sum%00mer", "abc", "x" * 65, "sum.mer", "%C3%A9t%C3%A9"):
+            response = await client.get(f"/c/{key}", follow_redirects=False)
+            assert response.status_code == 404, key
+            assert "no active campaign" in response.text
+
+
+async def test_a_nul_in_a_visitor_header_answers_400_and_records_nothing(
+    ingestion_client: Client, session: AsyncSession, campaign: TrackedCampaign
+):
+    for header in ("User-Agent", "Referer"):
+        response = await ingestion_client.get(
+            "/c/summer", headers={header: "a\x00b"}, follow_redirects=False
+        )
+        assert response.status_code == 400, header
+        assert "NUL" in response.text
+    assert await count(session, "SELECT count(*) FROM clicks") == 0
+
+
 async def test_weighted_offers_rotate(
     ingestion_client: Client, session: AsyncSession, campaign: TrackedCampaign
 ):
