@@ -1,5 +1,6 @@
 """What a workspace configures: traffic sources, offers, campaigns, conversion types, rates."""
 
+import re
 from datetime import datetime
 from decimal import Decimal
 
@@ -26,6 +27,10 @@ from models.base import (
     workspace_id_column,
 )
 from models.enums import CostModel, DuplicatePolicy, RecordStatus
+
+# What a campaign key may be: the tracking link's path segment. Ingestion refuses anything else
+# before the database (where a NUL would fail the lookup itself).
+CAMPAIGN_KEY = re.compile(r"[A-Za-z0-9_-]{4,64}")
 
 
 def _workspace_fk() -> ForeignKeyConstraint:

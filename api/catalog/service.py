@@ -21,10 +21,10 @@ from api.catalog import repository
 from api.catalog.repository import Kind
 from api.mutation_errors import InvalidInput, Missing, StillReferenced, Taken
 from models import Campaign, CampaignOffer, Offer, TrafficSource, Workspace
+from models.catalog import CAMPAIGN_KEY
 from models.enums import CostModel, DuplicatePolicy, RecordStatus
 
 MAX_NAME_LENGTH = 200
-_KEY = re.compile(r"[A-Za-z0-9_-]{4,64}")
 
 
 class CatalogInputError(InvalidInput, ValueError):
@@ -60,7 +60,7 @@ async def create_campaign(
     ``key`` is the tracking link's path segment; random (72 bits) unless one is chosen.
     """
     name = name.strip()
-    if key is not None and not _KEY.fullmatch(key):
+    if key is not None and not CAMPAIGN_KEY.fullmatch(key):
         raise CatalogInputError(f"campaign key {key!r} must be 4 to 64 letters, digits, - or _")
     if not name or len(name) > MAX_NAME_LENGTH:
         raise CatalogInputError(f"name must be 1 to {MAX_NAME_LENGTH} characters")
@@ -342,7 +342,7 @@ async def create_weighted_campaign(
     attribution_window_days: int,
 ) -> WrittenCampaign:
     """A campaign rotating between existing offers by weight (offer id -> weight)."""
-    if key is not None and not _KEY.fullmatch(key):
+    if key is not None and not CAMPAIGN_KEY.fullmatch(key):
         raise InvalidInput(
             f"campaign key {key!r} must be 4 to 64 letters, digits, - or _", field="key"
         )

@@ -17,7 +17,6 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from ingestion.clicks.records import CampaignRoute
 from ingestion.clicks.service import (
-    CAMPAIGN_KEY,
     TrackedClick,
     Visit,
     active_campaign,
@@ -28,6 +27,7 @@ from ingestion.errors import IngestionError
 from ingestion.group_commit import NotCommittedError
 from ingestion.params import MAX_PARAMS, MAX_VALUE_LENGTH, check_param, parse_params
 from ingestion.visitors import CountryResolver, request_ip
+from models.catalog import CAMPAIGN_KEY
 from models.database import DATABASE_ERRORS
 from models.settings import Settings
 

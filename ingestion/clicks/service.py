@@ -2,7 +2,6 @@
 
 import hashlib
 import random
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from ingestion.clicks.writer import ClickWriter
 from ingestion.errors import IngestionError
 from ingestion.lookups import LookupCache
 from ingestion.visitors import parse_user_agent
+from models.catalog import CAMPAIGN_KEY
 from models.click_ids import new_click_id
 from models.enums import CostModel, RecordStatus
 
@@ -27,9 +27,6 @@ from models.enums import CostModel, RecordStatus
 CAMPAIGN_CACHE_SECONDS = 5.0
 _THOUSAND = Decimal(1000)
 _SUB_POSITIONS = {f"sub{i}": i - 1 for i in range(1, 21)}
-# The keys the catalog hands out (api/catalog/service.py): anything else names no campaign, and
-# is refused before it reaches the database (where a NUL would fail the lookup itself).
-CAMPAIGN_KEY = re.compile(r"[A-Za-z0-9_-]{4,64}")
 
 
 @dataclass(frozen=True, slots=True)
