@@ -47,6 +47,11 @@ class GroupCommit(Generic[T, R]):
         self._flusher: asyncio.Task[None] | None = None
         self._in_flight = 0
 
+    @property
+    def backlog(self) -> int:
+        """Items queued and not yet taken into a batch."""
+        return len(self._pending)
+
     def start(self) -> None:
         self._flusher = asyncio.create_task(self._run())
 

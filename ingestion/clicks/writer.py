@@ -25,6 +25,10 @@ logger = logging.getLogger(__name__)
 MAX_BATCH = 5_000
 # Buffered mode retries a failed batch this many times before it gives the clicks up.
 BUFFERED_ATTEMPTS = 5
+# Buffered mode's most uncommitted clicks per process: past it, redirects wait for their
+# commit as in durable mode, so a database that falls behind slows redirects down instead of
+# widening what a crash can lose.
+MAX_BACKLOG = 10_000
 # Visitors this process remembers without asking the database.
 RECENT_VISITORS = 200_000
 # Each visitor's latest click.
@@ -42,9 +46,11 @@ class ClickWriter:
         durable: bool,
         unique_window: timedelta,
         flush_interval_s: float,
+        max_backlog: int = MAX_BACKLOG,
     ) -> None:
         self._engine = engine
         self._durable = durable
+        self._max_backlog = max_backlog
         self.unique_window = unique_window
         # Buffered mode gathers a batch over the interval: the window a crash can lose.
         self._batches = GroupCommit[ClickRecord, None](
@@ -73,8 +79,8 @@ class ClickWriter:
             await asyncio.gather(self._recorder, return_exceptions=True)
 
     async def write(self, click: ClickRecord) -> None:
-        """Queue a click; in durable mode return only once it is committed."""
-        if self._durable:
+        """Queue a click; in durable mode (or over the backlog) return once it is committed."""
+        if self._durable or self._batches.backlog >= self._max_backlog:
             await self._batches.submit(click)
         else:
             self._batches.put(click)

@@ -101,3 +101,35 @@ async def test_a_poisoned_click_does_not_take_down_its_batch(
         assert [r.status_code for r in responses] == [302, 302, 302]
     stored = (await session.execute(text("SELECT referrer FROM clicks ORDER BY 1"))).scalars()
     assert list(stored) == ["https://a.example/", "https://b.example/"]
+
+
+async def test_buffered_clicks_past_the_backlog_wait_for_their_commit(
+    engine: AsyncEngine, session: AsyncSession, campaign: TrackedCampaign
+):
+    async with engine.begin() as conn:
+        now = datetime.now(UTC)
+        await ensure_partitions(conn, since=now, until=now)
+    writer = ClickWriter(
+        engine,
+        durable=False,
+        unique_window=timedelta(hours=24),
+        flush_interval_s=0.01,
+        max_backlog=3,
+    )
+    await writer.start()
+    try:
+        # A stalled database: the first batch's COPY waits on the lock, the rest queue up.
+        async with engine.connect() as blocker:
+            await blocker.execute(text("LOCK TABLE clicks IN ACCESS EXCLUSIVE MODE"))
+            await writer.write(_click(campaign, "taken into the stalled batch"))
+            await asyncio.sleep(0.1)
+            for n in range(3):
+                await asyncio.wait_for(writer.write(_click(campaign, f"queued {n}")), 1)
+            waiting = asyncio.ensure_future(writer.write(_click(campaign, "over the backlog")))
+            await asyncio.sleep(0.3)
+            assert not waiting.done()
+            await blocker.rollback()
+        await asyncio.wait_for(waiting, 10)
+    finally:
+        await writer.stop()
+    assert await count(session, "SELECT count(*) FROM clicks") == 5
