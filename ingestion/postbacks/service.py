@@ -46,7 +46,8 @@ from models.catalog import DEFAULT_CONVERSION_TYPE
 from models.click_ids import click_time
 from models.conversion_rules import EventCost, dedup_txid, status_change_allowed
 from models.database import driver_connection
-from models.enums import ConversionStatus, DuplicatePolicy, HitOutcome
+from models.enums import ConversionStatus, DuplicatePolicy, HitKind, HitOutcome
+from models.workspace import POSTBACK_SECRET_SHAPE
 
 # Settings changes (allowlist, types, secret rotation) reach postbacks within this many seconds.
 WORKSPACE_CACHE_SECONDS = 5.0
@@ -154,11 +155,22 @@ def _refused(
 
 
 async def _authenticate(directory: WorkspaceDirectory, hit: Hit) -> WorkspaceRules:
-    workspace = await directory.get(hit.secret)
+    # Anything not shaped like an issued secret (a NUL byte, say) never reaches the database.
+    workspace = (
+        await directory.get(hit.secret) if POSTBACK_SECRET_SHAPE.fullmatch(hit.secret) else None
+    )
     if workspace is None:
         raise IngestionError(
             "bad_secret", "the postback secret in the URL matches no workspace", status_code=403
         )
+    # The allowlist and the signature are for servers: a pixel comes from a visitor's browser,
+    # which is on no allowlist and cannot sign.
+    if hit.kind is HitKind.POSTBACK:
+        _check_source(workspace, hit)
+    return workspace
+
+
+def _check_source(workspace: WorkspaceRules, hit: Hit) -> None:
     if workspace.ip_allowlist and not any(
         hit.source_ip is not None and hit.source_ip in network for network in workspace.ip_allowlist
     ):
@@ -168,9 +180,15 @@ async def _authenticate(directory: WorkspaceDirectory, hit: Hit) -> WorkspaceRul
             status_code=403,
         )
     if workspace.signing_secret:
-        payload = hit.body if hit.body is not None else hit.query
+        # Only one of them is signed, so parameters may not come from the other.
+        if hit.body and hit.query:
+            raise IngestionError(
+                "unsigned_query",
+                "a signed POST must carry its parameters in the body only: the signature "
+                "covers the body, not the query string",
+            )
+        payload = hit.body or hit.query
         signature.verify(workspace.signing_secret, hit.signature, payload, hit.received_at)
-    return workspace
 
 
 def _params(hit: Hit) -> dict[str, str]:
