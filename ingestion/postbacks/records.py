@@ -91,6 +91,12 @@ class NewEvent:
         return self.cost_terms.of(self.amount)
 
     @property
+    def added_txids(self) -> list[str]:
+        """What a new event records as summed: its txid, when its type adds amounts."""
+        adds = self.duplicate_policy is DuplicatePolicy.ADD_AMOUNT
+        return [self.txid] if adds and self.txid else []
+
+    @property
     def key(self) -> EventKey:
         return (
             self.workspace_id,
@@ -118,6 +124,7 @@ class StoredEvent:
     amount: Decimal
     original_amount: Decimal | None
     txid: str
+    added_txids: list[str]
     cost: Decimal
 
 

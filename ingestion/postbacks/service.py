@@ -354,20 +354,24 @@ async def _repeat(conn: asyncpg.Connection, ready: Ready, event: NewEvent) -> Ou
             )
         status = report.status
     new_amount, new_original, txid = stored.amount, stored.original_amount, stored.txid
+    added_txids = stored.added_txids
     policy = event.duplicate_policy
     if report.amount is not None and policy is DuplicatePolicy.UPDATE:
         new_amount, new_original, txid = event.amount, event.original_amount, report.txid
     elif (
         report.amount is not None
         and policy is DuplicatePolicy.ADD_AMOUNT
-        # A retry of the last addition carries its txid again: add once.
-        and not (report.txid and report.txid == stored.txid)
+        # A retry of any addition carries its txid again: add once. The last txid also covers
+        # events recorded before added_txids was kept.
+        and not (report.txid and (report.txid == stored.txid or report.txid in stored.added_txids))
     ):
         new_amount = stored.amount + event.amount
         new_original = (stored.original_amount or Decimal(0)) + (
             event.original_amount or Decimal(0)
         )
         txid = report.txid
+        if report.txid:
+            added_txids = [*stored.added_txids, report.txid]
     if (status, new_amount) == (stored.status, stored.amount):
         return _done(HitOutcome.DUPLICATE, ready, stored.id)
     await repository.update_event(
@@ -378,6 +382,7 @@ async def _repeat(conn: asyncpg.Connection, ready: Ready, event: NewEvent) -> Ou
         amount=new_amount,
         original_amount=new_original,
         txid=txid,
+        added_txids=added_txids,
         # A new amount costs what the campaign's terms say now; a status change alone keeps
         # the cost the event was recorded with.
         cost=stored.cost if new_amount == stored.amount else event.cost_terms.of(new_amount),

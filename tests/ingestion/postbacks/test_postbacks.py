@@ -250,6 +250,8 @@ async def test_update_and_add_amount_policies(
 
     assert (await send(type="deposit", txid="d1", sum="10"))[1]["result"] == "accepted"
     assert (await send(type="deposit", txid="d2", sum="5"))[1]["result"] == "updated"
+    # A network retries any earlier addition, not only the last one.
+    assert (await send(type="deposit", txid="d1", sum="10"))[1]["result"] == "duplicate"
     assert (await send(type="deposit", txid="d2", sum="5"))[1]["result"] == "duplicate"
     assert (await send(type="subscription", sum="9.99"))[1]["result"] == "accepted"
     assert (await send(type="subscription", sum="19.99"))[1]["result"] == "updated"
