@@ -172,8 +172,8 @@ async def insert_events(
     }
 
 
-async def lock_event(conn: asyncpg.Connection, event: NewEvent) -> StoredEvent:
-    """The stored event with this event's dedup key, locked until the transaction ends."""
+async def lock_event(conn: asyncpg.Connection, event: NewEvent) -> StoredEvent | None:
+    """The stored event with this event's dedup key, if any, locked until the transaction ends."""
     row = await conn.fetchrow(
         """
         SELECT id, status, amount, original_amount, txid, added_txids, cost
@@ -184,7 +184,8 @@ async def lock_event(conn: asyncpg.Connection, event: NewEvent) -> StoredEvent:
         """,
         *event.key,
     )
-    assert row is not None, "called only once the key exists"
+    if row is None:
+        return None
     return StoredEvent(
         id=row["id"],
         status=ConversionStatus(row["status"]),

@@ -9,7 +9,6 @@ exceptions, so their log rows are committed too.
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 import asyncpg
@@ -111,8 +110,9 @@ async def apply(conn: asyncpg.Connection, batch: Sequence[Prepared]) -> list[Out
 
     The statements are set-based (one click lookup, one insert of new events, one log insert
     for the whole batch), so a batch costs the database about what one hit did. A dedup key's
-    first hit in the batch is inserted; every later hit of a key that exists by then takes the
-    repeat path one by one, in arrival order, which gives the same outcomes as one hit at a time.
+    first hit in the batch within its click's attribution window is inserted; every other hit
+    takes the repeat path one by one, in arrival order, which gives the same outcomes as one hit
+    at a time.
     """
     outcomes = {i: p.outcome for i, p in enumerate(batch) if isinstance(p, Refused)}
     ready = {i: p for i, p in enumerate(batch) if isinstance(p, Ready)}
@@ -123,13 +123,15 @@ async def apply(conn: asyncpg.Connection, batch: Sequence[Prepared]) -> list[Out
             events[i] = await _event(conn, p, clicks.get(p.click_key))
         except IngestionError as exc:
             outcomes[i] = _refused(exc, p.workspace, p.report.click_id)
+    # Beyond its window an event is not inserted, but it may still repeat a stored one.
     first_of_key: dict[EventKey, int] = {}
     for i, event in events.items():
-        first_of_key.setdefault(event.key, i)
+        if event.within_window:
+            first_of_key.setdefault(event.key, i)
     inserted = await repository.insert_events(conn, [events[i] for i in first_of_key.values()])
     for i, event in events.items():
         p = ready[i]
-        if first_of_key[event.key] == i and event.key in inserted:
+        if first_of_key.get(event.key) == i and event.key in inserted:
             outcomes[i] = _done(HitOutcome.ACCEPTED, p, inserted[event.key])
             continue
         try:
@@ -297,13 +299,6 @@ async def _event(conn: asyncpg.Connection, ready: Ready, click: ClickFacts | Non
         raise IngestionError(
             "unknown_click", f"no click {report.click_id!r} in this workspace", status_code=404
         )
-    if hit.received_at - click.created_at > timedelta(days=click.attribution_window_days):
-        raise IngestionError(
-            "outside_window",
-            f"the click is older than the campaign's {click.attribution_window_days}-day "
-            "attribution window",
-            status_code=422,
-        )
     rule = workspace.types.get(report.type_name)
     if rule is None:
         raise IngestionError(
@@ -337,13 +332,24 @@ async def _event(conn: asyncpg.Connection, ready: Ready, click: ClickFacts | Non
             counts_as_conversion=rule.counts_as_conversion,
             counts_in_revenue=rule.counts_in_revenue,
         ),
+        attribution_window_days=click.attribution_window_days,
     )
 
 
 async def _repeat(conn: asyncpg.Connection, ready: Ready, event: NewEvent) -> Outcome:
-    """A postback whose dedup key exists: a status change, the type's policy, or a duplicate."""
+    """A postback whose dedup key exists: a status change, the type's policy, or a duplicate.
+
+    A key that does not exist was not inserted because the click is outside its window.
+    """
     report = ready.report
     stored = await repository.lock_event(conn, event)
+    if stored is None:
+        raise IngestionError(
+            "outside_window",
+            f"the click is older than the campaign's {event.attribution_window_days}-day "
+            "attribution window",
+            status_code=422,
+        )
     status = stored.status
     if report.status is not None and report.status != stored.status:
         if not status_change_allowed(stored.status, report.status):

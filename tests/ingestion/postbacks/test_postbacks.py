@@ -494,6 +494,41 @@ async def test_outside_the_attribution_window(
     assert "30-day" in body["detail"]
 
 
+async def test_a_chargeback_after_the_window_updates_the_stored_conversion(
+    ingestion_client: Client, session: AsyncSession, engine: AsyncEngine, campaign: TrackedCampaign
+):
+    click_at = datetime.now(UTC) - timedelta(days=60)
+    click_id = await insert_click(session, engine, campaign, click_at)
+    # Approved the day after the click, well inside the 30-day window.
+    await session.execute(
+        text(
+            """
+            INSERT INTO conversion_events
+                (workspace_id, click_created_at, click_id, type_id, amount, created_at)
+            SELECT k.workspace_id, k.created_at, k.id, t.id, 20, k.created_at + interval '1 day'
+            FROM clicks k
+            JOIN conversion_types t ON t.workspace_id = k.workspace_id AND t.name = 'conversion'
+            WHERE k.id = :id
+            """
+        ),
+        {"id": click_id},
+    )
+    await session.commit()
+    status, body = await postback(
+        ingestion_client, campaign.secret, clickid=click_id, status="declined"
+    )
+    assert (status, body["result"]) == (200, "updated")
+    status, body = await postback(
+        ingestion_client, campaign.secret, clickid=click_id, type="transaction", txid="T-1"
+    )
+    assert (status, body["error"]) == (422, "outside_window")
+    assert await _events(session) == [("conversion", "", "declined", Decimal("20"))]
+    assert await _log(session) == [
+        ("updated", "updated", 200),
+        ("rejected", "outside_window", 422),
+    ]
+
+
 async def test_currency_is_converted_with_the_stored_rate(
     ingestion_client: Client, session: AsyncSession, campaign: TrackedCampaign
 ):
