@@ -8,7 +8,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, ForeignKeyConstraint, Index, Text, UniqueConstraint
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Column,
+    ForeignKeyConstraint,
+    Index,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -59,6 +67,11 @@ class ConversionEvent(SQLModel, table=True):
     # The txid part of the dedup key: the txid for types with one event per txid, empty for
     # types with one event per click (see models.conversion_rules).
     dedup_txid: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # Every txid an add_amount event has summed, so that a network's retry of any of them, not
+    # only of the last, adds nothing.
+    added_txids: list[str] = Field(
+        default_factory=list, sa_column=Column(ARRAY(Text), nullable=False, server_default="{}")
+    )
     status: ConversionStatus = Field(
         default=ConversionStatus.APPROVED,
         sa_column=enum_column(ConversionStatus, default=ConversionStatus.APPROVED),

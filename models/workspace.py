@@ -1,5 +1,6 @@
 """The tenant and its credentials."""
 
+import re
 from datetime import datetime
 
 from sqlalchemy import (
@@ -42,6 +43,12 @@ class Workspace(SQLModel, table=True):
         sa_column=Column(JSONB, nullable=False, server_default="{}"),
     )
     created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
+
+
+# Every postback secret is secrets.token_urlsafe(24): 32 URL-safe base64 characters. Ingestion
+# refuses any other path segment without a database lookup.
+POSTBACK_SECRET_BYTES = 24
+POSTBACK_SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{32}")
 
 
 class PostbackSecret(SQLModel, table=True):

@@ -4,6 +4,8 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
+from models.workspace import POSTBACK_SECRET_BYTES
+
 API_KEY_PREFIX = "ct_"
 
 
@@ -17,7 +19,7 @@ class IssuedApiKey:
 
 def new_postback_secret() -> str:
     """192 random bits, URL-safe: the path segment that authenticates postbacks and pixels."""
-    return secrets.token_urlsafe(24)
+    return secrets.token_urlsafe(POSTBACK_SECRET_BYTES)
 
 
 def new_api_key() -> IssuedApiKey:

@@ -1,7 +1,7 @@
 """What a postback or pixel hit carries in, and what clicktrail answers."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
@@ -85,10 +85,25 @@ class NewEvent:
     params: dict[str, str]
     # The campaign's terms for this event; its cost follows its amount.
     cost_terms: EventCost
+    # The window only stops new events: a status change or chargeback of a stored one may
+    # come months after the click.
+    attribution_window_days: int
 
     @property
     def cost(self) -> Decimal:
         return self.cost_terms.of(self.amount)
+
+    @property
+    def within_window(self) -> bool:
+        return self.received_at - self.click_created_at <= timedelta(
+            days=self.attribution_window_days
+        )
+
+    @property
+    def added_txids(self) -> list[str]:
+        """What a new event records as summed: its txid, when its type adds amounts."""
+        adds = self.duplicate_policy is DuplicatePolicy.ADD_AMOUNT
+        return [self.txid] if adds and self.txid else []
 
     @property
     def key(self) -> EventKey:
@@ -118,6 +133,7 @@ class StoredEvent:
     amount: Decimal
     original_amount: Decimal | None
     txid: str
+    added_txids: list[str]
     cost: Decimal
 
 

@@ -129,14 +129,17 @@ async def insert_events(
     rows = await conn.fetch(
         """
         INSERT INTO conversion_events (
-            workspace_id, click_created_at, click_id, type_id, txid, dedup_txid, status, amount,
-            original_amount, original_currency, cost, created_at, updated_at, params)
-        SELECT workspace_id, click_created_at, click_id, type_id, txid, dedup_txid, status,
-               amount, original_amount, original_currency, cost, created_at, created_at, params
+            workspace_id, click_created_at, click_id, type_id, txid, dedup_txid, added_txids,
+            status, amount, original_amount, original_currency, cost, created_at, updated_at,
+            params)
+        SELECT workspace_id, click_created_at, click_id, type_id, txid, dedup_txid, added_txids,
+               status, amount, original_amount, original_currency, cost, created_at, created_at,
+               params
         FROM jsonb_to_recordset($1::jsonb) AS e(
             workspace_id bigint, click_created_at timestamptz, click_id text, type_id bigint,
-            txid text, dedup_txid text, status text, amount numeric, original_amount numeric,
-            original_currency text, cost numeric, created_at timestamptz, params jsonb)
+            txid text, dedup_txid text, added_txids text[], status text, amount numeric,
+            original_amount numeric, original_currency text, cost numeric,
+            created_at timestamptz, params jsonb)
         ORDER BY workspace_id, click_created_at, click_id, type_id, dedup_txid
         ON CONFLICT (workspace_id, click_created_at, click_id, type_id, dedup_txid) DO NOTHING
         RETURNING id, workspace_id, click_created_at, click_id, type_id, dedup_txid
@@ -149,6 +152,7 @@ async def insert_events(
                 "type_id": e.type_id,
                 "txid": e.txid,
                 "dedup_txid": e.dedup_txid,
+                "added_txids": e.added_txids,
                 "status": e.status.value,
                 "amount": e.amount,
                 "original_amount": e.original_amount,
@@ -168,24 +172,27 @@ async def insert_events(
     }
 
 
-async def lock_event(conn: asyncpg.Connection, event: NewEvent) -> StoredEvent:
-    """The stored event with this event's dedup key, locked until the transaction ends."""
+async def lock_event(conn: asyncpg.Connection, event: NewEvent) -> StoredEvent | None:
+    """The stored event with this event's dedup key, if any, locked until the transaction ends."""
     row = await conn.fetchrow(
         """
-        SELECT id, status, amount, original_amount, txid, cost FROM conversion_events
+        SELECT id, status, amount, original_amount, txid, added_txids, cost
+        FROM conversion_events
         WHERE workspace_id = $1 AND click_created_at = $2 AND click_id = $3
           AND type_id = $4 AND dedup_txid = $5
         FOR UPDATE
         """,
         *event.key,
     )
-    assert row is not None, "called only once the key exists"
+    if row is None:
+        return None
     return StoredEvent(
         id=row["id"],
         status=ConversionStatus(row["status"]),
         amount=row["amount"],
         original_amount=row["original_amount"],
         txid=row["txid"],
+        added_txids=row["added_txids"],
         cost=row["cost"],
     )
 
@@ -199,18 +206,21 @@ async def update_event(
     amount: Decimal,
     original_amount: Decimal | None,
     txid: str,
+    added_txids: list[str],
     cost: Decimal,
 ) -> None:
     await conn.execute(
         """
         UPDATE conversion_events
-        SET status = $1, amount = $2, original_amount = $3, txid = $4, cost = $5, updated_at = $6
-        WHERE workspace_id = $7 AND click_created_at = $8 AND id = $9
+        SET status = $1, amount = $2, original_amount = $3, txid = $4, added_txids = $5,
+            cost = $6, updated_at = $7
+        WHERE workspace_id = $8 AND click_created_at = $9 AND id = $10
         """,
         status.value,
         amount,
         original_amount,
         txid,
+        added_txids,
         cost,
         event.received_at,
         event.workspace_id,

@@ -9,7 +9,6 @@ exceptions, so their log rows are committed too.
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 import asyncpg
@@ -46,7 +45,8 @@ from models.catalog import DEFAULT_CONVERSION_TYPE
 from models.click_ids import click_time
 from models.conversion_rules import EventCost, dedup_txid, status_change_allowed
 from models.database import driver_connection
-from models.enums import ConversionStatus, DuplicatePolicy, HitOutcome
+from models.enums import ConversionStatus, DuplicatePolicy, HitKind, HitOutcome
+from models.workspace import POSTBACK_SECRET_SHAPE
 
 # Settings changes (allowlist, types, secret rotation) reach postbacks within this many seconds.
 WORKSPACE_CACHE_SECONDS = 5.0
@@ -110,8 +110,9 @@ async def apply(conn: asyncpg.Connection, batch: Sequence[Prepared]) -> list[Out
 
     The statements are set-based (one click lookup, one insert of new events, one log insert
     for the whole batch), so a batch costs the database about what one hit did. A dedup key's
-    first hit in the batch is inserted; every later hit of a key that exists by then takes the
-    repeat path one by one, in arrival order, which gives the same outcomes as one hit at a time.
+    first hit in the batch within its click's attribution window is inserted; every other hit
+    takes the repeat path one by one, in arrival order, which gives the same outcomes as one hit
+    at a time.
     """
     outcomes = {i: p.outcome for i, p in enumerate(batch) if isinstance(p, Refused)}
     ready = {i: p for i, p in enumerate(batch) if isinstance(p, Ready)}
@@ -122,13 +123,15 @@ async def apply(conn: asyncpg.Connection, batch: Sequence[Prepared]) -> list[Out
             events[i] = await _event(conn, p, clicks.get(p.click_key))
         except IngestionError as exc:
             outcomes[i] = _refused(exc, p.workspace, p.report.click_id)
+    # Beyond its window an event is not inserted, but it may still repeat a stored one.
     first_of_key: dict[EventKey, int] = {}
     for i, event in events.items():
-        first_of_key.setdefault(event.key, i)
+        if event.within_window:
+            first_of_key.setdefault(event.key, i)
     inserted = await repository.insert_events(conn, [events[i] for i in first_of_key.values()])
     for i, event in events.items():
         p = ready[i]
-        if first_of_key[event.key] == i and event.key in inserted:
+        if first_of_key.get(event.key) == i and event.key in inserted:
             outcomes[i] = _done(HitOutcome.ACCEPTED, p, inserted[event.key])
             continue
         try:
@@ -154,11 +157,22 @@ def _refused(
 
 
 async def _authenticate(directory: WorkspaceDirectory, hit: Hit) -> WorkspaceRules:
-    workspace = await directory.get(hit.secret)
+    # Anything not shaped like an issued secret (a NUL byte, say) never reaches the database.
+    workspace = (
+        await directory.get(hit.secret) if POSTBACK_SECRET_SHAPE.fullmatch(hit.secret) else None
+    )
     if workspace is None:
         raise IngestionError(
             "bad_secret", "the postback secret in the URL matches no workspace", status_code=403
         )
+    # The allowlist and the signature are for servers: a pixel comes from a visitor's browser,
+    # which is on no allowlist and cannot sign.
+    if hit.kind is HitKind.POSTBACK:
+        _check_source(workspace, hit)
+    return workspace
+
+
+def _check_source(workspace: WorkspaceRules, hit: Hit) -> None:
     if workspace.ip_allowlist and not any(
         hit.source_ip is not None and hit.source_ip in network for network in workspace.ip_allowlist
     ):
@@ -168,9 +182,15 @@ async def _authenticate(directory: WorkspaceDirectory, hit: Hit) -> WorkspaceRul
             status_code=403,
         )
     if workspace.signing_secret:
-        payload = hit.body if hit.body is not None else hit.query
+        # Only one of them is signed, so parameters may not come from the other.
+        if hit.body and hit.query:
+            raise IngestionError(
+                "unsigned_query",
+                "a signed POST must carry its parameters in the body only: the signature "
+                "covers the body, not the query string",
+            )
+        payload = hit.body or hit.query
         signature.verify(workspace.signing_secret, hit.signature, payload, hit.received_at)
-    return workspace
 
 
 def _params(hit: Hit) -> dict[str, str]:
@@ -279,13 +299,6 @@ async def _event(conn: asyncpg.Connection, ready: Ready, click: ClickFacts | Non
         raise IngestionError(
             "unknown_click", f"no click {report.click_id!r} in this workspace", status_code=404
         )
-    if hit.received_at - click.created_at > timedelta(days=click.attribution_window_days):
-        raise IngestionError(
-            "outside_window",
-            f"the click is older than the campaign's {click.attribution_window_days}-day "
-            "attribution window",
-            status_code=422,
-        )
     rule = workspace.types.get(report.type_name)
     if rule is None:
         raise IngestionError(
@@ -319,13 +332,24 @@ async def _event(conn: asyncpg.Connection, ready: Ready, click: ClickFacts | Non
             counts_as_conversion=rule.counts_as_conversion,
             counts_in_revenue=rule.counts_in_revenue,
         ),
+        attribution_window_days=click.attribution_window_days,
     )
 
 
 async def _repeat(conn: asyncpg.Connection, ready: Ready, event: NewEvent) -> Outcome:
-    """A postback whose dedup key exists: a status change, the type's policy, or a duplicate."""
+    """A postback whose dedup key exists: a status change, the type's policy, or a duplicate.
+
+    A key that does not exist was not inserted because the click is outside its window.
+    """
     report = ready.report
     stored = await repository.lock_event(conn, event)
+    if stored is None:
+        raise IngestionError(
+            "outside_window",
+            f"the click is older than the campaign's {event.attribution_window_days}-day "
+            "attribution window",
+            status_code=422,
+        )
     status = stored.status
     if report.status is not None and report.status != stored.status:
         if not status_change_allowed(stored.status, report.status):
@@ -336,20 +360,24 @@ async def _repeat(conn: asyncpg.Connection, ready: Ready, event: NewEvent) -> Ou
             )
         status = report.status
     new_amount, new_original, txid = stored.amount, stored.original_amount, stored.txid
+    added_txids = stored.added_txids
     policy = event.duplicate_policy
     if report.amount is not None and policy is DuplicatePolicy.UPDATE:
         new_amount, new_original, txid = event.amount, event.original_amount, report.txid
     elif (
         report.amount is not None
         and policy is DuplicatePolicy.ADD_AMOUNT
-        # A retry of the last addition carries its txid again: add once.
-        and not (report.txid and report.txid == stored.txid)
+        # A retry of any addition carries its txid again: add once. The last txid also covers
+        # events recorded before added_txids was kept.
+        and not (report.txid and (report.txid == stored.txid or report.txid in stored.added_txids))
     ):
         new_amount = stored.amount + event.amount
         new_original = (stored.original_amount or Decimal(0)) + (
             event.original_amount or Decimal(0)
         )
         txid = report.txid
+        if report.txid:
+            added_txids = [*stored.added_txids, report.txid]
     if (status, new_amount) == (stored.status, stored.amount):
         return _done(HitOutcome.DUPLICATE, ready, stored.id)
     await repository.update_event(
@@ -360,6 +388,7 @@ async def _repeat(conn: asyncpg.Connection, ready: Ready, event: NewEvent) -> Ou
         amount=new_amount,
         original_amount=new_original,
         txid=txid,
+        added_txids=added_txids,
         # A new amount costs what the campaign's terms say now; a status change alone keeps
         # the cost the event was recorded with.
         cost=stored.cost if new_amount == stored.amount else event.cost_terms.of(new_amount),

@@ -1,7 +1,8 @@
 """Optional HMAC-SHA256 signatures on postbacks.
 
 Header: ``X-Clicktrail-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<payload>")>``
-where the payload is the raw body of a POST, or the raw query string of a GET.
+where the payload is the raw body of a POST, or the raw query string of a GET (or of a POST
+without a body). A signed POST with a body may not carry a query string: it would be unsigned.
 """
 
 import hashlib

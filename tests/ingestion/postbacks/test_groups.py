@@ -2,7 +2,7 @@
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from ipaddress import ip_address
 from urllib.parse import urlencode
 
@@ -16,7 +16,14 @@ from ingestion.postbacks.service import WorkspaceDirectory, prepare
 from ingestion.postbacks.writer import PostbackWriter
 from models.click_ids import new_click_id
 from models.enums import HitKind
-from tests.ingestion.conftest import Client, TrackedCampaign, click, count, postback
+from tests.ingestion.conftest import (
+    Client,
+    TrackedCampaign,
+    click,
+    count,
+    insert_click,
+    postback,
+)
 
 
 def _hit(secret: str, **params: str) -> Hit:
@@ -92,6 +99,44 @@ async def test_a_group_gives_the_outcomes_of_one_hit_at_a_time(
     assert [r.reason for r in logged] == reasons
     assert {str(r.source_ip) for r in logged} == {"192.0.2.7"}
     assert [r.query for r in logged] == [hit.query.decode() for hit in hits]
+    assert await _commits(session) == 1
+
+
+async def test_a_group_updates_old_events_but_inserts_only_within_the_window(
+    ingestion_client: Client, session: AsyncSession, engine: AsyncEngine, campaign: TrackedCampaign
+):
+    old = await insert_click(session, engine, campaign, datetime.now(UTC) - timedelta(days=45))
+    await session.execute(
+        text(
+            """
+            INSERT INTO conversion_events
+                (workspace_id, click_created_at, click_id, type_id, amount, created_at)
+            SELECT k.workspace_id, k.created_at, k.id, t.id, 8, k.created_at
+            FROM clicks k
+            JOIN conversion_types t ON t.workspace_id = k.workspace_id AND t.name = 'conversion'
+            WHERE k.id = :id
+            """
+        ),
+        {"id": old},
+    )
+    await session.commit()
+    recent = await click(ingestion_client)
+    sent = [
+        ({"clickid": old, "type": "transaction", "txid": "T-1", "sum": "2"}, "outside_window"),
+        ({"clickid": recent, "type": "transaction", "txid": "T-1", "sum": "2"}, "accepted"),
+        ({"clickid": old, "status": "declined"}, "updated"),
+        ({"clickid": old, "type": "transaction", "txid": "T-1", "sum": "2"}, "outside_window"),
+        ({"clickid": old, "status": "declined"}, "duplicate"),
+    ]
+
+    outcomes = await _one_group(engine, [_hit(campaign.secret, **p) for p, _ in sent])
+
+    assert [o.reason for o in outcomes if isinstance(o, Outcome)] == [r for _, r in sent]
+    events = await session.execute(
+        text("SELECT click_id, status FROM conversion_events ORDER BY click_id = :old"),
+        {"old": old},
+    )
+    assert [tuple(e) for e in events] == [(recent, "approved"), (old, "declined")]
     assert await _commits(session) == 1
 
 

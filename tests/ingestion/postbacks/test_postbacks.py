@@ -250,6 +250,8 @@ async def test_update_and_add_amount_policies(
 
     assert (await send(type="deposit", txid="d1", sum="10"))[1]["result"] == "accepted"
     assert (await send(type="deposit", txid="d2", sum="5"))[1]["result"] == "updated"
+    # A network retries any earlier addition, not only the last one.
+    assert (await send(type="deposit", txid="d1", sum="10"))[1]["result"] == "duplicate"
     assert (await send(type="deposit", txid="d2", sum="5"))[1]["result"] == "duplicate"
     assert (await send(type="subscription", sum="9.99"))[1]["result"] == "accepted"
     assert (await send(type="subscription", sum="19.99"))[1]["result"] == "updated"
@@ -355,12 +357,7 @@ async def test_ip_allowlist(client_at, session: AsyncSession, campaign: TrackedC
 async def test_signed_postbacks(
     ingestion_client: Client, session: AsyncSession, campaign: TrackedCampaign
 ):
-    await session.execute(
-        update(Workspace)
-        .where(col(Workspace.id) == campaign.workspace_id)
-        .values(signing_secret="s3cret")
-    )
-    await session.commit()
+    await _require_signatures(session, campaign)
     click_id = await click(ingestion_client)
     body = f"clickid={click_id}&sum=7".encode()
     now = int(time.time())
@@ -380,6 +377,92 @@ async def test_signed_postbacks(
         if expected == 401:
             assert response.json()["error"] == "bad_signature"
     assert await count(session, "SELECT count(*) FROM conversion_events") == 1
+
+
+async def _require_signatures(session: AsyncSession, campaign: TrackedCampaign) -> None:
+    await session.execute(
+        update(Workspace)
+        .where(col(Workspace.id) == campaign.workspace_id)
+        .values(signing_secret="s3cret")
+    )
+    await session.commit()
+
+
+async def test_signed_gets_and_bodiless_posts_sign_the_query_string(
+    ingestion_client: Client, session: AsyncSession, campaign: TrackedCampaign
+):
+    await _require_signatures(session, campaign)
+    click_id = await click(ingestion_client)
+    query = f"clickid={click_id}&type=transaction&txid=T-1&sum=3"
+    signed = {HEADER: sign("s3cret", int(time.time()), query.encode())}
+    url = f"/postback/{campaign.secret}?{query}"
+    assert (await ingestion_client.get(url, headers=signed)).json()["result"] == "accepted"
+    assert (await ingestion_client.post(url, headers=signed)).json()["result"] == "duplicate"
+    tampered = await ingestion_client.get(f"{url}&status=declined", headers=signed)
+    assert (tampered.status_code, tampered.json()["error"]) == (401, "bad_signature")
+    assert [e[2] for e in await _events(session)] == ["approved"]
+
+
+async def test_a_signed_post_may_not_add_unsigned_query_parameters(
+    ingestion_client: Client, session: AsyncSession, campaign: TrackedCampaign
+):
+    await _require_signatures(session, campaign)
+    click_id = await click(ingestion_client)
+    body = f"clickid={click_id}&sum=7".encode()
+    response = await ingestion_client.post(
+        f"/postback/{campaign.secret}?type=transaction&txid=N",
+        content=body,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            HEADER: sign("s3cret", int(time.time()), body),
+        },
+    )
+    assert (response.status_code, response.json()["error"]) == (400, "unsigned_query")
+    assert await _log(session) == [("rejected", "unsigned_query", 400)]
+    assert await count(session, "SELECT count(*) FROM conversion_events") == 0
+
+
+async def test_pixels_pass_the_allowlist_and_signature_that_postbacks_need(
+    client_at, session: AsyncSession, campaign: TrackedCampaign
+):
+    await session.execute(
+        update(Workspace)
+        .where(col(Workspace.id) == campaign.workspace_id)
+        .values(ip_allowlist=["198.51.100.0/24"], signing_secret="s3cret")
+    )
+    await session.commit()
+    async with client_at("203.0.113.1") as browser:
+        click_id = await click(browser)
+        pixel = await browser.get(f"/pixel/{campaign.secret}.gif?clickid={click_id}")
+        assert pixel.headers["x-clicktrail-result"] == "accepted"
+        status, body = await postback(
+            browser, campaign.secret, clickid=click_id, type="transaction", txid="T-1"
+        )
+        assert (status, body["error"]) == (403, "ip_not_allowed")
+    async with client_at("198.51.100.20") as network:
+        status, body = await postback(
+            network, campaign.secret, clickid=click_id, type="transaction", txid="T-1"
+        )
+        assert (status, body["error"]) == (401, "bad_signature")
+    assert [e[0] for e in await _events(session)] == ["conversion"]
+
+
+@pytest.mark.parametrize("secret", ["ab%00cd", "%00" * 32, "a" * 33, "ab%FFcd"])
+async def test_a_malformed_secret_is_a_logged_bad_secret(
+    ingestion_client: Client, session: AsyncSession, secret: str
+):
+    response = await ingestion_client.get(f"/postback/{secret}?clickid=x%00")
+    assert (response.status_code, response.json()["error"]) == (403, "bad_secret")
+    pixel = await ingestion_client.get(f"/pixel/{secret}.gif?clickid=x")
+    assert pixel.status_code == 200
+    assert pixel.headers["x-clicktrail-result"] == "bad_secret"
+    rows = await session.execute(
+        text("SELECT workspace_id, kind, reason, http_status, query FROM postback_log ORDER BY id")
+    )
+    assert [tuple(r) for r in rows.all()] == [
+        (0, "postback", "bad_secret", 403, "clickid=x%00"),
+        (0, "pixel", "bad_secret", 403, "clickid=x"),
+    ]
 
 
 async def test_post_with_form_and_json_bodies(
@@ -409,6 +492,41 @@ async def test_outside_the_attribution_window(
     status, body = await postback(ingestion_client, campaign.secret, clickid=old)
     assert (status, body["error"]) == (422, "outside_window")
     assert "30-day" in body["detail"]
+
+
+async def test_a_chargeback_after_the_window_updates_the_stored_conversion(
+    ingestion_client: Client, session: AsyncSession, engine: AsyncEngine, campaign: TrackedCampaign
+):
+    click_at = datetime.now(UTC) - timedelta(days=60)
+    click_id = await insert_click(session, engine, campaign, click_at)
+    # Approved the day after the click, well inside the 30-day window.
+    await session.execute(
+        text(
+            """
+            INSERT INTO conversion_events
+                (workspace_id, click_created_at, click_id, type_id, amount, created_at)
+            SELECT k.workspace_id, k.created_at, k.id, t.id, 20, k.created_at + interval '1 day'
+            FROM clicks k
+            JOIN conversion_types t ON t.workspace_id = k.workspace_id AND t.name = 'conversion'
+            WHERE k.id = :id
+            """
+        ),
+        {"id": click_id},
+    )
+    await session.commit()
+    status, body = await postback(
+        ingestion_client, campaign.secret, clickid=click_id, status="declined"
+    )
+    assert (status, body["result"]) == (200, "updated")
+    status, body = await postback(
+        ingestion_client, campaign.secret, clickid=click_id, type="transaction", txid="T-1"
+    )
+    assert (status, body["error"]) == (422, "outside_window")
+    assert await _events(session) == [("conversion", "", "declined", Decimal("20"))]
+    assert await _log(session) == [
+        ("updated", "updated", 200),
+        ("rejected", "outside_window", 422),
+    ]
 
 
 async def test_currency_is_converted_with_the_stored_rate(
