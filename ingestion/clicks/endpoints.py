@@ -25,6 +25,7 @@ from ingestion.clicks.service import (
 )
 from ingestion.errors import IngestionError
 from ingestion.group_commit import NotCommittedError
+from ingestion.openapi import CLICK_API_RESPONSES, TRACKING_LINK_RESPONSES, TrackingLinkOperation
 from ingestion.params import MAX_PARAMS, MAX_VALUE_LENGTH, check_param, parse_params
 from ingestion.visitors import CountryResolver, request_ip
 from models.catalog import CAMPAIGN_KEY
@@ -70,7 +71,9 @@ class ClickOutput(msgspec.Struct):
         "records nothing."
     ),
     media_type=MediaType.HTML,
-    include_in_schema=True,
+    operation_class=TrackingLinkOperation,
+    responses=TRACKING_LINK_RESPONSES,
+    status_code=302,
 )
 async def tracking_link(
     campaign_key: FromPath[str], request: Request[Any, Any, Any], state: State
@@ -128,6 +131,7 @@ class Found:
         "unknown campaign), the answer names the item by its index and no click is recorded."
     ),
     status_code=201,
+    responses=CLICK_API_RESPONSES,
 )
 async def record_clicks(
     data: JSONBody[ClickInput | ClickBatch],

@@ -3,15 +3,16 @@
 import base64
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import MediaType, Request, Response, get, post
 from litestar.datastructures import State
-from litestar.params import FromPath
+from litestar.params import FromPath, Parameter
 
 from ingestion.clicks.endpoints import CLICK_COOKIE
 from ingestion.errors import IngestionError
 from ingestion.group_commit import NotCommittedError
+from ingestion.openapi import PIXEL_RESPONSES, POSTBACK_RESPONSES, ReportOperation
 from ingestion.postbacks.records import Hit, Outcome
 from ingestion.postbacks.service import WorkspaceDirectory, prepare
 from ingestion.postbacks.signature import HEADER
@@ -40,7 +41,13 @@ _POSTBACK_DOC = (
 )
 
 
-@get("/postback/{secret:str}", summary="S2S postback (GET)", description=_POSTBACK_DOC)
+@get(
+    "/postback/{secret:str}",
+    summary="S2S postback (GET)",
+    description=_POSTBACK_DOC,
+    operation_class=ReportOperation,
+    responses=POSTBACK_RESPONSES,
+)
 async def postback_get(
     secret: FromPath[str],
     request: Request[Any, Any, Any],
@@ -53,6 +60,9 @@ async def postback_get(
     "/postback/{secret:str}",
     summary="S2S postback (POST)",
     description=_POSTBACK_DOC,
+    operation_class=ReportOperation,
+    responses=POSTBACK_RESPONSES,
+    status_code=200,
     # Larger bodies are refused by the service, so that the refusal is logged.
     request_max_body_size=1024 * 1024,
 )
@@ -74,9 +84,13 @@ async def postback_post(
         "headers; the outcome is in the postback log and the `X-Clicktrail-Result` header."
     ),
     media_type="image/gif",
+    operation_class=ReportOperation,
+    responses=PIXEL_RESPONSES,
 )
 async def pixel(
-    filename: FromPath[str],
+    filename: Annotated[
+        str, Parameter(description="The workspace's postback secret followed by `.gif`.")
+    ],
     request: Request[Any, Any, Any],
     state: State,
 ) -> Response[bytes]:

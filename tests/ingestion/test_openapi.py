@@ -19,3 +19,29 @@ async def test_every_endpoint_is_documented_in_openapi(ingestion_client: Client)
     for key, operation in operations.items():
         assert operation.get("summary"), key
     assert "`transaction`" in operations[("GET", "/postback/{secret}")]["description"]
+
+
+async def test_the_statuses_and_parameters_networks_meet_are_documented(
+    ingestion_client: Client,
+):
+    spec = (await ingestion_client.get("/schema/openapi.json")).json()
+    paths = spec["paths"]
+
+    def statuses(path: str, method: str) -> set[str]:
+        return set(paths[path][method]["responses"])
+
+    def parameters(path: str, method: str) -> set[str]:
+        return {p["name"] for p in paths[path][method]["parameters"]}
+
+    assert statuses("/c/{campaign_key}", "get") >= {"302", "400", "404", "503"}
+    assert "200" not in statuses("/c/{campaign_key}", "get")
+    assert {"sub1", "sub20"} <= parameters("/c/{campaign_key}", "get")
+    assert statuses("/clicks", "post") >= {"201", "400", "404", "503"}
+    every_refusal = {"200", "400", "401", "403", "404", "409", "415", "422", "503"}
+    aliases = {"clickid", "cid", "subid", "click_id", "sum", "payout", "revenue", "amount"}
+    aliases |= {"txid", "tid", "transaction_id", "type", "et", "status", "currency"}
+    for method in ("get", "post"):
+        assert statuses("/postback/{secret}", method) == every_refusal
+        assert aliases <= parameters("/postback/{secret}", method)
+    assert aliases <= parameters("/pixel/{filename}", "get")
+    assert "image/gif" in paths["/pixel/{filename}"]["get"]["responses"]["200"]["content"]

@@ -1,0 +1,107 @@
+"""What the ingestion endpoints' OpenAPI entries cannot learn from their signatures.
+
+The handlers parse their query strings themselves (any parameter passes through to macros and
+the postback log, under the limits hostile input needs), so the parameters the trade sends are
+declared here, each alias as its own optional parameter; and every status they answer is listed,
+with what a network engineer should do about it.
+"""
+
+from dataclasses import dataclass
+
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIType, Operation, Parameter, Schema
+
+from ingestion.params import AMOUNT, CLICK_ID, CURRENCY, STATUS, TXID, TYPE
+
+_TEXT = Schema(type=OpenAPIType.STRING)
+_REPORT_FIELDS = (
+    (CLICK_ID, "The click id the tracking link passed on ({clickid}). Required."),
+    (AMOUNT, "Payout, a decimal >= 0; default: the offer's payout for conversions, else 0."),
+    (TXID, "Transaction id: one event per txid for `transaction`-like types."),
+    (TYPE, "Event type: `conversion` (default), `transaction` or a custom type of the workspace."),
+    (STATUS, "approved (default), pending, declined, other, or a status alias of the workspace."),
+    (CURRENCY, "ISO 4217 code of the amount; converted with the workspace's stored rates."),
+)
+
+
+def _aliases(names: tuple[str, ...], description: str) -> list[Parameter]:
+    others = f" Same as `{'`, `'.join(names[1:])}`." if len(names) > 1 else ""
+    first = Parameter(
+        name=names[0], param_in="query", schema=_TEXT, description=description + others
+    )
+    return [first] + [
+        Parameter(name=n, param_in="query", schema=_TEXT, description=f"Alias of `{names[0]}`.")
+        for n in names[1:]
+    ]
+
+
+REPORT_PARAMETERS = [p for names, text in _REPORT_FIELDS for p in _aliases(names, text)]
+SUB_PARAMETERS = [
+    Parameter(
+        name=f"sub{i}",
+        param_in="query",
+        schema=_TEXT,
+        description=f"Stored as sub{i} and filled into the offer URL's {{sub{i}}}; any other "
+        "parameter is kept and fills the macro of its name.",
+    )
+    for i in range(1, 21)
+]
+
+
+@dataclass
+class ReportOperation(Operation):
+    """A postback's or pixel's operation, with the report's parameters."""
+
+    def __post_init__(self) -> None:
+        self.parameters = [*(self.parameters or []), *REPORT_PARAMETERS]
+
+
+@dataclass
+class TrackingLinkOperation(Operation):
+    """The tracking link's operation, with the subN parameters."""
+
+    def __post_init__(self) -> None:
+        self.parameters = [*(self.parameters or []), *SUB_PARAMETERS]
+
+
+def _json(description: str) -> ResponseSpec:
+    return ResponseSpec(data_container=dict[str, str], description=description)
+
+
+def _html(description: str) -> ResponseSpec:
+    return ResponseSpec(data_container=str, description=description, media_type="text/html")
+
+
+TRACKING_LINK_RESPONSES = {
+    302: ResponseSpec(
+        data_container=None,
+        description="The click is recorded: `Location` is the offer URL with its macros "
+        "filled, and the `ct_click` cookie holds the click id.",
+    ),
+    400: _html("Hostile parameters or headers (NUL, invalid UTF-8, oversized): nothing recorded."),
+    404: _html("Unknown or paused campaign, or one without an active offer: nothing recorded."),
+    503: _html("The click could not be recorded (database unavailable): retry."),
+}
+CLICK_API_RESPONSES = {
+    400: _json("An item is invalid: `detail` names it by its index; nothing recorded."),
+    404: _json("An item names an unknown or paused campaign; nothing recorded."),
+    503: _json("The clicks could not be recorded: retry the whole request."),
+}
+POSTBACK_RESPONSES = {
+    200: _json("`result`: accepted, updated or duplicate; the event is committed."),
+    400: _json("Malformed parameters, amount, status, currency or txid (`error` says which)."),
+    401: _json("`bad_signature`: the workspace requires a valid X-Clicktrail-Signature."),
+    403: _json("`bad_secret` or `ip_not_allowed`."),
+    404: _json("`unknown_click`: no such click in this workspace."),
+    409: _json("`illegal_status_change`, e.g. declined to approved."),
+    415: _json("A POST body that is neither form-encoded nor JSON."),
+    422: _json("`outside_window`, `unknown_type` or `unknown_currency`."),
+    503: _json("`unavailable`: nothing was recorded; retry."),
+}
+PIXEL_RESPONSES = {
+    200: ResponseSpec(
+        data_container=bytes,
+        description="Always the 1x1 GIF; `X-Clicktrail-Result` carries the outcome code.",
+        media_type="image/gif",
+    ),
+}
