@@ -154,8 +154,9 @@ def _serve_one(args: argparse.Namespace, settings: Settings) -> int:
             stack.enter_context(lock_data_dir(settings.data_dir, args.service.name))
             _graphiql_on_unless_set(settings)
         url = _prepare_database(settings, migrate=not args.no_migrate)
-        # granian's workers build the app from the environment (forked ones from the cached
-        # settings): hand them the resolved URL.
+        # granian's workers build the app from get_settings(): hand them the resolved URL (and
+        # the GraphiQL default) through the environment, and drop the cached settings a forked
+        # worker would otherwise inherit (it would keep GraphiQL off).
         os.environ["CLICKTRAIL_DATABASE_URL"] = url
         get_settings.cache_clear()
         run_service(settings, args.service)
