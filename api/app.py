@@ -16,6 +16,7 @@ from strawberry.litestar import make_graphql_controller
 
 from api.auth import KeyUsage
 from api.context import provide_context
+from api.graphiql import serve_graphiql
 from api.ratelimit import STORE as RATE_LIMIT_STORE
 from api.ratelimit import forget_expired_windows, rate_limit_config, too_many_requests
 from api.schema import build_schema
@@ -43,6 +44,8 @@ async def _frozen_startup_objects(app: Litestar) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
+    # GraphiQL's page has to load before the user can give it a key.
+    graphiql_page = serve_graphiql if settings.graphiql else None
     base = make_graphql_controller(
         build_schema(settings),
         path="/graphql",
@@ -53,6 +56,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
 
     class GraphQLController(base):  # type: ignore[valid-type, misc]
+        before_request = graphiql_page
+
         def encode_json(self, data: object) -> bytes:
             # json.dumps spends ~10 ms on the answer of a 1,000-row report, msgspec ~1 ms. It
             # writes UTF-8 rather than \u escapes, and null for NaN where json wrote NaN

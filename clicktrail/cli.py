@@ -143,6 +143,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         if not settings.database_url:
             for name in SERVICES:
                 stack.enter_context(lock_data_dir(settings.data_dir, name))
+            _graphiql_on_unless_set(settings)
         url = _prepare_database(settings, migrate=True)
         return run_side_by_side(settings, url)
 
@@ -151,11 +152,22 @@ def _serve_one(args: argparse.Namespace, settings: Settings) -> int:
     with ExitStack() as stack:
         if not settings.database_url:
             stack.enter_context(lock_data_dir(settings.data_dir, args.service.name))
+            _graphiql_on_unless_set(settings)
         url = _prepare_database(settings, migrate=not args.no_migrate)
-        # granian's workers build the app from the environment: hand them the resolved URL.
+        # granian's workers build the app from get_settings(): hand them the resolved URL (and
+        # the GraphiQL default) through the environment, and drop the cached settings a forked
+        # worker would otherwise inherit (it would keep GraphiQL off).
         os.environ["CLICKTRAIL_DATABASE_URL"] = url
+        get_settings.cache_clear()
         run_service(settings, args.service)
     return 0
+
+
+def _graphiql_on_unless_set(settings: Settings) -> None:
+    # Serving the embedded database is running on one's own machine, where GraphiQL is the
+    # quickest way into the API. The apps read their settings from the environment.
+    if settings.graphiql is None:
+        os.environ["CLICKTRAIL_GRAPHIQL"] = "true"
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:

@@ -53,8 +53,9 @@ class Settings(BaseSettings):
     pool_size: PositiveInt = 20
     pool_max_overflow: int = Field(default=10, ge=0)
     statement_timeout_ms: int = Field(default=30_000, ge=0)
-    # GraphiQL at /graphql: convenient in development, off by default in production.
-    graphiql: bool = False
+    # GraphiQL at /graphql. Unset: `clicktrail serve` and `serve-api` turn it on when they run
+    # the embedded database (a machine of one's own); off with DATABASE_URL (production).
+    graphiql: bool | None = None
     # Reports over raw clicks can scan millions of rows; past this they fail with a message.
     report_timeout_ms: int = Field(default=10_000, ge=100)
     partitions_ahead_months: int = Field(default=3, ge=1, le=24)

@@ -9,6 +9,7 @@ from api.clicks import repository
 from api.clicks.filters import ClickFilter
 from api.clicks.types import ClickType
 from api.context import Context
+from api.enums import graphql_enum
 from api.pagination import (
     After,
     Connection,
@@ -23,7 +24,11 @@ from api.reports.queries import count_clicks
 from api.selection import selected
 
 
-@strawberry.enum(description="Order of a list of clicks.")
+@graphql_enum(
+    "Order of a list of clicks.",
+    NEWEST_FIRST="Latest click first.",
+    OLDEST_FIRST="Earliest click first.",
+)
 class ClickOrder(StrEnum):
     NEWEST_FIRST = "newest_first"
     OLDEST_FIRST = "oldest_first"

@@ -7,9 +7,20 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.catalog.types import CampaignType, OfferType, TrafficSourceType
+from api.enums import graphql_enum
 
 
-@strawberry.enum(description="What report rows can be grouped by, besides the time bucket.")
+@graphql_enum(
+    "What report rows can be grouped by, besides the time bucket.",
+    CAMPAIGN="The click's campaign.",
+    OFFER="The offer the click was sent to.",
+    TRAFFIC_SOURCE="The campaign's traffic source.",
+    COUNTRY="The visitor's country (ISO code).",
+    DEVICE_TYPE="The visitor's device type: desktop, mobile, tablet, bot or other.",
+    OS="The visitor's operating system.",
+    BROWSER="The visitor's browser.",
+    **{f"SUB{n}": f"The click's sub{n} value." for n in range(1, 21)},
+)
 class ReportDimension(StrEnum):
     CAMPAIGN = "campaign_id"
     OFFER = "offer_id"
@@ -40,7 +51,13 @@ class ReportDimension(StrEnum):
     SUB20 = "sub20"
 
 
-@strawberry.enum(description="Length of a report's time buckets, in the report's time zone.")
+@graphql_enum(
+    "Length of a report's time buckets, in the report's time zone.",
+    HOUR="An hour.",
+    DAY="A day, from midnight.",
+    WEEK="A week, from Monday midnight.",
+    MONTH="A calendar month, from midnight of its first day.",
+)
 class TimeBucket(StrEnum):
     HOUR = "hour"
     DAY = "day"
@@ -48,13 +65,31 @@ class TimeBucket(StrEnum):
     MONTH = "month"
 
 
-@strawberry.enum(description="Which time puts an event in a time bucket and a date range.")
+@graphql_enum(
+    "Which time puts an event in a time bucket and a date range.",
+    CLICK_TIME="The time of the click the event belongs to.",
+    CONVERSION_TIME="The time the event was recorded.",
+)
 class ReportAttribution(StrEnum):
     CLICK_TIME = "click"
     CONVERSION_TIME = "conversion"
 
 
-@strawberry.enum(description="A report metric, for ordering and `having` conditions.")
+@graphql_enum(
+    "A report metric, for ordering and `having` conditions.",
+    CLICKS="Clicks.",
+    UNIQUE_CLICKS="Unique clicks.",
+    BOT_CLICKS="Clicks by known bots.",
+    CONVERSIONS="Events of types that count as conversions.",
+    TRANSACTIONS="Events of type `transaction`.",
+    REVENUE="Amounts of types that count in revenue.",
+    COST="What the traffic cost.",
+    PROFIT="Revenue minus cost.",
+    ROI="Profit / cost x 100.",
+    CR="Conversions / clicks x 100.",
+    EPC="Revenue per click.",
+    CPA="Cost per conversion.",
+)
 class ReportMetric(StrEnum):
     CLICKS = "clicks"
     UNIQUE_CLICKS = "unique_clicks"
@@ -70,13 +105,21 @@ class ReportMetric(StrEnum):
     CPA = "cpa"
 
 
-@strawberry.enum(description="Sort direction.")
+@graphql_enum("Sort direction.", ASC="Smallest first.", DESC="Largest first.")
 class SortDirection(StrEnum):
     ASC = "asc"
     DESC = "desc"
 
 
-@strawberry.enum(description="Comparison of a `having` condition.")
+@graphql_enum(
+    "Comparison of a `having` condition.",
+    EQ="Equal to the value.",
+    NE="Not equal to the value.",
+    GT="Greater than the value.",
+    GTE="Greater than or equal to the value.",
+    LT="Less than the value.",
+    LTE="Less than or equal to the value.",
+)
 class Comparison(StrEnum):
     EQ = "="
     NE = "<>"

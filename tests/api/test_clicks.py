@@ -1,12 +1,18 @@
+from decimal import Decimal
 from typing import Any
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.catalog.service import create_campaign
 from api.workspaces.service import create_workspace
-from tests.api.conftest import Traffic
+from ingestion.app import create_app as create_ingestion_app
+from models.enums import CostModel
+from models.settings import Settings
+from tests.api.conftest import CHROME_ANDROID, FIREFOX_WINDOWS, Traffic
 from tests.api.graphql import execute
+from tests.ingestion.conftest import click
 
 Client = AsyncTestClient[Litestar]
 
@@ -121,6 +127,60 @@ async def test_filters_narrow_clicks_down(api_client: Client, traffic: Traffic):
         ({"and": [{"hasConversion": True}, {"not": {"hasTransaction": True}}]}, {t.lead}),
         ({"createdBefore": "2000-01-01T00:00:00Z"}, set()),
         ({"createdFrom": "2000-01-01T00:00:00Z"}, {t.buyer, t.lead, t.browser, t.bot}),
+    ]
+    for filter_, expected in cases:
+        assert set(await _ids(api_client, traffic, filter=filter_)) == expected, filter_
+
+
+async def test_offer_source_country_os_and_unique_filters_narrow_clicks(
+    api_client: Client, session: AsyncSession, settings: Settings, traffic: Traffic
+):
+    t = traffic
+    winter = await create_campaign(
+        session,
+        workspace_id=t.campaign.workspace_id,
+        name="Winter sale",
+        key="winter",
+        offer_url="https://winter.example/?cid={clickid}",
+        source_name="AdNet",
+        cost_model=CostModel.NONE,
+        cost_value=Decimal(0),
+    )
+    await session.commit()
+    # The traffic fixture's clicks have no country (no country header, no GeoIP database).
+    countries = settings.model_copy(update={"country_header": "CF-IPCountry"})
+    async with AsyncTestClient(app=create_ingestion_app(countries)) as ingestion:
+        de = await click(
+            ingestion, "winter", **{"user-agent": FIREFOX_WINDOWS, "cf-ipcountry": "DE"}
+        )
+        us = await click(
+            ingestion, "winter", **{"user-agent": CHROME_ANDROID, "cf-ipcountry": "US"}
+        )
+    summer_offer, winter_offer = str(t.campaign.offer_id), str(winter.offer.id)
+    push_net, ad_net = str(t.campaign.source_id), str(winter.campaign.traffic_source_id)
+    summer = {t.buyer, t.lead, t.browser, t.bot}
+    cases: list[tuple[dict[str, Any], set[str]]] = [
+        ({"offerIds": [winter_offer]}, {de, us}),
+        ({"offerIds": [summer_offer]}, summer),
+        ({"offerIds": [summer_offer, winter_offer]}, summer | {de, us}),
+        ({"trafficSourceIds": [ad_net]}, {de, us}),
+        ({"trafficSourceIds": [push_net]}, summer),
+        ({"countries": ["DE"]}, {de}),
+        ({"countries": ["US", "FR"]}, {us}),
+        ({"oses": ["Android"]}, {t.buyer, us}),
+        ({"oses": ["Windows"]}, {t.lead, t.browser, de}),
+        # The same address, browser and campaign as the lead's click, after it.
+        ({"isUnique": False}, {t.browser}),
+        ({"isUnique": True}, summer - {t.browser} | {de, us}),
+        # or: US or Windows; and: unique only (not browser); not: not the winter offer (not de).
+        (
+            {
+                "or": [{"countries": ["US"]}, {"oses": ["Windows"]}],
+                "and": [{"isUnique": True}],
+                "not": {"offerIds": [winter_offer], "countries": ["DE"]},
+            },
+            {t.lead, us},
+        ),
     ]
     for filter_, expected in cases:
         assert set(await _ids(api_client, traffic, filter=filter_)) == expected, filter_

@@ -5,6 +5,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.workspaces.service import NewWorkspace, create_workspace
+from tests.api.conftest import Traffic
 from tests.api.graphql import data
 from tests.api.test_catalog_mutations import create_offer, create_source
 
@@ -124,3 +125,32 @@ async def test_another_workspaces_ids_are_not_found_and_nothing_changes(
         "currencyRates": [],
     }
     assert await data(api_client, theirs, SNAPSHOT) == before
+
+
+FILTERED = """query($clicks: ClickFilter!, $log: PostbackLogFilter!) {
+  clicks(filter: $clicks) { totalCount nodes { id } }
+  postbackLog(filter: $log) { totalCount nodes { clickId } }
+}"""
+
+
+async def test_filters_on_another_workspaces_ids_find_nothing(
+    api_client: Client, session: AsyncSession, traffic: Traffic
+):
+    theirs = traffic.campaign
+    mine = await create_workspace(session, name="Other")
+    await session.commit()
+    variables = {
+        "clicks": {
+            "offerIds": [str(theirs.offer_id)],
+            "trafficSourceIds": [str(theirs.source_id)],
+        },
+        "log": {"clickId": traffic.buyer},
+    }
+    # The same filters find the rows in their own workspace.
+    own = await data(api_client, theirs.workspace.admin_api_key, FILTERED, variables)
+    assert own["clicks"]["totalCount"] == 4
+    assert own["postbackLog"]["totalCount"] == 3
+    assert await data(api_client, mine.admin_api_key, FILTERED, variables) == {
+        "clicks": {"totalCount": 0, "nodes": []},
+        "postbackLog": {"totalCount": 0, "nodes": []},
+    }

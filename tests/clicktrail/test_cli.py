@@ -82,9 +82,18 @@ def _serving(env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
                 raise
 
 
-def _get(url: str) -> int:
+def _get(url: str | urllib.request.Request) -> int:
     with urllib.request.urlopen(url, timeout=5) as response:
         return int(response.status)
+
+
+def _graphiql(env: dict[str, str]) -> int:
+    """The status of a browser's visit to /graphql, without a key."""
+    url = f"http://127.0.0.1:{env['CLICKTRAIL_API_PORT']}/graphql"
+    try:
+        return _get(urllib.request.Request(url, headers={"Accept": "text/html"}))
+    except urllib.error.HTTPError as refused:
+        return refused.code
 
 
 def test_unreachable_database_is_one_line_with_the_password_hidden():
@@ -160,6 +169,8 @@ def test_serve_runs_both_apps_until_interrupted(database_url: str, engine: Async
     with _serving(env) as process:
         assert _get(f"http://127.0.0.1:{ingestion}/health") == 200
         assert _get(f"http://127.0.0.1:{api}/health") == 200
+        # With DATABASE_URL (production) GraphiQL stays off unless asked for.
+        assert _graphiql(env) == 401
         _walkthrough(env)
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
@@ -210,6 +221,7 @@ def test_embedded_serve_keeps_data_and_refuses_a_second_serve():
     )
     try:
         with _serving(env):
+            assert _graphiql(env) == 200
             created = _run("create-workspace", "Kept", env=env)
             assert created.returncode == 0, created.stderr
             second = _run("serve", env=env)
