@@ -162,7 +162,9 @@ def _condition(
         ]
         parts.append(or_(*nested_or) if nested_or else ~true())
     if f.not_ is not None:
-        parts.append(not_(_condition(clicks, f.not_, workspace_id, depth=depth + 1)))
+        # IS NOT TRUE rather than NOT: a click whose country is unknown is "not DE" too, where
+        # NOT (country = 'DE') would be NULL and drop it.
+        parts.append(_condition(clicks, f.not_, workspace_id, depth=depth + 1).is_not(true()))
     return and_(true(), *parts)
 
 

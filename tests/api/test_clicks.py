@@ -125,6 +125,8 @@ async def test_filters_narrow_clicks_down(api_client: Client, traffic: Traffic):
         ({"or": [{"isBot": True}, {"hasTransaction": True}]}, {t.buyer, t.bot}),
         ({"not": {"browsers": ["Firefox"]}, "isBot": False}, {t.buyer}),
         ({"and": [{"hasConversion": True}, {"not": {"hasTransaction": True}}]}, {t.lead}),
+        # These clicks have no country: none is DE, so every one is "not DE".
+        ({"not": {"countries": ["DE"]}}, {t.buyer, t.lead, t.browser, t.bot}),
         ({"createdBefore": "2000-01-01T00:00:00Z"}, set()),
         ({"createdFrom": "2000-01-01T00:00:00Z"}, {t.buyer, t.lead, t.browser, t.bot}),
     ]
