@@ -30,7 +30,8 @@ class SubValueFilter:
 @strawberry.input(
     description=(
         "Narrows clicks down. Fields combine with AND; `and`, `or` and `not` nest further "
-        "filters. Lists match any of their values."
+        "filters. Lists match any of their values, so [] matches nothing; a null or omitted "
+        "field does not narrow."
     )
 )
 class ClickFilter:

@@ -78,16 +78,24 @@ class ClickType:
     def events(
         self,
         types: Annotated[
-            list[str] | None, strawberry.argument(description="Only these conversion types.")
+            list[str] | None,
+            strawberry.argument(
+                description="Only these conversion types; null for every type, [] for none."
+            ),
         ] = None,
         statuses: Annotated[
-            list[ConversionStatus] | None, strawberry.argument(description="Only these statuses.")
+            list[ConversionStatus] | None,
+            strawberry.argument(
+                description="Only these statuses; null for every status, [] for none."
+            ),
         ] = None,
     ) -> list[ConversionEventType]:
+        # [] narrows to nothing, as an empty list does in every filter: only null means "any".
         return [
             event
             for event in self.loaded_events
-            if (not types or event.type in types) and (not statuses or event.status in statuses)
+            if (types is None or event.type in types)
+            and (statuses is None or event.status in statuses)
         ]
 
     @classmethod

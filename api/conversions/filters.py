@@ -7,7 +7,10 @@ import strawberry
 from api.enums import ConversionStatus
 
 
-@strawberry.input(description="Narrows conversion events down; fields combine with AND.")
+@strawberry.input(
+    description="Narrows conversion events down; fields combine with AND. Lists match any of "
+    "their values, so [] matches nothing; a null or omitted field does not narrow."
+)
 class ConversionFilter:
     created_from: datetime | None = strawberry.field(
         default=None, description="Events recorded at or after this time."

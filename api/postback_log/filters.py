@@ -7,7 +7,10 @@ import strawberry
 from api.enums import HitKind, HitOutcome
 
 
-@strawberry.input(description="Narrows postback and pixel hits down; fields combine with AND.")
+@strawberry.input(
+    description="Narrows postback and pixel hits down; fields combine with AND. Lists match "
+    "any of their values, so [] matches nothing; a null or omitted field does not narrow."
+)
 class PostbackLogFilter:
     received_from: datetime | None = strawberry.field(
         default=None, description="Hits received at or after this time."

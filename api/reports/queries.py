@@ -103,7 +103,7 @@ class ReportQueries:
             list[ConversionStatus] | None,
             strawberry.argument(
                 description="Event statuses counted in conversions, transactions and "
-                "revenue; approved and pending by default."
+                "revenue; approved and pending when null, none when []."
             ),
         ] = None,
         order_by: Annotated[
@@ -153,7 +153,11 @@ class ReportQueries:
             timezone=_timezone(timezone) or workspace_timezone,
             workspace_timezone=workspace_timezone,
             attribution=attribution,
-            statuses=tuple(statuses or (ConversionStatus.APPROVED, ConversionStatus.PENDING)),
+            statuses=tuple(
+                (ConversionStatus.APPROVED, ConversionStatus.PENDING)
+                if statuses is None
+                else statuses
+            ),
             order=order,
             having=tuple(having or ()),
             first=rows_wanted,

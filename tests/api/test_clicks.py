@@ -84,6 +84,30 @@ async def test_a_click_nests_its_campaign_offer_source_and_events(
     assert [e["txid"] for e in click["events"]] == ["t1", "t2"]
 
 
+async def test_an_empty_list_narrows_events_to_none_and_null_to_all(
+    api_client: Client, traffic: Traffic
+):
+    body = await execute(
+        api_client,
+        traffic.campaign.workspace.admin_api_key,
+        """
+        query ($id: ID!) {
+          click(id: $id) {
+            noTypes: events(types: []) { txid }
+            noStatuses: events(statuses: []) { txid }
+            everyType: events(types: null) { txid }
+            all: events { txid }
+          }
+        }
+        """,
+        {"id": traffic.buyer},
+    )
+    assert "errors" not in body, body
+    click = body["data"]["click"]
+    assert (click["noTypes"], click["noStatuses"]) == ([], [])
+    assert len(click["everyType"]) == len(click["all"]) == 3
+
+
 async def test_pages_follow_cursors_without_gaps_or_repeats(api_client: Client, traffic: Traffic):
     newest = await _ids(api_client, traffic)
     assert newest == [traffic.bot, traffic.browser, traffic.lead, traffic.buyer]
@@ -120,6 +144,8 @@ async def test_filters_narrow_clicks_down(api_client: Client, traffic: Traffic):
         ({"hasTransaction": True}, {t.buyer}),
         ({"eventTypes": ["conversion"], "eventStatuses": ["PENDING"]}, {t.lead}),
         ({"eventStatuses": ["APPROVED"]}, {t.buyer}),
+        ({"eventTypes": []}, set()),
+        ({"eventStatuses": []}, set()),
         ({"campaignIds": [str(t.campaign.campaign_id)]}, {t.buyer, t.lead, t.browser, t.bot}),
         ({"campaignIds": ["999999"]}, set()),
         ({"or": [{"isBot": True}, {"hasTransaction": True}]}, {t.buyer, t.bot}),

@@ -155,6 +155,10 @@ async def test_statuses_narrow_what_counts(api_client: Client, traffic: Traffic)
     assert (approved["totals"]["conversions"], approved["totals"]["revenue"]) == (1, 20.0)
     pending = await _report(api_client, key, statuses=["PENDING"], filter=RAW)
     assert (pending["totals"]["conversions"], pending["totals"]["revenue"]) == (1, 2.0)
+    for filter_ in (None, RAW):
+        none = await _report(api_client, key, statuses=[], filter=filter_)
+        assert (none["totals"]["conversions"], none["totals"]["revenue"]) == (0, 0.0)
+        assert none["totals"]["clicks"] == 4
 
 
 async def test_custom_types_count_as_their_flags_say(
