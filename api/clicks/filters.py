@@ -67,12 +67,18 @@ class ClickFilter:
     subs: list[SubValueFilter] | None = strawberry.field(
         default=None, description="subN values; several entries must all match."
     )
+    # Events in any status, unlike a report's default of approved and pending: this filter
+    # asks what happened to the click, not what counts.
     has_conversion: bool | None = strawberry.field(
         default=None,
-        description="Clicks with (true) or without (false) an event counted as a conversion.",
+        description="Clicks with (true) or without (false) an event counted as a conversion, "
+        "in any status, declined too; for one in given statuses, combine eventTypes with "
+        "eventStatuses.",
     )
     has_transaction: bool | None = strawberry.field(
-        default=None, description="Clicks with (true) or without (false) a transaction."
+        default=None,
+        description="Clicks with (true) or without (false) a transaction, in any status, "
+        "declined too; for one in given statuses, combine eventTypes with eventStatuses.",
     )
     event_types: list[str] | None = strawberry.field(
         default=None,

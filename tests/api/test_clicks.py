@@ -12,7 +12,7 @@ from models.enums import CostModel
 from models.settings import Settings
 from tests.api.conftest import CHROME_ANDROID, FIREFOX_WINDOWS, Traffic
 from tests.api.graphql import execute
-from tests.ingestion.conftest import click
+from tests.ingestion.conftest import click, postback
 
 Client = AsyncTestClient[Litestar]
 
@@ -158,6 +158,34 @@ async def test_filters_narrow_clicks_down(api_client: Client, traffic: Traffic):
     ]
     for filter_, expected in cases:
         assert set(await _ids(api_client, traffic, filter=filter_)) == expected, filter_
+
+
+async def test_has_conversion_and_has_transaction_look_at_events_in_any_status(
+    api_client: Client, ingestion_client: Client, traffic: Traffic
+):
+    t = traffic
+    for params in (
+        {"clickid": t.browser, "status": "declined"},
+        {"clickid": t.browser, "type": "transaction", "txid": "t3", "status": "declined"},
+    ):
+        status, body = await postback(ingestion_client, t.campaign.secret, **params)
+        assert status == 200, body
+    cases: list[tuple[dict[str, Any], set[str]]] = [
+        ({"hasConversion": True}, {t.buyer, t.lead, t.browser}),
+        ({"hasTransaction": True}, {t.buyer, t.browser}),
+        ({"eventTypes": ["transaction"], "eventStatuses": ["APPROVED"]}, {t.buyer}),
+    ]
+    for filter_, expected in cases:
+        assert set(await _ids(api_client, traffic, filter=filter_)) == expected, filter_
+    # The schema says so, where a client reads it.
+    body = await execute(
+        api_client,
+        t.campaign.workspace.admin_api_key,
+        '{ __type(name: "ClickFilter") { inputFields { name description } } }',
+    )
+    fields = {f["name"]: f["description"] for f in body["data"]["__type"]["inputFields"]}
+    for name in ("hasConversion", "hasTransaction"):
+        assert "in any status, declined too" in fields[name], fields[name]
 
 
 async def test_offer_source_country_os_and_unique_filters_narrow_clicks(
