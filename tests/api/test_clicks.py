@@ -3,7 +3,8 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api.catalog.service import create_campaign
 from api.workspaces.service import create_workspace
@@ -11,7 +12,7 @@ from ingestion.app import create_app as create_ingestion_app
 from models.enums import CostModel
 from models.settings import Settings
 from tests.api.conftest import CHROME_ANDROID, FIREFOX_WINDOWS, Traffic
-from tests.api.graphql import execute
+from tests.api.graphql import client_with, execute
 from tests.ingestion.conftest import click, postback
 
 Client = AsyncTestClient[Litestar]
@@ -255,6 +256,22 @@ async def test_bad_arguments_get_clear_errors(api_client: Client, traffic: Traff
         body = await execute(api_client, key, PAGE, variables)
         assert body["data"] is None, variables
         assert message in body["errors"][0]["message"], body
+
+
+async def test_a_slow_total_count_stops_at_the_report_timeout_with_a_message(
+    engine: AsyncEngine, settings: Settings, traffic: Traffic
+):
+    # With no filter the count is summed from a rollup, through the report's path.
+    async with client_with(settings, report_timeout_ms=200) as client, engine.connect() as blocker:
+        # A count waiting on a lock is as slow as one scanning for minutes.
+        await blocker.execute(
+            text("LOCK TABLE rollup_campaign_daily_clicks IN ACCESS EXCLUSIVE MODE")
+        )
+        body = await execute(
+            client, traffic.campaign.workspace.admin_api_key, "{ clicks { totalCount } }"
+        )
+        await blocker.rollback()
+    assert "totalCount took longer than 200 ms" in body["errors"][0]["message"], body
 
 
 async def test_another_workspace_sees_none_of_the_clicks(
