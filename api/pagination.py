@@ -23,7 +23,10 @@ First = Annotated[
         description=f"Page size: default {DEFAULT_PAGE_SIZE}, at most {MAX_PAGE_SIZE}."
     ),
 ]
-After = Annotated[str | None, strawberry.argument(description="endCursor of the previous page.")]
+After = Annotated[
+    str | None,
+    strawberry.argument(description="endCursor of the previous page, of this field and order."),
+]
 
 
 def page_size(first: int | None) -> int:
@@ -42,22 +45,50 @@ class Position:
     id: str
 
 
-def encode_cursor(position: Position) -> str:
-    raw = f"{position.time.isoformat()}|{position.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+@dataclass(frozen=True, slots=True)
+class CursorScope:
+    """The list a cursor pages through: one connection field in one order.
+
+    A position read in another order, or in another list, would skip or repeat rows without a
+    word, so a cursor carries its scope and only that scope takes it back.
+    """
+
+    field: str
+    order: str
 
 
-def decode_cursor(cursor: str) -> Position:
+# Marks the cursor format; cursors of the earlier format (time|id alone) carry none.
+_VERSION = "v2"
+
+
+def encode_cursor(position: Position, scope: CursorScope) -> str:
+    raw = f"{_VERSION}|{scope.field}|{scope.order}|{position.time.isoformat()}|{position.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, scope: CursorScope) -> Position:
+    unknown = QueryInputError(
+        f"cursor {cursor[:60]!r} is not one this API returned (cursors from an earlier version "
+        "no longer work); pass an endCursor unchanged, or start again without `after`"
+    )
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        time, _, row_id = raw.partition("|")
+        version, field, order, time, row_id = raw.split("|", 4)
         position = Position(datetime.fromisoformat(time), row_id)
     except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise unknown from None
+    if version != _VERSION or not position.id or position.time.tzinfo is None:
+        raise unknown
+    if field != scope.field:
         raise QueryInputError(
-            f"cursor {cursor[:60]!r} is not one this API returned; pass an endCursor unchanged"
-        ) from None
-    if not position.id or position.time.tzinfo is None:
-        raise QueryInputError(f"cursor {cursor[:60]!r} is not one this API returned")
+            f"this cursor was made for {field}, not {scope.field}; pass `after` only to the "
+            "list it came from, or start again without it"
+        )
+    if order != scope.order:
+        raise QueryInputError(
+            f"this cursor was made for orderBy {order}; pass it with orderBy {order}, or start "
+            f"again without `after` to page {scope.order}"
+        )
     return position
 
 
@@ -83,6 +114,7 @@ class Connection(Generic[Node]):
     has_next_page: strawberry.Private[bool]
     after: strawberry.Private[str | None]
     position: strawberry.Private[Callable[[Node], Position]]
+    scope: strawberry.Private[CursorScope]
     # Counting every matching row can cost more than the page: run only when asked for.
     count: strawberry.Private[Callable[[], Awaitable[int]]]
 
@@ -109,7 +141,7 @@ class Connection(Generic[Node]):
         return await self.count()
 
     def _cursor(self, row: Node) -> str:
-        return encode_cursor(self.position(row))
+        return encode_cursor(self.position(row), self.scope)
 
 
 def connection(
@@ -118,6 +150,7 @@ def connection(
     has_next_page: bool,
     after: str | None,
     position: Callable[[Node], Position],
+    scope: CursorScope,
     count: Callable[[], Awaitable[int]],
 ) -> Connection[Node]:
     return Connection(
@@ -125,5 +158,6 @@ def connection(
         has_next_page=has_next_page,
         after=after,
         position=position,
+        scope=scope,
         count=count,
     )

@@ -29,7 +29,7 @@ from api.catalog.types import CampaignType, OfferType, TrafficSourceType
 from api.clicks.types import ClickType
 from api.conversions.types import ConversionEventType
 from api.enums import ConversionStatus, CostModel, RecordStatus
-from api.pagination import Connection, Position, connection
+from api.pagination import Connection, CursorScope, Position, connection
 from api.reports.queries import TABLE_METRICS, _metrics
 from api.reports.types import Report, ReportRow, ReportTable, TypeMetrics
 from api.schema import build_schema
@@ -228,6 +228,7 @@ def bench_schema(page: list[ClickType], rows: list[ReportRow]) -> strawberry.Sch
                 has_next_page=False,
                 after=None,
                 position=lambda click: Position(click.created_at, click.id),
+                scope=CursorScope("clicks", "NEWEST_FIRST"),
                 count=count,
             )
 

@@ -13,6 +13,7 @@ from api.enums import graphql_enum
 from api.pagination import (
     After,
     Connection,
+    CursorScope,
     First,
     Position,
     connection,
@@ -52,13 +53,14 @@ class ClickQueries:
         after: After = None,
     ) -> Connection[ClickType]:
         size = page_size(first)
+        scope = CursorScope("clicks", order_by.name)
         workspace_id = info.context.principal.workspace_id
         engine = info.context.engine
         rows = await repository.page(
             engine,
             workspace_id=workspace_id,
             filter_=filter,
-            after=None if after is None else decode_cursor(after),
+            after=None if after is None else decode_cursor(after, scope),
             size=size,
             newest_first=order_by is ClickOrder.NEWEST_FIRST,
         )
@@ -69,6 +71,7 @@ class ClickQueries:
             has_next_page=len(rows) > size,
             after=after,
             position=lambda click: Position(click.created_at, click.id),
+            scope=scope,
             count=lambda: count_clicks(info.context, filter),
         )
 

@@ -8,8 +8,20 @@ from api.context import Context
 from api.conversions import repository
 from api.conversions.filters import ConversionFilter
 from api.conversions.types import ConversionEventType
-from api.pagination import After, Connection, First, Position, connection, decode_cursor, page_size
+from api.pagination import (
+    After,
+    Connection,
+    CursorScope,
+    First,
+    Position,
+    connection,
+    decode_cursor,
+    page_size,
+)
 from api.permissions import CanRead
+
+# Always newest first: the field takes no orderBy.
+_SCOPE = CursorScope("conversions", "NEWEST_FIRST")
 
 
 @strawberry.type
@@ -34,7 +46,7 @@ class ConversionQueries:
             engine,
             workspace_id=workspace_id,
             filter_=filter,
-            after=None if after is None else decode_cursor(after),
+            after=None if after is None else decode_cursor(after, _SCOPE),
             size=size,
         )
         return connection(
@@ -42,5 +54,6 @@ class ConversionQueries:
             has_next_page=len(rows) > size,
             after=after,
             position=lambda event: Position(event.created_at, event.id),
+            scope=_SCOPE,
             count=lambda: repository.count(engine, workspace_id=workspace_id, filter_=filter),
         )

@@ -5,11 +5,23 @@ from typing import Annotated
 import strawberry
 
 from api.context import Context
-from api.pagination import After, Connection, First, Position, connection, decode_cursor, page_size
+from api.pagination import (
+    After,
+    Connection,
+    CursorScope,
+    First,
+    Position,
+    connection,
+    decode_cursor,
+    page_size,
+)
 from api.permissions import CanRead
 from api.postback_log import repository
 from api.postback_log.filters import PostbackLogFilter
 from api.postback_log.types import PostbackLogEntryType
+
+# Always newest first: the field takes no orderBy.
+_SCOPE = CursorScope("postbackLog", "NEWEST_FIRST")
 
 
 @strawberry.type
@@ -35,7 +47,7 @@ class PostbackLogQueries:
             engine,
             workspace_id=workspace_id,
             filter_=filter,
-            after=None if after is None else decode_cursor(after),
+            after=None if after is None else decode_cursor(after, _SCOPE),
             size=size,
         )
         return connection(
@@ -43,5 +55,6 @@ class PostbackLogQueries:
             has_next_page=len(rows) > size,
             after=after,
             position=lambda entry: Position(entry.received_at, entry.id),
+            scope=_SCOPE,
             count=lambda: repository.count(engine, workspace_id=workspace_id, filter_=filter),
         )

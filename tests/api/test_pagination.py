@@ -1,13 +1,16 @@
-"""Cursors are encoded only for what a query selects."""
+"""Cursors: encoded only when a query selects them, taken back only by their list and order."""
+
+import base64
+from datetime import UTC, datetime
 
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from api import pagination
-from api.pagination import Position
+from api.pagination import CursorScope, Position
 from tests.api.conftest import Traffic
-from tests.api.graphql import data
+from tests.api.graphql import data, execute
 
 
 @pytest.fixture
@@ -15,9 +18,9 @@ def encoded(monkeypatch: pytest.MonkeyPatch) -> list[Position]:
     positions: list[Position] = []
     original = pagination.encode_cursor
 
-    def counted(position: Position) -> str:
+    def counted(position: Position, scope: CursorScope) -> str:
         positions.append(position)
-        return original(position)
+        return original(position, scope)
 
     monkeypatch.setattr(pagination, "encode_cursor", counted)
     return positions
@@ -45,3 +48,51 @@ async def test_a_page_encodes_cursors_only_when_asked_for(
     assert len(encoded) == cursors
     if "edges" in page:
         assert len(page["edges"]) == 4
+
+
+CLICKS = """
+query ($order: ClickOrder, $after: String) {
+  clicks(orderBy: $order, first: 2, after: $after) { pageInfo { endCursor } }
+}
+"""
+CONVERSIONS = "query ($after: String) { conversions(first: 1, after: $after) { totalCount } }"
+
+
+async def _error(client: AsyncTestClient[Litestar], key: str, query: str, **variables: str) -> str:
+    body = await execute(client, key, query, variables)
+    assert body["data"] is None, body
+    message: str = body["errors"][0]["message"]
+    return message
+
+
+async def test_a_cursor_is_refused_in_another_order(
+    api_client: AsyncTestClient[Litestar], traffic: Traffic
+):
+    key = traffic.campaign.workspace.admin_api_key
+    newest = (await data(api_client, key, CLICKS, {"order": "NEWEST_FIRST"}))["clicks"]
+    after = newest["pageInfo"]["endCursor"]
+    assert "this cursor was made for orderBy NEWEST_FIRST" in await _error(
+        api_client, key, CLICKS, order="OLDEST_FIRST", after=after
+    )
+    # In its own order it reads on.
+    same = await data(api_client, key, CLICKS, {"order": "NEWEST_FIRST", "after": after})
+    assert same["clicks"]["pageInfo"]["endCursor"] is not None
+
+
+async def test_a_cursor_is_refused_by_another_list(
+    api_client: AsyncTestClient[Litestar], traffic: Traffic
+):
+    key = traffic.campaign.workspace.admin_api_key
+    clicks = (await data(api_client, key, CLICKS))["clicks"]
+    message = await _error(api_client, key, CONVERSIONS, after=clicks["pageInfo"]["endCursor"])
+    assert "this cursor was made for clicks, not conversions" in message
+
+
+async def test_a_cursor_of_the_earlier_format_asks_to_start_again(
+    api_client: AsyncTestClient[Litestar], traffic: Traffic
+):
+    # The earlier format: base64 of "time|id", with no list or order.
+    raw = f"{datetime.now(UTC).isoformat()}|{traffic.buyer}".encode()
+    old = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    message = await _error(api_client, traffic.campaign.workspace.admin_api_key, CLICKS, after=old)
+    assert "start again without `after`" in message
