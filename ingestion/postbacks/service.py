@@ -99,7 +99,13 @@ async def prepare(directory: WorkspaceDirectory, hit: Hit) -> Prepared:
     try:
         workspace = await _authenticate(directory, hit)
         params = _params(hit)
-        click_id = pick(params, CLICK_ID) or hit.cookie_click_id
+        click_id = pick(params, CLICK_ID)
+        if not click_id and hit.cookie_click_id:
+            # Litestar percent-decodes cookies, so `ct_click=%00` arrives as a NUL, which
+            # PostgreSQL text (the log's click id) cannot hold. Checked only when it is used:
+            # a stale cookie must not spoil a pixel that names its click.
+            check_param("ct_click cookie", hit.cookie_click_id)
+            click_id = hit.cookie_click_id
         return Ready(hit, workspace, _report(params, click_id, workspace))
     except IngestionError as exc:
         return Refused(hit, _refused(exc, workspace, click_id))
