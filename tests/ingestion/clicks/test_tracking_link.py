@@ -300,3 +300,38 @@ async def test_the_cookie_can_travel_cross_site_behind_an_https_proxy(
     async with client_at("10.0.0.5") as client:
         response = await client.get("/c/summer", follow_redirects=False)
     assert response.headers["set-cookie"].endswith("; SameSite=Lax")
+
+
+async def test_the_unique_window_is_the_configured_number_of_hours(
+    client_at, session: AsyncSession, campaign: TrackedCampaign
+):
+    async def clicks_from(client: Client, *ips: str) -> list[str]:
+        response = await client.post(
+            "/clicks",
+            json=[{"campaign_key": campaign.key, "ip": ip, "user_agent": IPHONE} for ip in ips],
+        )
+        assert response.status_code == 201, response.text
+        return [item["click_id"] for item in response.json()]
+
+    async with client_at("10.0.0.1") as server:
+        await clicks_from(server, "198.51.100.1")
+    # The app has stopped, so the visitor is recorded: this fingerprint is the first visitor's.
+    first = (await session.execute(text("SELECT fingerprint FROM click_fingerprints"))).scalar()
+    async with client_at("10.0.0.1") as server:
+        await clicks_from(server, "198.51.100.2")
+    # Both visitors clicked before: the first 3 hours ago, the second 1 hour ago.
+    await session.execute(
+        text(
+            "UPDATE click_fingerprints SET last_click_at = now() - CASE WHEN fingerprint = :first "
+            "THEN interval '3 hours' ELSE interval '1 hour' END"
+        ),
+        {"first": first},
+    )
+    await session.commit()
+    async with client_at("10.0.0.1", unique_window_hours=2) as server:
+        ids = await clicks_from(server, "198.51.100.1", "198.51.100.2")
+        ids += await clicks_from(server, "198.51.100.1")
+    rows = await session.execute(text("SELECT id, is_unique FROM clicks"))
+    unique: dict[str, object] = dict(rows.all())
+    # Past the 2-hour window the first visitor is unique again, and then not within it.
+    assert [unique[i] for i in ids] == [True, False, False]
