@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIType, Operation, Parameter, Schema
 
-from ingestion.params import AMOUNT, CLICK_ID, CURRENCY, STATUS, TXID, TYPE
+from ingestion.params import AMOUNT, CLICK_ID, CURRENCY, MAX_BODY_BYTES, STATUS, TXID, TYPE
 
 _TEXT = Schema(type=OpenAPIType.STRING)
 _REPORT_FIELDS = (
@@ -97,6 +97,10 @@ POSTBACK_RESPONSES = {
     415: _json("A POST body that is neither form-encoded nor JSON."),
     422: _json("`outside_window`, `unknown_type` or `unknown_currency`."),
     503: _json("`unavailable`: nothing was recorded; retry."),
+}
+POSTBACK_POST_RESPONSES = {
+    **POSTBACK_RESPONSES,
+    413: _json(f"`body_too_large`: a body over {MAX_BODY_BYTES} bytes, refused unread."),
 }
 PIXEL_RESPONSES = {
     200: ResponseSpec(

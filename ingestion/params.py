@@ -6,6 +6,8 @@ from urllib.parse import parse_qsl
 from ingestion.errors import IngestionError
 
 MAX_QUERY_BYTES = 16 * 1024
+# A POST body carries what a query string would: anything longer is refused unread.
+MAX_BODY_BYTES = MAX_QUERY_BYTES
 MAX_PARAMS = 100
 MAX_NAME_LENGTH = 64
 MAX_VALUE_LENGTH = 2048

@@ -7,12 +7,19 @@ from typing import Annotated, Any
 
 from litestar import MediaType, Request, Response, get, post
 from litestar.datastructures import State
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import FromPath, Parameter
 
 from ingestion.clicks.endpoints import CLICK_COOKIE
 from ingestion.errors import IngestionError
 from ingestion.group_commit import NotCommittedError
-from ingestion.openapi import PIXEL_RESPONSES, POSTBACK_RESPONSES, ReportOperation
+from ingestion.openapi import (
+    PIXEL_RESPONSES,
+    POSTBACK_POST_RESPONSES,
+    POSTBACK_RESPONSES,
+    ReportOperation,
+)
+from ingestion.params import MAX_BODY_BYTES
 from ingestion.postbacks.records import Hit, Outcome
 from ingestion.postbacks.service import WorkspaceDirectory, prepare
 from ingestion.postbacks.signature import HEADER
@@ -61,18 +68,27 @@ async def postback_get(
     summary="S2S postback (POST)",
     description=_POSTBACK_DOC,
     operation_class=ReportOperation,
-    responses=POSTBACK_RESPONSES,
+    responses=POSTBACK_POST_RESPONSES,
     status_code=200,
-    # Larger bodies are refused by the service, so that the refusal is logged.
-    request_max_body_size=1024 * 1024,
+    # Litestar stops reading past this (at once for a larger Content-Length), so no body
+    # costs more memory than this and one chunk.
+    request_max_body_size=MAX_BODY_BYTES,
 )
 async def postback_post(
     secret: FromPath[str],
     request: Request[Any, Any, Any],
     state: State,
 ) -> Response[dict[str, object]]:
-    body = await request.body()
-    return _json(await _record(secret, request, state, HitKind.POSTBACK, body=body))
+    body: bytes | None = None
+    try:
+        body = await request.body()
+    except RequestEntityTooLarge:
+        # Litestar's own 413 would never reach the postback log: the service refuses it instead.
+        too_large = True
+    else:
+        too_large = False
+    hit = await _record(secret, request, state, HitKind.POSTBACK, body=body, too_large=too_large)
+    return _json(hit)
 
 
 @get(
@@ -113,6 +129,7 @@ async def _record(
     kind: HitKind,
     *,
     body: bytes | None,
+    too_large: bool = False,
 ) -> Outcome:
     settings: Settings = state.settings
     directory: WorkspaceDirectory = state.workspaces
@@ -128,6 +145,7 @@ async def _record(
         content_type=request.headers.get("content-type"),
         signature=request.headers.get(HEADER),
         cookie_click_id=request.cookies.get(CLICK_COOKIE) if kind is HitKind.PIXEL else None,
+        body_too_large=too_large,
     )
     try:
         return await writer.record(await prepare(directory, hit))

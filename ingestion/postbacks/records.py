@@ -23,6 +23,8 @@ class Hit:
     content_type: str | None = None
     signature: str | None = None
     cookie_click_id: str | None = None
+    # The body was longer than allowed and left unread (`body` is then None).
+    body_too_large: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,8 +21,8 @@ from ingestion.params import (
     AMOUNT,
     CLICK_ID,
     CURRENCY,
+    MAX_BODY_BYTES,
     MAX_PARAMS,
-    MAX_QUERY_BYTES,
     STATUS,
     TXID,
     TYPE,
@@ -99,7 +99,13 @@ async def prepare(directory: WorkspaceDirectory, hit: Hit) -> Prepared:
     try:
         workspace = await _authenticate(directory, hit)
         params = _params(hit)
-        click_id = pick(params, CLICK_ID) or hit.cookie_click_id
+        click_id = pick(params, CLICK_ID)
+        if not click_id and hit.cookie_click_id:
+            # Litestar percent-decodes cookies, so `ct_click=%00` arrives as a NUL, which
+            # PostgreSQL text (the log's click id) cannot hold. Checked only when it is used:
+            # a stale cookie must not spoil a pixel that names its click.
+            check_param("ct_click cookie", hit.cookie_click_id)
+            click_id = hit.cookie_click_id
         return Ready(hit, workspace, _report(params, click_id, workspace))
     except IngestionError as exc:
         return Refused(hit, _refused(exc, workspace, click_id))
@@ -165,6 +171,13 @@ async def _authenticate(directory: WorkspaceDirectory, hit: Hit) -> WorkspaceRul
         raise IngestionError(
             "bad_secret", "the postback secret in the URL matches no workspace", status_code=403
         )
+    # Before the signature, which covers the body that was left unread.
+    if hit.body_too_large:
+        raise IngestionError(
+            "body_too_large",
+            f"the body is longer than {MAX_BODY_BYTES} bytes, the most a postback may send",
+            status_code=413,
+        )
     # The allowlist and the signature are for servers: a pixel comes from a visitor's browser,
     # which is on no allowlist and cannot sign.
     if hit.kind is HitKind.POSTBACK:
@@ -214,8 +227,6 @@ def _body_params(hit: Hit) -> dict[str, str]:
     if media_type in ("", "application/x-www-form-urlencoded"):
         return parse_params(hit.body)
     if media_type == "application/json":
-        if len(hit.body) > MAX_QUERY_BYTES:
-            raise IngestionError("bad_parameters", f"body is longer than {MAX_QUERY_BYTES} bytes")
         try:
             decoded = msgspec.json.decode(hit.body, type=dict[str, str | int | float | None])
         except msgspec.DecodeError as exc:

@@ -3,6 +3,7 @@ from decimal import Decimal
 from ipaddress import ip_network
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -289,14 +290,69 @@ async def test_a_visitor_seen_by_another_worker_is_not_unique(
     assert (unique[first], unique[second]) == (True, False)
 
 
-async def test_the_cookie_can_travel_cross_site_behind_an_https_proxy(
-    client_at, campaign: TrackedCampaign
+@pytest.mark.parametrize(
+    ("base_url", "public_url", "same_site"),
+    [
+        ("http://testserver.local", None, ["SameSite=Lax"]),
+        # A pixel on the advertiser's site is cross-site: only SameSite=None travels with it.
+        ("https://trk.example", None, ["SameSite=None", "Secure"]),
+        # Behind a TLS-terminating proxy the request arrives as http.
+        ("http://testserver.local", "https://trk.example", ["SameSite=None", "Secure"]),
+        ("http://testserver.local", "http://trk.example", ["SameSite=Lax"]),
+    ],
+)
+async def test_the_click_cookie_attributes(
+    settings: Settings,
+    campaign: TrackedCampaign,
+    base_url: str,
+    public_url: str | None,
+    same_site: list[str],
 ):
-    async with client_at("10.0.0.5", public_url="https://trk.example") as client:
+    app = create_app(
+        settings.model_copy(update={"public_url": public_url, "cookie_max_age_days": 7})
+    )
+    async with AsyncTestClient(app=app, base_url=base_url) as client:
         response = await client.get("/c/summer", follow_redirects=False)
-    cookie = response.headers["set-cookie"]
-    assert "SameSite=None; Secure" in cookie
-    assert "HttpOnly" in cookie
-    async with client_at("10.0.0.5") as client:
-        response = await client.get("/c/summer", follow_redirects=False)
-    assert response.headers["set-cookie"].endswith("; SameSite=Lax")
+    click_id = parse_qs(urlsplit(response.headers["location"]).query)["cid"][0]
+    assert response.headers["set-cookie"].split("; ") == [
+        f"ct_click={click_id}",
+        "Max-Age=604800",
+        "Path=/",
+        "HttpOnly",
+        *same_site,
+    ]
+
+
+async def test_the_unique_window_is_the_configured_number_of_hours(
+    client_at, session: AsyncSession, campaign: TrackedCampaign
+):
+    async def clicks_from(client: Client, *ips: str) -> list[str]:
+        response = await client.post(
+            "/clicks",
+            json=[{"campaign_key": campaign.key, "ip": ip, "user_agent": IPHONE} for ip in ips],
+        )
+        assert response.status_code == 201, response.text
+        return [item["click_id"] for item in response.json()]
+
+    async with client_at("10.0.0.1") as server:
+        await clicks_from(server, "198.51.100.1")
+    # The app has stopped, so the visitor is recorded: this fingerprint is the first visitor's.
+    first = (await session.execute(text("SELECT fingerprint FROM click_fingerprints"))).scalar()
+    async with client_at("10.0.0.1") as server:
+        await clicks_from(server, "198.51.100.2")
+    # Both visitors clicked before: the first 3 hours ago, the second 1 hour ago.
+    await session.execute(
+        text(
+            "UPDATE click_fingerprints SET last_click_at = now() - CASE WHEN fingerprint = :first "
+            "THEN interval '3 hours' ELSE interval '1 hour' END"
+        ),
+        {"first": first},
+    )
+    await session.commit()
+    async with client_at("10.0.0.1", unique_window_hours=2) as server:
+        ids = await clicks_from(server, "198.51.100.1", "198.51.100.2")
+        ids += await clicks_from(server, "198.51.100.1")
+    rows = await session.execute(text("SELECT id, is_unique FROM clicks"))
+    unique: dict[str, object] = dict(rows.all())
+    # Past the 2-hour window the first visitor is unique again, and then not within it.
+    assert [unique[i] for i in ids] == [True, False, False]
