@@ -97,7 +97,9 @@ async def prepare(directory: WorkspaceDirectory, hit: Hit) -> Prepared:
     workspace: WorkspaceRules | None = None
     click_id: str | None = None
     try:
-        workspace = await _authenticate(directory, hit)
+        workspace = await _workspace(directory, hit)
+        # Refusals from here on are logged under the workspace, where its users look for them.
+        _admit(workspace, hit)
         params = _params(hit)
         click_id = pick(params, CLICK_ID)
         if not click_id and hit.cookie_click_id:
@@ -162,7 +164,7 @@ def _refused(
     )
 
 
-async def _authenticate(directory: WorkspaceDirectory, hit: Hit) -> WorkspaceRules:
+async def _workspace(directory: WorkspaceDirectory, hit: Hit) -> WorkspaceRules:
     # Anything not shaped like an issued secret (a NUL byte, say) never reaches the database.
     workspace = (
         await directory.get(hit.secret) if POSTBACK_SECRET_SHAPE.fullmatch(hit.secret) else None
@@ -171,6 +173,11 @@ async def _authenticate(directory: WorkspaceDirectory, hit: Hit) -> WorkspaceRul
         raise IngestionError(
             "bad_secret", "the postback secret in the URL matches no workspace", status_code=403
         )
+    return workspace
+
+
+def _admit(workspace: WorkspaceRules, hit: Hit) -> None:
+    """The workspace's checks of where a hit comes from and how it is sent."""
     # Before the signature, which covers the body that was left unread.
     if hit.body_too_large:
         raise IngestionError(
@@ -182,7 +189,6 @@ async def _authenticate(directory: WorkspaceDirectory, hit: Hit) -> WorkspaceRul
     # which is on no allowlist and cannot sign.
     if hit.kind is HitKind.POSTBACK:
         _check_source(workspace, hit)
-    return workspace
 
 
 def _check_source(workspace: WorkspaceRules, hit: Hit) -> None:

@@ -8,7 +8,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingestion.app import create_app
 from ingestion.params import MAX_BODY_BYTES
-from models.postback_log import UNKNOWN_WORKSPACE_ID
 from models.settings import Settings
 from tests.ingestion.conftest import Client, TrackedCampaign, click, count
 
@@ -26,8 +25,9 @@ async def _logged(session: AsyncSession) -> list[tuple[Any, ...]]:
     return [tuple(r) for r in rows.all()]
 
 
-# Refused, like a bad signature, before the hit is authenticated: logged under no workspace.
-REFUSED = (UNKNOWN_WORKSPACE_ID, "POST", "rejected", "body_too_large", 413, None)
+def _refused(campaign: TrackedCampaign) -> tuple[Any, ...]:
+    """Refused once the secret named the workspace: logged under it, the body not kept."""
+    return (campaign.workspace_id, "POST", "rejected", "body_too_large", 413, None)
 
 
 @pytest.mark.parametrize("size", [MAX_BODY_BYTES + 1, 2 * 1024 * 1024])
@@ -41,7 +41,7 @@ async def test_an_oversized_post_body_gets_413_and_a_log_row(
     )
     assert (response.status_code, response.json()) == (413, TOO_LARGE)
     assert await count(session, "SELECT count(*) FROM conversion_events") == 0
-    assert await _logged(session) == [REFUSED]
+    assert await _logged(session) == [_refused(campaign)]
 
 
 async def test_a_streamed_body_is_refused_after_reading_at_most_the_limit_and_a_chunk(
@@ -71,7 +71,7 @@ async def test_a_streamed_body_is_refused_after_reading_at_most_the_limit_and_a_
         )
     assert (response.status_code, response.json()) == (413, TOO_LARGE)
     assert read <= MAX_BODY_BYTES + chunk
-    assert await _logged(session) == [REFUSED]
+    assert await _logged(session) == [_refused(campaign)]
 
 
 async def test_a_body_at_the_limit_is_read(

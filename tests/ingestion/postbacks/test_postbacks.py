@@ -352,6 +352,14 @@ async def test_ip_allowlist(client_at, session: AsyncSession, campaign: TrackedC
         assert "203.0.113.1" in body["detail"]
         status, body = await postback(allowed, campaign.secret, clickid=click_id)
         assert (status, body["result"]) == (200, "accepted")
+    # The refusal is in the workspace's own log, where its users look for it.
+    logged = await session.execute(
+        text("SELECT workspace_id, reason FROM postback_log ORDER BY id")
+    )
+    assert [tuple(row) for row in logged] == [
+        (campaign.workspace_id, "ip_not_allowed"),
+        (campaign.workspace_id, "accepted"),
+    ]
 
 
 async def test_signed_postbacks(
