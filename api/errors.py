@@ -1,9 +1,18 @@
 """Errors a client caused and can fix; their messages reach the client unmasked."""
 
 from graphql import GraphQLError
+from sqlalchemy.exc import DBAPIError
+from strawberry.extensions import MaskErrors
 
 # Permission refusals carry this code (api.permissions).
 FORBIDDEN = "FORBIDDEN"
+# PostgreSQL's code for a statement cancelled by statement_timeout.
+QUERY_CANCELED = "57014"
+
+
+def cancelled_by_timeout(error: BaseException | None) -> bool:
+    """Whether a database statement was cut off by its statement timeout."""
+    return isinstance(error, DBAPIError) and getattr(error.orig, "sqlstate", None) == QUERY_CANCELED
 
 
 class QueryInputError(ValueError):
@@ -20,3 +29,21 @@ def should_mask(error: GraphQLError) -> bool:
         return False
     original = error.original_error
     return original is not None and not isinstance(original, GraphQLError | QueryInputError)
+
+
+class MaskUnexpectedErrors(MaskErrors):
+    """Masks what should_mask says; a statement cut off by the general statement timeout (the
+    reports have their own, with their own message) still tells the client what to do."""
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        masked = super().anonymise_error(error)
+        if not cancelled_by_timeout(error.original_error):
+            return masked
+        return GraphQLError(
+            "the query took longer than the API's statement timeout: narrow the filter or the "
+            "date range, or ask for fewer rows; if it reads little, retry later",
+            nodes=masked.nodes,
+            source=masked.source,
+            positions=masked.positions,
+            path=masked.path,
+        )

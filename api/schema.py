@@ -7,7 +7,6 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
-    MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -23,7 +22,7 @@ from api.catalog.queries import CatalogQueries
 from api.clicks.queries import ClickQueries
 from api.conversions.queries import ConversionQueries
 from api.cost import QueryCost
-from api.errors import should_mask
+from api.errors import MaskUnexpectedErrors, should_mask
 from api.execution import PlainDataExecutor
 from api.postback_log.queries import PostbackLogQueries
 from api.reports.queries import ReportQueries
@@ -76,7 +75,7 @@ def build_schema(
         partial(AddValidationRules, limit_rules),
         ValidationCache,
         partial(QueryCost, limit=settings.api_max_query_cost),
-        partial(MaskErrors, should_mask_error=should_mask),
+        partial(MaskUnexpectedErrors, should_mask_error=should_mask),
     ]
     return _Schema(
         query=query,

@@ -15,7 +15,7 @@ from api.clicks import repository as clicks_repository
 from api.clicks.filters import ClickFilter
 from api.context import Context
 from api.enums import ConversionStatus
-from api.errors import QueryInputError
+from api.errors import QueryInputError, cancelled_by_timeout
 from api.permissions import CanRead
 from api.reports import repository
 from api.reports.plan import ReportPlan, base_sums, rollup_for
@@ -51,8 +51,6 @@ TABLE_METRICS = (
     "epc",
     "cpa",
 )
-# PostgreSQL's code for a statement cancelled by statement_timeout.
-QUERY_CANCELED = "57014"
 DEFAULT_ROWS = 1_000
 MAX_ROWS = 10_000
 MAX_SORT_KEYS = 10
@@ -217,7 +215,7 @@ async def _run(
     try:
         return await repository.report(context.engine, plan, rollup=rollup, timeout_ms=timeout_ms)
     except DBAPIError as error:
-        if getattr(error.orig, "sqlstate", None) == QUERY_CANCELED:
+        if cancelled_by_timeout(error):
             raise QueryInputError(
                 f"{what} took longer than {timeout_ms} ms; narrow the date range or the filter"
             ) from None

@@ -274,6 +274,21 @@ async def test_a_slow_total_count_stops_at_the_report_timeout_with_a_message(
     assert "totalCount took longer than 200 ms" in body["errors"][0]["message"], body
 
 
+async def test_a_query_past_the_statement_timeout_says_so(
+    engine: AsyncEngine, settings: Settings, traffic: Traffic
+):
+    # A filter no rollup holds: the count reads the clicks under the general statement timeout.
+    query = "{ clicks(filter: {isBot: true}) { totalCount } }"
+    timing_out = client_with(settings, statement_timeout_ms=300)
+    async with timing_out as client, engine.connect() as blocker:
+        await blocker.execute(text("LOCK TABLE clicks IN ACCESS EXCLUSIVE MODE"))
+        body = await execute(client, traffic.campaign.workspace.admin_api_key, query)
+        await blocker.rollback()
+    [error] = body["errors"]
+    assert error["message"].startswith("the query took longer than the API's statement timeout")
+    assert error["path"] == ["clicks"]
+
+
 async def test_another_workspace_sees_none_of_the_clicks(
     api_client: Client, session: AsyncSession, traffic: Traffic
 ):

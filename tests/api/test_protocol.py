@@ -107,22 +107,27 @@ async def test_an_unexpected_error_is_masked_and_logged(
     workspace: NewWorkspace,
     strawberry_log: pytest.LogCaptureFixture,
 ):
-    # A real failure: the workspaces table is locked, so reading it hits the statement timeout.
-    async with client_with(settings, statement_timeout_ms=200) as client, engine.connect() as conn:
-        await conn.execute(text("LOCK TABLE workspaces IN ACCESS EXCLUSIVE MODE"))
-        response = await client.post(
-            "/graphql", json={"query": "{ workspace { id } }"}, headers=auth(workspace)
-        )
-        await conn.rollback()
+    # A real failure: the currency rates table is gone when the resolver reads it (the key
+    # lookup, which reads other tables, still works).
+    async with client_with(settings) as client:
+        async with engine.begin() as conn:
+            await conn.execute(text("ALTER TABLE currency_rates RENAME TO currency_rates_away"))
+        try:
+            response = await client.post(
+                "/graphql", json={"query": "{ currencyRates { rate } }"}, headers=auth(workspace)
+            )
+        finally:
+            async with engine.begin() as conn:
+                await conn.execute(text("ALTER TABLE currency_rates_away RENAME TO currency_rates"))
     assert response.status_code == 200
     [error] = response.json()["errors"]
     assert error["message"] == "Unexpected error."
-    assert error["path"] == ["workspace"]
-    assert "statement timeout" not in response.text
+    assert error["path"] == ["currencyRates"]
+    assert "currency_rates" not in response.text
     [record] = [r for r in strawberry_log.records if r.name == STRAWBERRY_LOGGER]
     assert record.levelno == logging.ERROR
     assert record.exc_info is not None
-    assert "canceling statement due to statement timeout" in str(record.exc_info[1])
+    assert 'relation "currency_rates" does not exist' in str(record.exc_info[1])
 
 
 async def test_client_mistakes_are_not_logged_as_server_errors(
