@@ -9,8 +9,10 @@ embedded PostgreSQL runs in a temporary folder that is removed at the end.
 It seeds one workspace and campaign, starts `clicktrail serve-ingestion` under granian, drives
 `GET /c/bench` with wrk, then `GET /postback/<secret>` with a new transaction id per request, and
 prints requests/s, latency percentiles, the database connections the service opened, and whether
-every 302 and every 200 is a committed row. Other load on the machine skews the figures: it says
-so when the CPU is busy before it starts.
+every 302 and every 200 is a committed row, and the CPU each request took (the service's
+workers, PostgreSQL, the whole machine with wrk and the kernel): a figure that carries across
+machines better than requests/s. Other load on the machine skews the figures: it says so when
+the CPU is busy before it starts.
 """
 
 import argparse
@@ -40,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionma
 
 from api.catalog.service import create_campaign
 from api.workspaces.service import create_workspace
-from bench.machine import free_port, idle_share
+from bench.machine import CpuTimes, cpu_times, free_port, idle_share
 from models.database import create_engine, display_url
 from models.embedded import start_embedded
 from models.enums import CostModel
@@ -178,6 +180,8 @@ class Phase:
     # wrk's connections held by each worker halfway through: keep-alive pins them.
     split: list[int]
     log_rows: int = 0
+    # CPU the run took, from its start to wrk's end.
+    cpu: CpuTimes | None = None
 
 
 def main() -> None:
@@ -263,7 +267,7 @@ def _summary(
         f"({mode}, {args.workers} workers, {wrk_flags})  "
         f"rows committed {clicks.rows} / 302s {redirects}{_verdict(clicks.rows, redirects)}  "
         f"db connections opened {clicks.connections}  wrk connections per worker "
-        f"{_split(clicks)}",
+        f"{_split(clicks)}  {_cpu(clicks)}",
     ]
     if postbacks is None:
         return [*lines, "postbacks:       skipped (no clicks to convert)"]
@@ -274,7 +278,7 @@ def _summary(
         f"{postbacks.result.other_than(200)}  rows committed {postbacks.rows} / 200s {ok} "
         f"(accepted {postbacks.result.accepted}){_verdict(postbacks.rows, ok)}  "
         f"postback_log rows {postbacks.log_rows}  db connections opened {postbacks.connections}"
-        f"  wrk connections per worker {_split(postbacks)}",
+        f"  wrk connections per worker {_split(postbacks)}  {_cpu(postbacks)}",
     ]
 
 
@@ -581,14 +585,16 @@ async def click_phase(
     await asyncio.to_thread(script.write_text, STATS_LUA)
     print(f"clicks: wrk on /c/{CAMPAIGN_KEY} for {args.duration} s ...", flush=True)
     before = await sessions(probe)
+    cpu_before = cpu_times(server.pid)
     result, split = await run_wrk(wrk, args, server, f"/c/{CAMPAIGN_KEY}?sub1=abc&sub2=x", script)
+    cpu = cpu_times(server.pid) - cpu_before
     rows = await settled_count(
         probe,
         "SELECT count(*) FROM clicks WHERE workspace_id = :w AND campaign_id = :c",
         w=seeded.workspace_id,
         c=seeded.campaign_id,
     )
-    phase = Phase(result, rows, await sessions(probe) - before, split)
+    phase = Phase(result, rows, await sessions(probe) - before, split, cpu=cpu)
     _print_phase("clicks", phase)
     return phase
 
@@ -617,6 +623,7 @@ async def postback_phase(
     await asyncio.to_thread(script.write_text, STATS_LUA + POSTBACK_LUA)
     print(f"postbacks: wrk on /postback/... over {len(ids)} clicks for {args.duration} s ...")
     before = await sessions(probe)
+    cpu_before = cpu_times(server.pid)
     result, split = await run_wrk(
         wrk,
         args,
@@ -626,6 +633,7 @@ async def postback_phase(
         str(ids_file),
         seeded.postback_secret,
     )
+    cpu = cpu_times(server.pid) - cpu_before
     workspace = {"w": seeded.workspace_id}
     rows = await settled_count(
         probe, "SELECT count(*) FROM conversion_events WHERE workspace_id = :w", **workspace
@@ -633,7 +641,7 @@ async def postback_phase(
     log_rows = await count(
         probe, "SELECT count(*) FROM postback_log WHERE workspace_id = :w", **workspace
     )
-    phase = Phase(result, rows, await sessions(probe) - before, split, log_rows)
+    phase = Phase(result, rows, await sessions(probe) - before, split, log_rows, cpu)
     _print_phase("postbacks", phase)
     return phase
 
@@ -647,7 +655,7 @@ def _print_phase(name: str, phase: Phase) -> None:
         f"p50 {result.p50_ms:.1f} ms, p90 {result.p90_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, "
         f"max {result.max_ms:.1f} ms; {phase.rows} rows; "
         f"{phase.connections} database connections opened; wrk connections per worker "
-        f"{_split(phase)}",
+        f"{_split(phase)}; {_cpu(phase)}",
         flush=True,
     )
 
@@ -657,6 +665,12 @@ def _print_phase(name: str, phase: Phase) -> None:
 
 def _figures(result: WrkResult) -> str:
     return f"{result.rate:.0f} req/s  p50 {result.p50_ms:.1f} ms  p99 {result.p99_ms:.1f} ms"
+
+
+def _cpu(phase: Phase) -> str:
+    if phase.cpu is None:
+        return "CPU per request unknown"
+    return phase.cpu.per_request_us(phase.result.requests)
 
 
 def _split(phase: Phase) -> str:

@@ -1,7 +1,9 @@
 """What the benchmarks need to know about the machine they run on."""
 
+import os
 import socket
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -25,3 +27,68 @@ def idle_share(seconds: float = 1.0) -> float:
     except OSError:
         return 1.0
     return (idle_1 - idle_0) / max(1, total_1 - total_0)
+
+
+@dataclass(frozen=True)
+class CpuTimes:
+    """CPU seconds used so far by a service's processes, by PostgreSQL's, and by the machine
+    (all cores' busy time: the two, the load generator, the kernel and anything else)."""
+
+    service: float
+    database: float
+    machine: float
+
+    def __sub__(self, earlier: "CpuTimes") -> "CpuTimes":
+        return CpuTimes(
+            self.service - earlier.service,
+            self.database - earlier.database,
+            self.machine - earlier.machine,
+        )
+
+    def per_request_us(self, requests: int) -> str:
+        """The figure that carries across machines better than requests/s (Linux /proc)."""
+        n = max(1, requests)
+        return (
+            f"CPU per request: service {self.service / n * 1e6:.0f} us, PostgreSQL "
+            f"{self.database / n * 1e6:.0f} us, machine {self.machine / n * 1e6:.0f} us"
+        )
+
+
+def cpu_times(service_pid: int) -> CpuTimes:
+    """Now's CpuTimes: ``service_pid`` and its descendants, every process named postgres."""
+    tick = os.sysconf("SC_CLK_TCK")
+    service = sum(_process_ticks(pid) for pid in _tree(service_pid))
+    database = sum(
+        _process_ticks(int(entry.name))
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit() and _comm(entry) == "postgres"
+    )
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    busy = sum(fields[:8]) - fields[3] - fields[4]  # all but idle and iowait; guests are in user
+    return CpuTimes(service / tick, database / tick, busy / tick)
+
+
+def _tree(pid: int) -> list[int]:
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+    return [pid, *(p for child in children for p in _tree(int(child)))]
+
+
+def _comm(entry: Path) -> str:
+    try:
+        return (entry / "comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _process_ticks(pid: int) -> int:
+    """utime + stime of a process, in clock ticks (0 once it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    # Fields after the command name, which is in parentheses and may hold spaces.
+    fields = stat.rpartition(")")[2].split()
+    return int(fields[11]) + int(fields[12])
