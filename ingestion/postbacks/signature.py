@@ -31,7 +31,9 @@ def verify(secret: str, header: str | None, payload: bytes, now: datetime) -> No
     if abs(now.timestamp() - timestamp) > TOLERANCE_S:
         raise _bad(f"signature timestamp is more than {TOLERANCE_S} s from the server's clock")
     expected = sign(secret, timestamp, payload).rpartition("v1=")[2]
-    if not hmac.compare_digest(expected, fields.get("v1", "")):
+    # Compared as bytes: compare_digest refuses str with non-ASCII characters (a TypeError).
+    given = fields.get("v1", "").encode("utf-8", "replace")
+    if not hmac.compare_digest(expected.encode(), given):
         raise _bad("signature does not match the payload")
 
 

@@ -375,6 +375,8 @@ async def test_signed_postbacks(
         ({HEADER: sign("wrong", now, body)}, 401),
         ({HEADER: sign("s3cret", now - 600, body)}, 401),
         ({HEADER: "garbage"}, 401),
+        # Headers arrive as latin-1 text: a non-ASCII digest is refused, not a crash.
+        ({HEADER: f"t={now},v1=\u00e9".encode("latin-1")}, 401),
         ({HEADER: sign("s3cret", now, body)}, 200),
     ]
     for headers, expected in cases:
@@ -385,6 +387,7 @@ async def test_signed_postbacks(
         if expected == 401:
             assert response.json()["error"] == "bad_signature"
     assert await count(session, "SELECT count(*) FROM conversion_events") == 1
+    assert await count(session, "SELECT count(*) FROM postback_log") == len(cases)
 
 
 async def _require_signatures(session: AsyncSession, campaign: TrackedCampaign) -> None:
