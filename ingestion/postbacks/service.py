@@ -397,6 +397,15 @@ async def _repeat(conn: asyncpg.Connection, ready: Ready, event: NewEvent) -> Ou
             added_txids = [*stored.added_txids, report.txid]
     if (status, new_amount) == (stored.status, stored.amount):
         return _done(HitOutcome.DUPLICATE, ready, stored.id)
+    if new_amount != stored.amount and not event.within_window:
+        # Money added or changed this late is new revenue in all but name: only a status
+        # change (a chargeback, an approval) passes the window.
+        raise IngestionError(
+            "outside_window",
+            f"the click is older than the campaign's {event.attribution_window_days}-day "
+            "attribution window: its events may change status, not amount",
+            status_code=422,
+        )
     await repository.update_event(
         conn,
         event,

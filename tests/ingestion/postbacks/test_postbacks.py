@@ -540,6 +540,49 @@ async def test_a_chargeback_after_the_window_updates_the_stored_conversion(
     ]
 
 
+async def test_after_the_window_an_event_changes_status_but_not_amount(
+    ingestion_client: Client, session: AsyncSession, engine: AsyncEngine, campaign: TrackedCampaign
+):
+    await session.execute(
+        text(
+            "INSERT INTO conversion_types (workspace_id, name, counts_as_conversion, "
+            "counts_in_revenue, duplicate_policy) VALUES (:w, 'deposit', false, true, 'add_amount')"
+        ),
+        {"w": campaign.workspace_id},
+    )
+    await session.commit()
+    click_id = await insert_click(
+        session, engine, campaign, datetime.now(UTC) - timedelta(days=200)
+    )
+    # A deposit recorded on the click's second day, well inside the window.
+    await session.execute(
+        text(
+            """
+            INSERT INTO conversion_events (workspace_id, click_created_at, click_id, type_id,
+                                           txid, amount, added_txids, created_at)
+            SELECT k.workspace_id, k.created_at, k.id, t.id, 'd1', 10, '{d1}',
+                   k.created_at + interval '1 day'
+            FROM clicks k
+            JOIN conversion_types t ON t.workspace_id = k.workspace_id AND t.name = 'deposit'
+            WHERE k.id = :id
+            """
+        ),
+        {"id": click_id},
+    )
+    await session.commit()
+
+    async def send(**params: str) -> tuple[int, dict[str, Any]]:
+        return await postback(
+            ingestion_client, campaign.secret, clickid=click_id, type="deposit", **params
+        )
+
+    assert (await send(txid="d9", sum="500"))[1]["error"] == "outside_window"
+    assert (await send(txid="d1", sum="10"))[1]["result"] == "duplicate"
+    assert (await send(txid="d1", status="pending"))[1]["error"] == "illegal_status_change"
+    assert (await send(txid="d1", status="declined"))[1]["result"] == "updated"
+    assert await _events(session) == [("deposit", "d1", "declined", Decimal("10"))]
+
+
 async def test_currency_is_converted_with_the_stored_rate(
     ingestion_client: Client, session: AsyncSession, campaign: TrackedCampaign
 ):
