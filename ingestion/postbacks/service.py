@@ -185,10 +185,17 @@ def _admit(workspace: WorkspaceRules, hit: Hit) -> None:
             f"the body is longer than {MAX_BODY_BYTES} bytes, the most a postback may send",
             status_code=413,
         )
-    # The allowlist and the signature are for servers: a pixel comes from a visitor's browser,
-    # which is on no allowlist and cannot sign.
     if hit.kind is HitKind.POSTBACK:
         _check_source(workspace, hit)
+    elif workspace.ip_allowlist or workspace.signing_secret:
+        # A pixel comes from a visitor's browser, which is on no allowlist and cannot sign,
+        # and its secret is in the advertiser's page: anyone could forge events with it.
+        raise IngestionError(
+            "pixel_not_allowed",
+            "this workspace takes events only from allowlisted or signed S2S postbacks; pixels, "
+            "which any browser can send, are refused",
+            status_code=403,
+        )
 
 
 def _check_source(workspace: WorkspaceRules, hit: Hit) -> None:
