@@ -1,6 +1,7 @@
 """The click writer: one bad row in a batch fails alone."""
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -133,3 +134,28 @@ async def test_buffered_clicks_past_the_backlog_wait_for_their_commit(
     finally:
         await writer.stop()
     assert await count(session, "SELECT count(*) FROM clicks") == 5
+
+
+async def test_a_missing_partition_fails_the_batch_without_a_row_by_row_pass(
+    engine: AsyncEngine, session: AsyncSession, campaign: TrackedCampaign
+):
+    async with engine.begin() as conn:
+        now = datetime.now(UTC)
+        await ensure_partitions(conn, since=now, until=now)
+    # A month no partition exists for: partition upkeep fell behind, not one row's fault.
+    click_id, created_at = new_click_id(datetime(2090, 1, 1, tzinfo=UTC))
+    stranded = dataclasses.replace(_click(campaign, "stranded"), id=click_id, created_at=created_at)
+    clicks = [_click(campaign, "first"), stranded, _click(campaign, "last")]
+    writer = ClickWriter(
+        engine, durable=True, unique_window=timedelta(hours=24), flush_interval_s=0.05
+    )
+    waiting = [asyncio.ensure_future(writer.write(click)) for click in clicks]
+    await asyncio.sleep(0)
+    await writer.start()
+    try:
+        outcomes = await asyncio.gather(*waiting, return_exceptions=True)
+    finally:
+        await writer.stop()
+    # The batch fails whole (its requests answer 503), as it would for a lost connection.
+    assert all(isinstance(outcome, NotCommittedError) for outcome in outcomes)
+    assert await count(session, "SELECT count(*) FROM clicks") == 0
