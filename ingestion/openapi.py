@@ -85,7 +85,7 @@ TRACKING_LINK_RESPONSES = {
 CLICK_API_RESPONSES = {
     400: _json("An item is invalid: `detail` names it by its index; nothing recorded."),
     404: _json("An item names an unknown or paused campaign; nothing recorded."),
-    503: _json("The clicks could not be recorded: retry the whole request."),
+    503: _json("None of the request's clicks could be recorded: retry the whole request."),
 }
 POSTBACK_RESPONSES = {
     200: _json("`result`: accepted, updated or duplicate; the event is committed."),

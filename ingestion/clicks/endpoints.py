@@ -20,7 +20,7 @@ from ingestion.clicks.service import (
     TrackedClick,
     Visit,
     active_campaign,
-    record,
+    new_click,
     track,
 )
 from ingestion.errors import IngestionError
@@ -144,9 +144,10 @@ async def record_clicks(
         raise IngestionError("invalid_body", f"body: send 1 to {MAX_BATCH} clicks")
     try:
         prepared = await _prepare(state, inputs, batch=isinstance(data, list))
-        tracked = await asyncio.gather(
-            *(record(state.writer, route=route, visit=visit) for route, visit in prepared)
-        )
+        made = [new_click(route, visit) for route, visit in prepared]
+        # One unit: the request's clicks are committed together or not at all.
+        await state.writer.write(*(click for click, _ in made))
+        tracked = [t for _, t in made]
     except (*DATABASE_ERRORS, NotCommittedError) as exc:
         logger.exception("clicks not recorded")
         raise IngestionError(

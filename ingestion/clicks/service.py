@@ -79,39 +79,44 @@ async def track(
 
 async def record(writer: ClickWriter, *, route: CampaignRoute, visit: Visit) -> TrackedClick:
     """Record one click (durably unless the writer buffers); return where the visitor goes."""
+    click, tracked = new_click(route, visit)
+    await writer.write(click)
+    return tracked
+
+
+def new_click(route: CampaignRoute, visit: Visit) -> tuple[ClickRecord, TrackedClick]:
+    """A visit's click row, and where the visitor goes."""
     offer = _rotate(route.offers)
     click_id, created_at = new_click_id(datetime.now(UTC))
     device = parse_user_agent(visit.user_agent)
     subs = _subs(visit.params)
-    await writer.write(
-        ClickRecord(
-            workspace_id=route.workspace_id,
-            created_at=created_at,
-            id=click_id,
-            campaign_id=route.id,
-            offer_id=offer.id if offer else None,
-            traffic_source_id=route.traffic_source_id,
-            ip=visit.ip,
-            user_agent=visit.user_agent,
-            device_type=device.device_type,
-            os=device.os,
-            browser=device.browser,
-            is_bot=device.is_bot,
-            country=visit.country,
-            referrer=visit.referrer,
-            external_id=(
-                visit.params.get(route.source_click_id_param) or None
-                if route.source_click_id_param
-                else None
-            ),
-            cost=_click_cost(route),
-            subs=subs,
-            params=msgspec.json.encode(visit.params).decode(),
-            fingerprint=_fingerprint(visit),
-        )
+    click = ClickRecord(
+        workspace_id=route.workspace_id,
+        created_at=created_at,
+        id=click_id,
+        campaign_id=route.id,
+        offer_id=offer.id if offer else None,
+        traffic_source_id=route.traffic_source_id,
+        ip=visit.ip,
+        user_agent=visit.user_agent,
+        device_type=device.device_type,
+        os=device.os,
+        browser=device.browser,
+        is_bot=device.is_bot,
+        country=visit.country,
+        referrer=visit.referrer,
+        external_id=(
+            visit.params.get(route.source_click_id_param) or None
+            if route.source_click_id_param
+            else None
+        ),
+        cost=_click_cost(route),
+        subs=subs,
+        params=msgspec.json.encode(visit.params).decode(),
+        fingerprint=_fingerprint(visit),
     )
     if offer is None:
-        return TrackedClick(click_id=click_id, redirect_url=None)
+        return click, TrackedClick(click_id=click_id, redirect_url=None)
     # Every incoming parameter (sub1..sub20 among them) is a macro too; ours take precedence.
     macros: dict[str, str | None] = {
         **visit.params,
@@ -120,7 +125,7 @@ async def record(writer: ClickWriter, *, route: CampaignRoute, visit: Visit) -> 
         "source": route.traffic_source_name,
         "country": visit.country,
     }
-    return TrackedClick(click_id=click_id, redirect_url=fill(offer.url, macros))
+    return click, TrackedClick(click_id=click_id, redirect_url=fill(offer.url, macros))
 
 
 def _subs(params: Mapping[str, str]) -> tuple[str | None, ...]:

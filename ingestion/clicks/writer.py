@@ -4,7 +4,8 @@ Uniqueness is decided before the COPY from what this process saw recently and, f
 has not seen, one lock-free read of the fingerprints. One task per process records the batch's
 visitors afterwards, so no redirect ever waits on a visitor row that a busy proxy keeps hot.
 
-A batch that fails on one row's data is written again row by row, so only that click fails.
+A batch that fails on one row's data is written again unit by unit (a unit: one tracking-link
+click, or one click-API request), so only that row's unit fails.
 """
 
 import asyncio
@@ -33,6 +34,8 @@ MAX_BACKLOG = 10_000
 RECENT_VISITORS = 200_000
 # Each visitor's latest click.
 Latest = dict[VisitorKey, datetime]
+# Clicks committed together or not at all.
+Unit = tuple[ClickRecord, ...]
 # What one row can cause (a value the column refuses, a constraint it breaks), unlike a lost
 # connection: a batch failing so is written again row by row, so only that row fails.
 ROW_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, UnicodeEncodeError)
@@ -53,7 +56,9 @@ class ClickWriter:
         self._max_backlog = max_backlog
         self.unique_window = unique_window
         # Buffered mode gathers a batch over the interval: the window a crash can lose.
-        self._batches = GroupCommit[ClickRecord, None](
+        # Items are units: clicks committed together or not at all (one tracking-link click, or
+        # one click-API request), so a client's retry never duplicates part of a request.
+        self._batches = GroupCommit[Unit, None](
             self._commit,
             what="clicks",
             max_batch=MAX_BATCH,
@@ -78,15 +83,17 @@ class ClickWriter:
             self._recorder.cancel()
             await asyncio.gather(self._recorder, return_exceptions=True)
 
-    async def write(self, click: ClickRecord) -> None:
-        """Queue a click; in durable mode (or over the backlog) return once it is committed."""
+    async def write(self, *clicks: ClickRecord) -> None:
+        """Queue clicks to be committed together or not at all; in durable mode (or over the
+        backlog) return once they are committed."""
         if self._durable or self._batches.backlog >= self._max_backlog:
-            await self._batches.submit(click)
+            await self._batches.submit(clicks)
         else:
-            self._batches.put(click)
+            self._batches.put(clicks)
 
-    async def _commit(self, clicks: list[ClickRecord]) -> list[Exception | None]:
-        failed: dict[str, Exception] = {}
+    async def _commit(self, units: list[Unit]) -> list[Exception | None]:
+        failed: dict[int, Exception] = {}
+        clicks = [click for unit in units for click in unit]
         async with driver_connection(self._engine) as conn:
             keys = {(c.workspace_id, c.campaign_id, c.fingerprint) for c in clicks}
             unknown = [key for key in keys if key not in self._recent]
@@ -98,15 +105,15 @@ class ClickWriter:
             except ROW_ERRORS as error:
                 if not _one_rows_fault(error):
                     raise
-                if len(clicks) == 1:
-                    logger.exception("click not recorded")
-                    return [NotCommittedError("the click could not be committed")]
-                logger.warning("a batch of %d clicks failed; writing them one by one", len(clicks))
-                failed = await self._copy_each(conn, in_order, latest)
+                if len(units) == 1:
+                    logger.exception("clicks not recorded")
+                    return [NotCommittedError("the clicks could not be committed")]
+                logger.warning("a batch of %d units failed; writing them one by one", len(units))
+                failed = await self._copy_each(conn, units, latest)
         seen = {key: latest[key] for key in keys if key in latest}
         self._recent.update(seen)
         self._seen.put_nowait(seen)
-        return [failed.get(click.id) for click in clicks]
+        return [failed.get(i) for i in range(len(units))]
 
     async def _copy(
         self, conn: asyncpg.Connection, clicks: list[ClickRecord], latest: Latest
@@ -124,22 +131,24 @@ class ClickWriter:
         latest.update(written)
 
     async def _copy_each(
-        self, conn: asyncpg.Connection, clicks: list[ClickRecord], latest: Latest
-    ) -> dict[str, Exception]:
-        """COPY clicks one by one; return the error of each click that failed, by click id."""
-        failed: dict[str, Exception] = {}
+        self, conn: asyncpg.Connection, units: list[Unit], latest: Latest
+    ) -> dict[int, Exception]:
+        """COPY unit by unit, in time order; return the error of each unit that failed, by
+        its position."""
+        failed: dict[int, Exception] = {}
+        order = sorted(range(len(units)), key=lambda i: min(c.created_at for c in units[i]))
         # One transaction around the savepoints: if the connection fails midway, nothing is
         # committed and the batch can be retried whole without duplicates.
         async with conn.transaction():
-            for click in clicks:
+            for i in order:
                 try:
                     async with conn.transaction():
-                        await self._copy(conn, [click], latest)
+                        await self._copy(conn, sorted(units[i], key=lambda c: c.created_at), latest)
                 except ROW_ERRORS as error:
                     if not _one_rows_fault(error):
                         raise
-                    logger.exception("click not recorded")
-                    failed[click.id] = NotCommittedError("the click could not be committed")
+                    logger.exception("clicks not recorded")
+                    failed[i] = NotCommittedError("the clicks could not be committed")
         return failed
 
     async def _record_visitors(self) -> None:

@@ -159,3 +159,22 @@ async def test_a_missing_partition_fails_the_batch_without_a_row_by_row_pass(
     # The batch fails whole (its requests answer 503), as it would for a lost connection.
     assert all(isinstance(outcome, NotCommittedError) for outcome in outcomes)
     assert await count(session, "SELECT count(*) FROM clicks") == 0
+
+
+async def test_a_click_api_request_is_committed_whole_or_not_at_all(
+    client_at, session: AsyncSession, campaign: TrackedCampaign, poison: str
+):
+    # Durable, and sent together: the writer takes both requests into one batch.
+    async with client_at("192.0.2.1") as client:
+        poisoned = [
+            {"campaign_key": "summer", "referrer": r} for r in ("https://a.example/", poison)
+        ]
+        clean = [{"campaign_key": "summer", "referrer": "https://c.example/"}]
+        refused, accepted = await asyncio.gather(
+            client.post("/clicks", json=poisoned), client.post("/clicks", json=clean)
+        )
+    assert (refused.status_code, refused.json()["error"]) == (503, "unavailable")
+    assert accepted.status_code == 201
+    # The refused request left nothing a retry would duplicate; the other one is whole.
+    stored = (await session.execute(text("SELECT referrer FROM clicks ORDER BY 1"))).scalars()
+    assert list(stored) == ["https://c.example/"]

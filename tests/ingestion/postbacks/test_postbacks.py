@@ -369,8 +369,8 @@ async def test_signed_postbacks(
     click_id = await click(ingestion_client)
     body = f"clickid={click_id}&sum=7".encode()
     now = int(time.time())
-    form = {"Content-Type": "application/x-www-form-urlencoded"}
-    cases = [
+    form: dict[str, str | bytes] = {"Content-Type": "application/x-www-form-urlencoded"}
+    cases: list[tuple[dict[str, str | bytes], int]] = [
         ({}, 401),
         ({HEADER: sign("wrong", now, body)}, 401),
         ({HEADER: sign("s3cret", now - 600, body)}, 401),
@@ -381,7 +381,12 @@ async def test_signed_postbacks(
     ]
     for headers, expected in cases:
         response = await ingestion_client.post(
-            f"/postback/{campaign.secret}", content=body, headers={**form, **headers}
+            f"/postback/{campaign.secret}",
+            content=body,
+            headers={
+                name.encode(): value if isinstance(value, bytes) else value.encode()
+                for name, value in {**form, **headers}.items()
+            },
         )
         assert response.status_code == expected, (headers, response.text)
         if expected == 401:
