@@ -824,7 +824,29 @@ def _replace_keys(measures: Sequence[str]) -> None:
         )
 
 
+def _revshare_values_are_percents() -> None:
+    """RevShare cost values had no effect before and were documented only as "a share": a
+    value over 100 cannot be a percent, and guessing what it meant would misprice events."""
+    wrong = (
+        op.get_bind()
+        .execute(
+            sa.text(
+                "SELECT workspace_id, id, name, cost_value FROM campaigns "
+                "WHERE cost_model = 'revshare' AND cost_value > 100 ORDER BY 1, 2"
+            )
+        )
+        .all()
+    )
+    if wrong:
+        listed = "; ".join(f"workspace {w} campaign {i} {n!r}: {v}" for w, i, n, v in wrong)
+        raise RuntimeError(
+            "RevShare cost values are now a percent of revenue (0 to 100), and these are not: "
+            f"{listed}. Set them to the percent meant, then upgrade again."
+        )
+
+
 def upgrade() -> None:
+    _revshare_values_are_percents()
     op.add_column(
         "conversion_events",
         sa.Column("cost", sa.Numeric(18, 6), server_default="0", nullable=False),

@@ -2,6 +2,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, inspect, text
@@ -214,6 +215,31 @@ async def test_the_event_cost_migration_prices_the_events_already_stored(server_
             await session.commit()
             await downgrade(engine, revision="0005")
             await upgrade(engine)
+    finally:
+        await engine.dispose()
+        await drop_database(server_url, url)
+
+
+async def test_the_event_cost_migration_refuses_to_guess_a_revshare_over_100(server_url: str):
+    url = await create_database(server_url)
+    engine = create_engine(url, Settings(database_url=url), application_name="clicktrail-tests")
+    try:
+        await upgrade(engine, revision="0005")
+        async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+            created = await create_workspace(session, name="Old")
+            await session.commit()
+            ws = created.workspace.id
+            assert ws is not None
+            campaign_id, _ = await _campaign(
+                session, ws, name="Share", cost_model=CostModel.REVSHARE, cost_value=Decimal(150)
+            )
+        with pytest.raises(RuntimeError, match=r"campaign \d+ 'Share': 150"):
+            await upgrade(engine)
+        async with engine.begin() as conn:
+            await conn.execute(
+                text("UPDATE campaigns SET cost_value = 15 WHERE id = :id"), {"id": campaign_id}
+            )
+        await upgrade(engine)
     finally:
         await engine.dispose()
         await drop_database(server_url, url)
