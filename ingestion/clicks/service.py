@@ -74,12 +74,8 @@ async def track(
         raise IngestionError(
             "no_active_offer", "This campaign has no active offer.", status_code=404
         )
-    return await record(writer, route=route, visit=visit)
-
-
-async def record(writer: ClickWriter, *, route: CampaignRoute, visit: Visit) -> TrackedClick:
-    """Record one click (durably unless the writer buffers); return where the visitor goes."""
     click, tracked = new_click(route, visit)
+    # Durably unless the writer buffers.
     await writer.write(click)
     return tracked
 

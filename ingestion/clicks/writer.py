@@ -37,7 +37,7 @@ Latest = dict[VisitorKey, datetime]
 # Clicks committed together or not at all.
 Unit = tuple[ClickRecord, ...]
 # What one row can cause (a value the column refuses, a constraint it breaks), unlike a lost
-# connection: a batch failing so is written again row by row, so only that row fails.
+# connection: a batch failing so is written again unit by unit, so only that row's unit fails.
 ROW_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, UnicodeEncodeError)
 
 

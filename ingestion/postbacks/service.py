@@ -368,12 +368,7 @@ async def _repeat(conn: asyncpg.Connection, ready: Ready, event: NewEvent) -> Ou
     report = ready.report
     stored = await repository.lock_event(conn, event)
     if stored is None:
-        raise IngestionError(
-            "outside_window",
-            f"the click is older than the campaign's {event.attribution_window_days}-day "
-            "attribution window",
-            status_code=422,
-        )
+        raise _outside_window(event)
     status = stored.status
     if report.status is not None and report.status != stored.status:
         if not status_change_allowed(stored.status, report.status):
@@ -407,12 +402,7 @@ async def _repeat(conn: asyncpg.Connection, ready: Ready, event: NewEvent) -> Ou
     if new_amount != stored.amount and not event.within_window:
         # Money added or changed this late is new revenue in all but name: only a status
         # change (a chargeback, an approval) passes the window.
-        raise IngestionError(
-            "outside_window",
-            f"the click is older than the campaign's {event.attribution_window_days}-day "
-            "attribution window: its events may change status, not amount",
-            status_code=422,
-        )
+        raise _outside_window(event, ": its events may change status, not amount")
     await repository.update_event(
         conn,
         event,
@@ -427,6 +417,15 @@ async def _repeat(conn: asyncpg.Connection, ready: Ready, event: NewEvent) -> Ou
         cost=stored.cost if new_amount == stored.amount else event.cost_terms.of(new_amount),
     )
     return _done(HitOutcome.UPDATED, ready, stored.id)
+
+
+def _outside_window(event: NewEvent, more: str = "") -> IngestionError:
+    return IngestionError(
+        "outside_window",
+        f"the click is older than the campaign's {event.attribution_window_days}-day "
+        f"attribution window{more}",
+        status_code=422,
+    )
 
 
 async def _in_workspace_currency(
