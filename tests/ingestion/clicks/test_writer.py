@@ -43,13 +43,10 @@ def _click(campaign: TrackedCampaign, user_agent: str) -> ClickRecord:
     )
 
 
-async def test_a_value_postgresql_cannot_store_fails_only_its_click(
-    engine: AsyncEngine, session: AsyncSession, campaign: TrackedCampaign
-):
-    async with engine.begin() as conn:
-        now = datetime.now(UTC)
-        await ensure_partitions(conn, since=now, until=now)
-    clicks = [_click(campaign, agent) for agent in ("first", "NUL \x00", "last")]
+async def _one_durable_batch(
+    engine: AsyncEngine, clicks: list[ClickRecord]
+) -> list[BaseException | None]:
+    """Each click's outcome, written by a durable writer in one batch."""
     writer = ClickWriter(
         engine, durable=True, unique_window=timedelta(hours=24), flush_interval_s=0.05
     )
@@ -58,9 +55,19 @@ async def test_a_value_postgresql_cannot_store_fails_only_its_click(
     await asyncio.sleep(0)
     await writer.start()
     try:
-        first, failed, last = await asyncio.gather(*waiting, return_exceptions=True)
+        return await asyncio.gather(*waiting, return_exceptions=True)
     finally:
         await writer.stop()
+
+
+async def test_a_value_postgresql_cannot_store_fails_only_its_click(
+    engine: AsyncEngine, session: AsyncSession, campaign: TrackedCampaign
+):
+    async with engine.begin() as conn:
+        now = datetime.now(UTC)
+        await ensure_partitions(conn, since=now, until=now)
+    clicks = [_click(campaign, agent) for agent in ("first", "NUL \x00", "last")]
+    first, failed, last = await _one_durable_batch(engine, clicks)
 
     assert (first, last) == (None, None)
     assert isinstance(failed, NotCommittedError)
@@ -146,16 +153,7 @@ async def test_a_missing_partition_fails_the_batch_without_a_row_by_row_pass(
     click_id, created_at = new_click_id(datetime(2090, 1, 1, tzinfo=UTC))
     stranded = dataclasses.replace(_click(campaign, "stranded"), id=click_id, created_at=created_at)
     clicks = [_click(campaign, "first"), stranded, _click(campaign, "last")]
-    writer = ClickWriter(
-        engine, durable=True, unique_window=timedelta(hours=24), flush_interval_s=0.05
-    )
-    waiting = [asyncio.ensure_future(writer.write(click)) for click in clicks]
-    await asyncio.sleep(0)
-    await writer.start()
-    try:
-        outcomes = await asyncio.gather(*waiting, return_exceptions=True)
-    finally:
-        await writer.stop()
+    outcomes = await _one_durable_batch(engine, clicks)
     # The batch fails whole (its requests answer 503), as it would for a lost connection.
     assert all(isinstance(outcome, NotCommittedError) for outcome in outcomes)
     assert await count(session, "SELECT count(*) FROM clicks") == 0
