@@ -25,6 +25,8 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _covering = importlib.import_module("migrations.versions.20261129_0005_covering_rollup_keys")
+# The trigger functions before this one, and how they are replaced.
+_pending = importlib.import_module("migrations.versions.20261125_0004_pending_rollups")
 EVENT_MEASURES = ("events", "amount_micros", "cost_micros")
 # (table, unique constraint, key columns in index order) of the event rollups.
 EVENT_KEYS = tuple(
@@ -808,13 +810,6 @@ END
 }
 
 
-def _replace_functions(functions: dict[str, str]) -> None:
-    for name, body in functions.items():
-        op.execute(
-            f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $${body}$$"
-        )
-
-
 def _replace_keys(measures: Sequence[str]) -> None:
     # Written out: Alembic's create_unique_constraint knows only the key columns of the table.
     for table, name, key in EVENT_KEYS:
@@ -863,7 +858,7 @@ def upgrade() -> None:
             )
             op.alter_column(name, "cost_micros", server_default=None)
     _replace_keys(EVENT_MEASURES)
-    _replace_functions(FUNCTIONS)
+    _pending._replace_functions(FUNCTIONS)
     # Through the new triggers, so the rollups take the cost too.
     op.execute(
         """
@@ -884,8 +879,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    previous = importlib.import_module("migrations.versions.20261125_0004_pending_rollups")
-    _replace_functions(previous.FUNCTIONS)
+    _pending._replace_functions(_pending.FUNCTIONS)
     _replace_keys(EVENT_MEASURES[:-1])
     for table, _, _ in EVENT_KEYS:
         for name in (table, f"{table}_pending"):
