@@ -14,7 +14,7 @@ from litestar.exceptions import LitestarDeprecationWarning, TooManyRequestsExcep
 from litestar.stores.memory import MemoryStore
 from strawberry.litestar import make_graphql_controller
 
-from api.auth import KeyUsage
+from api.auth import KeyDirectory, KeyUsage
 from api.context import provide_context
 from api.graphiql import serve_graphiql
 from api.ratelimit import STORE as RATE_LIMIT_STORE
@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             {
                 "settings": settings,
                 "database_url": database_url(settings),
+                "key_directory": KeyDirectory(),
                 "key_usage": KeyUsage(),
             }
         ),

@@ -2,12 +2,12 @@
 
 from dataclasses import dataclass
 
-from cachetools import TTLCache
+from cachetools import LRUCache, TTLCache
 from litestar.exceptions import NotAuthorizedException
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api.workspaces.credentials import hash_api_key
-from api.workspaces.repository import find_active_api_key, touch_api_key
+from api.workspaces.repository import active_api_key, api_key_workspace, touch_api_key
 from models.enums import ApiScope
 
 # A key's last use is recorded to within this many seconds.
@@ -29,14 +29,42 @@ def bearer_token(authorization: str | None) -> str | None:
     return (token.strip() or None) if scheme.lower() == "bearer" else None
 
 
-async def authenticate(session: AsyncSession, authorization: str | None) -> Principal:
+class KeyDirectory:
+    """Which workspace each API key belongs to, remembered per process.
+
+    The directory's rows never change once written, so an entry needs no expiry: a request
+    then costs one statement (the key within its workspace, revocation included), not two.
+    Unknown hashes are not kept, so a new key works at once and guessing fills nothing.
+    """
+
+    def __init__(self) -> None:
+        self._workspaces: LRUCache[bytes, int] = LRUCache(maxsize=10_000)
+
+    async def workspace_of(self, session: AsyncSession, secret_hash: bytes) -> int | None:
+        workspace_id = self._workspaces.get(secret_hash)
+        if workspace_id is None:
+            workspace_id = await api_key_workspace(session, secret_hash)
+            if workspace_id is not None:
+                self._workspaces[secret_hash] = workspace_id
+        return workspace_id
+
+
+async def authenticate(
+    session: AsyncSession, directory: KeyDirectory, authorization: str | None
+) -> Principal:
     """The principal behind an `Authorization: Bearer <key>` header, or a 401."""
     token = bearer_token(authorization)
     if token is None:
         raise NotAuthorizedException(
             detail="send an API key as 'Authorization: Bearer <key>'", headers=_CHALLENGE
         )
-    key = await find_active_api_key(session, hash_api_key(token))
+    secret_hash = hash_api_key(token)
+    workspace_id = await directory.workspace_of(session, secret_hash)
+    key = (
+        None
+        if workspace_id is None
+        else await active_api_key(session, workspace_id=workspace_id, secret_hash=secret_hash)
+    )
     if key is None or key.id is None:
         raise NotAuthorizedException(detail="API key is unknown or revoked", headers=_CHALLENGE)
     return Principal(

@@ -25,7 +25,7 @@ async def provide_context(
     headers: Headers, state: State, session: NamedDependency[AsyncSession]
 ) -> Context:
     """A Litestar dependency: anonymous requests stop here with a 401, introspection included."""
-    principal = await authenticate(session, headers.get("authorization"))
+    principal = await authenticate(session, state.key_directory, headers.get("authorization"))
     key_usage: KeyUsage = state.key_usage
     await key_usage.record(state.engine, principal)
     return Context(

@@ -59,7 +59,7 @@ from api.workspaces.credentials import new_api_key
 from bench.dataset import TIMEZONE, load
 from bench.load import report_server_log
 from bench.machine import free_port, idle_share
-from models import ApiKey
+from models import ApiKey, ApiKeyHash
 from models.database import create_engine, display_url
 from models.enums import ApiScope
 from models.migrate import upgrade
@@ -366,6 +366,8 @@ async def _mint_api_key(engine: AsyncEngine, workspace_id: int) -> str:
                 col(ApiKey.workspace_id) == workspace_id, col(ApiKey.name) == BENCH_KEY_NAME
             )
         )
+        session.add(ApiKeyHash(secret_hash=key.secret_hash, workspace_id=workspace_id))
+        await session.flush()
         session.add(
             ApiKey(
                 workspace_id=workspace_id,

@@ -10,15 +10,18 @@ from models.catalog import (
 )
 from models.click import Click
 from models.conversion import ConversionEvent
+from models.directory import ApiKeyHash, CampaignKey, PostbackSecret
 from models.fingerprint import ClickFingerprint
 from models.postback_log import PostbackLogEntry
 from models.rollups import ROLLUPS, Rollup
-from models.workspace import ApiKey, PostbackSecret, Workspace
+from models.workspace import ApiKey, Workspace
 
 __all__ = [
     "ROLLUPS",
     "ApiKey",
+    "ApiKeyHash",
     "Campaign",
+    "CampaignKey",
     "CampaignOffer",
     "Click",
     "ClickFingerprint",

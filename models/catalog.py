@@ -10,7 +10,6 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     ForeignKeyConstraint,
-    Index,
     Integer,
     Numeric,
     Text,
@@ -85,10 +84,12 @@ class Campaign(SQLModel, table=True):
             ["workspace_id", "traffic_source_id"],
             ["traffic_sources.workspace_id", "traffic_sources.id"],
         ),
+        # The key is claimed in campaign_keys first: one workspace's, across all of them.
+        ForeignKeyConstraint(
+            ["workspace_id", "key"], ["campaign_keys.workspace_id", "campaign_keys.key"]
+        ),
         UniqueConstraint("workspace_id", "key"),
         UniqueConstraint("workspace_id", "name"),
-        # The tracking link carries only the key, so it is looked up across workspaces.
-        Index(None, "key"),
         CheckConstraint("attribution_window_days BETWEEN 1 AND 365", name="attribution_window"),
         CheckConstraint("cost_value >= 0", name="cost_value"),
         CheckConstraint("cost_model <> 'revshare' OR cost_value <= 100", name="revshare_percent"),

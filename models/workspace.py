@@ -45,25 +45,10 @@ class Workspace(SQLModel, table=True):
     created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
 
 
-# Every postback secret is secrets.token_urlsafe(24): 32 URL-safe base64 characters. Ingestion
-# refuses any other path segment without a database lookup.
+# Every postback secret (models.directory.PostbackSecret) is secrets.token_urlsafe(24): 32
+# URL-safe base64 characters. Ingestion refuses any other path segment without a lookup.
 POSTBACK_SECRET_BYTES = 24
 POSTBACK_SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{32}")
-
-
-class PostbackSecret(SQLModel, table=True):
-    """A secret in postback and pixel URLs; after a rotation the old one works until it expires."""
-
-    __tablename__ = "postback_secrets"
-    __table_args__ = (
-        ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
-        Index(None, "secret"),
-    )
-
-    workspace_id: int = Field(sa_column=workspace_id_column())
-    secret: str = Field(sa_column=Column(Text, primary_key=True))
-    created_at: datetime | None = Field(default=None, sa_column=timestamp_column())
-    expires_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
 
 
 class ApiKey(SQLModel, table=True):
@@ -72,7 +57,12 @@ class ApiKey(SQLModel, table=True):
     __tablename__ = "api_keys"
     __table_args__ = (
         ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
-        Index(None, "secret_hash"),
+        # Resolving a key reads its workspace from api_key_hashes, then this row by both.
+        ForeignKeyConstraint(
+            ["workspace_id", "secret_hash"],
+            ["api_key_hashes.workspace_id", "api_key_hashes.secret_hash"],
+        ),
+        Index(None, "workspace_id", "secret_hash"),
     )
 
     workspace_id: int = Field(sa_column=workspace_id_column())

@@ -14,7 +14,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api.database import fetch_all
-from models import Campaign, CampaignOffer, ConversionType, CurrencyRate, Offer, TrafficSource
+from models import (
+    Campaign,
+    CampaignKey,
+    CampaignOffer,
+    ConversionType,
+    CurrencyRate,
+    Offer,
+    TrafficSource,
+)
 from models.base import table_of
 from models.enums import RecordStatus
 
@@ -28,6 +36,24 @@ _TABLES: dict[str, Table] = {
 }
 _CAMPAIGN_OFFERS = table_of(CampaignOffer)
 _RATES = table_of(CurrencyRate)
+_CAMPAIGN_KEYS = table_of(CampaignKey)
+
+
+async def claim_campaign_key(session: AsyncSession, *, workspace_id: int, key: str) -> bool:
+    """Make ``key`` the workspace's for good; False when another workspace's it already is.
+
+    A key already the workspace's (its campaign deleted, say) is claimed again. The row lock
+    of DO UPDATE orders two workspaces claiming one key at once: the second sees the first's.
+    """
+    table = _CAMPAIGN_KEYS
+    statement = pg_insert(table).values(key=key, workspace_id=workspace_id)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.key],
+        set_={"key": statement.excluded.key},
+        where=table.c.workspace_id == statement.excluded.workspace_id,
+    )
+    result = await session.execute(statement.returning(table.c.workspace_id))
+    return result.first() is not None
 
 
 async def rows_by_id(

@@ -25,6 +25,7 @@ from models.catalog import CAMPAIGN_KEY
 from models.enums import CostModel, DuplicatePolicy, RecordStatus
 
 MAX_NAME_LENGTH = 200
+_KEY_TAKEN = "this campaign key is taken; choose another one (or leave it out for a random one)"
 
 
 class CatalogInputError(InvalidInput, ValueError):
@@ -40,6 +41,16 @@ class NewCampaign:
 def new_campaign_key() -> str:
     """72 random bits, URL-safe: the path segment of the tracking link."""
     return secrets.token_urlsafe(9)
+
+
+async def _claim_key(session: AsyncSession, workspace_id: int, key: str | None) -> str:
+    """The campaign's key (``key``, or a new random one), now the workspace's across all of
+    them. Refused the same way whether another workspace or this one holds it: nothing about
+    the other workspace shows."""
+    key = key or new_campaign_key()
+    if not await repository.claim_campaign_key(session, workspace_id=workspace_id, key=key):
+        raise Taken(_KEY_TAKEN, field="key")
+    return key
 
 
 async def create_campaign(
@@ -86,7 +97,7 @@ async def create_campaign(
     )
     campaign = Campaign(
         workspace_id=workspace_id,
-        key=key or new_campaign_key(),
+        key=await _claim_key(session, workspace_id, key),
         name=name,
         traffic_source_id=source_id,
         cost_model=cost_model,
@@ -160,8 +171,9 @@ async def _atomic(
         cause = error.orig.__cause__ if error.orig is not None else None
         label = _LABELS[kind]
         if isinstance(cause, asyncpg.UniqueViolationError):
-            field = "key" if (cause.constraint_name or "").endswith("_key") else "name"
-            raise Taken(f"another {label} already has this {field}", field=field) from None
+            if (cause.constraint_name or "").endswith("_key"):
+                raise Taken(_KEY_TAKEN, field="key") from None
+            raise Taken(f"another {label} already has this name", field="name") from None
         if isinstance(cause, asyncpg.CheckViolationError) and (
             cause.constraint_name or ""
         ).endswith("_revshare_percent"):
@@ -346,9 +358,8 @@ async def create_weighted_campaign(
         raise InvalidInput(
             f"campaign key {key!r} must be 4 to 64 letters, digits, - or _", field="key"
         )
-    values = {
+    values: dict[str, Any] = {
         "name": _name(name),
-        "key": key or new_campaign_key(),
         "traffic_source_id": traffic_source_id,
         "cost_model": cost_model,
         "cost_value": _money(cost_value, field="costValue"),
@@ -357,6 +368,7 @@ async def create_weighted_campaign(
     source = await _traffic_source(session, workspace_id, traffic_source_id)
     offer_rows = await _offers(session, workspace_id, offers)
     async with _atomic(session, "campaign"):
+        values["key"] = await _claim_key(session, workspace_id, key)
         campaign = await repository.insert_row(
             session, "campaign", workspace_id=workspace_id, values=values
         )

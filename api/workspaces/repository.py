@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from api.database import fetch_all
-from models import ROLLUPS, ApiKey, ConversionEvent, PostbackSecret, Workspace
+from models import ROLLUPS, ApiKey, ApiKeyHash, ConversionEvent, PostbackSecret, Workspace
 from models.base import table_of
 from models.rollups import rebuild_rollups
 
@@ -70,11 +70,24 @@ async def expire_postback_secrets(
     )
 
 
-async def find_active_api_key(session: AsyncSession, secret_hash: bytes) -> ApiKey | None:
-    result = await session.execute(
-        select(ApiKey).where(ApiKey.secret_hash == secret_hash, col(ApiKey.revoked_at).is_(None))
+async def api_key_workspace(session: AsyncSession, secret_hash: bytes) -> int | None:
+    """The workspace an API key belongs to, from the directory."""
+    return await session.scalar(
+        select(ApiKeyHash.workspace_id).where(ApiKeyHash.secret_hash == secret_hash)
     )
-    return result.scalars().first()
+
+
+async def active_api_key(
+    session: AsyncSession, *, workspace_id: int, secret_hash: bytes
+) -> ApiKey | None:
+    result = await session.execute(
+        select(ApiKey).where(
+            col(ApiKey.workspace_id) == workspace_id,
+            ApiKey.secret_hash == secret_hash,
+            col(ApiKey.revoked_at).is_(None),
+        )
+    )
+    return result.scalar_one_or_none()
 
 
 async def touch_api_key(engine: AsyncEngine, *, workspace_id: int, key_id: int) -> None:

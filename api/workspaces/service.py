@@ -15,7 +15,7 @@ from api.mutation_errors import InvalidInput, Missing
 from api.workspaces import repository
 from api.workspaces.credentials import new_api_key, new_postback_secret
 from api.workspaces.repository import expire_postback_secrets, get_workspace
-from models import ApiKey, PostbackSecret, Workspace
+from models import ApiKey, ApiKeyHash, PostbackSecret, Workspace
 from models.catalog import builtin_conversion_types
 from models.enums import ApiScope, ConversionStatus
 
@@ -60,20 +60,12 @@ async def create_workspace(
     assert workspace.id is not None
 
     secret = new_postback_secret()
-    key = new_api_key()
     session.add(PostbackSecret(workspace_id=workspace.id, secret=secret))
     session.add_all(builtin_conversion_types(workspace.id))
-    session.add(
-        ApiKey(
-            workspace_id=workspace.id,
-            name="admin",
-            prefix=key.prefix,
-            secret_hash=key.secret_hash,
-            scopes=[ApiScope.ADMIN.value, ApiScope.READ.value],
-        )
+    admin = await _issue_api_key(
+        session, workspace_id=workspace.id, name="admin", scopes=[ApiScope.ADMIN, ApiScope.READ]
     )
-    await session.flush()
-    return NewWorkspace(workspace=workspace, postback_secret=secret, admin_api_key=key.plaintext)
+    return NewWorkspace(workspace=workspace, postback_secret=secret, admin_api_key=admin.secret)
 
 
 async def rotate_postback_secret(
@@ -234,7 +226,17 @@ async def create_api_key(
         raise InvalidInput(f"name must be 1 to {MAX_NAME_LENGTH} characters", field="name")
     if not scopes:
         raise InvalidInput("give at least one scope", field="scopes")
+    issued = await _issue_api_key(session, workspace_id=workspace_id, name=name, scopes=scopes)
+    await session.refresh(issued.key)
+    return issued
+
+
+async def _issue_api_key(
+    session: AsyncSession, *, workspace_id: int, name: str, scopes: Collection[ApiScope]
+) -> IssuedKey:
+    """A new key, its hash entered in the directory that requests find their workspace in."""
     issued = new_api_key()
+    session.add(ApiKeyHash(secret_hash=issued.secret_hash, workspace_id=workspace_id))
     key = ApiKey(
         workspace_id=workspace_id,
         name=name,
@@ -244,7 +246,6 @@ async def create_api_key(
     )
     session.add(key)
     await session.flush()
-    await session.refresh(key)
     return IssuedKey(key=key, secret=issued.plaintext)
 
 

@@ -32,6 +32,9 @@ CLICK_COLUMNS = (
     "params",
 )
 
+# A key names its workspace in the directory; the campaign is then read within that workspace
+# alone (a key is unique per workspace too), which on Citus is one shard.
+_KEY_OWNER = text("SELECT workspace_id FROM campaign_keys WHERE key = :key")
 _CAMPAIGN = text(
     """
     SELECT c.workspace_id, c.id, c.status, c.cost_model, c.cost_value,
@@ -39,8 +42,7 @@ _CAMPAIGN = text(
     FROM campaigns c
     LEFT JOIN traffic_sources s
       ON s.workspace_id = c.workspace_id AND s.id = c.traffic_source_id
-    WHERE c.key = :key
-    LIMIT 1
+    WHERE c.workspace_id = :workspace_id AND c.key = :key
     """
 )
 _OFFERS = text(
@@ -57,7 +59,12 @@ _OFFERS = text(
 
 async def find_campaign(engine: AsyncEngine, key: str) -> CampaignRoute | None:
     async with engine.connect() as conn:
-        row = (await conn.execute(_CAMPAIGN, {"key": key})).one_or_none()
+        workspace_id = (await conn.execute(_KEY_OWNER, {"key": key})).scalar_one_or_none()
+        if workspace_id is None:
+            return None
+        row = (
+            await conn.execute(_CAMPAIGN, {"workspace_id": workspace_id, "key": key})
+        ).one_or_none()
         if row is None:
             return None
         offers = (

@@ -32,15 +32,22 @@ LOG_TEXT_LIMIT = 16 * 1024
 
 
 async def find_workspace(conn: asyncpg.Connection, secret: str) -> WorkspaceRules | None:
+    # The directory first, then the workspace by its id: each one row by its key (on Citus, a
+    # reference table and one shard).
+    workspace_id = await conn.fetchval(
+        "SELECT workspace_id FROM postback_secrets "
+        "WHERE secret = $1 AND (expires_at IS NULL OR expires_at > now())",
+        secret,
+    )
+    if workspace_id is None:
+        return None
     row = await conn.fetchrow(
         """
         SELECT w.id, w.currency, w.ip_allowlist::text[] AS allowlist, w.signing_secret,
                w.status_aliases::text AS status_aliases
-        FROM postback_secrets s JOIN workspaces w ON w.id = s.workspace_id
-        WHERE s.secret = $1 AND (s.expires_at IS NULL OR s.expires_at > now())
-        LIMIT 1
+        FROM workspaces w WHERE w.id = $1
         """,
-        secret,
+        workspace_id,
     )
     if row is None:
         return None

@@ -6,10 +6,9 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, inspect, text
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
 
-from api.workspaces.service import create_workspace
 from ingestion.clicks.repository import CLICK_COLUMNS
 from models.database import create_engine, driver_connection
 from models.enums import CostModel
@@ -25,7 +24,6 @@ from models.rollups import Rollup
 from models.settings import Settings
 from tests.conftest import create_database, drop_database
 from tests.models.test_rollups import (
-    _campaign,
     _click_rows,
     assert_rollups_match_raw_tables,
     raw_aggregates,
@@ -44,6 +42,74 @@ def _differences(connection: Connection) -> list[object]:
         },
     )
     return list(compare_metadata(context, SQLModel.metadata))
+
+
+# Rows for databases at an earlier revision, in SQL of that time: today's services write
+# tables those revisions do not have.
+async def _old_workspace(session: AsyncSession, *, name: str, timezone: str = "UTC") -> int:
+    workspace_id: int = (
+        await session.execute(
+            text(
+                "INSERT INTO workspaces (name, timezone, currency) "
+                "VALUES (:n, :tz, 'USD') RETURNING id"
+            ),
+            {"n": name, "tz": timezone},
+        )
+    ).scalar_one()
+    await session.execute(
+        text(
+            "INSERT INTO conversion_types (workspace_id, name, counts_as_conversion, "
+            "counts_in_revenue, duplicate_policy, is_builtin) VALUES "
+            "(:w, 'conversion', true, true, 'ignore', true), "
+            "(:w, 'transaction', false, true, 'new_per_txid', true)"
+        ),
+        {"w": workspace_id},
+    )
+    await session.commit()
+    return workspace_id
+
+
+async def _old_campaign(
+    session: AsyncSession,
+    workspace_id: int,
+    *,
+    name: str,
+    key: str | None = None,
+    cost_model: CostModel = CostModel.NONE,
+    cost_value: Decimal = Decimal(0),
+) -> int:
+    offer_id = (
+        await session.execute(
+            text(
+                "INSERT INTO offers (workspace_id, name, url) "
+                "VALUES (:w, :n, 'https://o.example/?cid={clickid}') RETURNING id"
+            ),
+            {"w": workspace_id, "n": f"{name} offer"},
+        )
+    ).scalar_one()
+    campaign_id: int = (
+        await session.execute(
+            text(
+                "INSERT INTO campaigns (workspace_id, key, name, cost_model, cost_value) "
+                "VALUES (:w, :k, :n, :m, :v) RETURNING id"
+            ),
+            {
+                "w": workspace_id,
+                "k": key or f"key-{name.lower().replace(' ', '-')}-{random.randrange(10**9)}",
+                "n": name,
+                "m": cost_model.value,
+                "v": cost_value,
+            },
+        )
+    ).scalar_one()
+    await session.execute(
+        text(
+            "INSERT INTO campaign_offers (workspace_id, campaign_id, offer_id) VALUES (:w, :c, :o)"
+        ),
+        {"w": workspace_id, "c": campaign_id, "o": offer_id},
+    )
+    await session.commit()
+    return campaign_id
 
 
 async def test_migrations_build_exactly_the_models(engine: AsyncEngine):
@@ -107,11 +173,8 @@ async def test_the_daily_rollups_migration_rolls_up_the_rows_already_stored(serv
     try:
         await upgrade(engine, revision="0002")
         async with async_sessionmaker(engine, expire_on_commit=False)() as session:
-            created = await create_workspace(session, name="Old", timezone="America/New_York")
-            await session.commit()
-            ws = created.workspace.id
-            assert ws is not None
-            campaign_id, _ = await _campaign(session, ws, name="Old")
+            ws = await _old_workspace(session, name="Old", timezone="America/New_York")
+            campaign_id = await _old_campaign(session, ws, name="Old")
             start = datetime(2030, 3, 7, tzinfo=UTC)  # across New York's switch to DST
             async with engine.begin() as conn:
                 await ensure_partitions(conn, since=start, until=start + timedelta(days=4))
@@ -159,10 +222,7 @@ async def test_the_event_cost_migration_prices_the_events_already_stored(server_
     try:
         await upgrade(engine, revision="0005")
         async with async_sessionmaker(engine, expire_on_commit=False)() as session:
-            created = await create_workspace(session, name="Old", timezone="Europe/Berlin")
-            await session.commit()
-            ws = created.workspace.id
-            assert ws is not None
+            ws = await _old_workspace(session, name="Old", timezone="Europe/Berlin")
             start = datetime(2030, 5, 7, tzinfo=UTC)
             async with engine.begin() as conn:
                 await ensure_partitions(conn, since=start, until=start + timedelta(days=2))
@@ -172,7 +232,7 @@ async def test_the_event_cost_migration_prices_the_events_already_stored(server_
                 ("Per sale", CostModel.CPA, "4"),
                 ("Share", CostModel.REVSHARE, "20"),
             ):
-                campaign_id, _ = await _campaign(
+                campaign_id = await _old_campaign(
                     session, ws, name=name, cost_model=model, cost_value=Decimal(value)
                 )
                 moments = [start + timedelta(minutes=m) for m in range(10)]
@@ -226,11 +286,8 @@ async def test_the_event_cost_migration_refuses_to_guess_a_revshare_over_100(ser
     try:
         await upgrade(engine, revision="0005")
         async with async_sessionmaker(engine, expire_on_commit=False)() as session:
-            created = await create_workspace(session, name="Old")
-            await session.commit()
-            ws = created.workspace.id
-            assert ws is not None
-            campaign_id, _ = await _campaign(
+            ws = await _old_workspace(session, name="Old")
+            campaign_id = await _old_campaign(
                 session, ws, name="Share", cost_model=CostModel.REVSHARE, cost_value=Decimal(150)
             )
         with pytest.raises(RuntimeError, match=r"campaign \d+ 'Share': 150"):

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import col, select
 
 from api.workspaces.service import NewWorkspace
-from models import Campaign, Click, ConversionEvent, ConversionType
+from models import Campaign, CampaignKey, Click, ConversionEvent, ConversionType
 from models.click_ids import new_click_id
 from models.partitions import drop_partitions, ensure_partitions
 
@@ -17,6 +17,8 @@ async def _click(session: AsyncSession, workspace_id: int, at: datetime) -> Clic
         await session.execute(select(Campaign).where(col(Campaign.workspace_id) == workspace_id))
     ).scalar_one_or_none()
     if campaign is None:
+        session.add(CampaignKey(key="k1", workspace_id=workspace_id))
+        await session.flush()
         campaign = Campaign(workspace_id=workspace_id, key="k1", name="Campaign 1")
         session.add(campaign)
         await session.flush()
