@@ -332,7 +332,7 @@ async def _fold_pending_rollups(url: str, engine: AsyncEngine) -> None:
     started = time.perf_counter()
     async with engine.begin() as conn:
         await conn.execute(text("SET LOCAL statement_timeout = 0"))
-        changed = await compact_rollups(conn)
+        changed = (await compact_rollups(conn)).changed
     if not changed:
         return
     admin = await asyncpg.connect(_asyncpg_dsn(url))

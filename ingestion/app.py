@@ -1,6 +1,7 @@
 """The ingestion Litestar app."""
 
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -27,6 +28,8 @@ from models.partitions import partition_upkeep
 from models.periodic import periodically
 from models.rollups import compact_rollups
 from models.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
 
 FINGERPRINT_PRUNE_INTERVAL_S = 3600
 # Pending rollup rows cost reports a little more to read; folding them is cheap.
@@ -66,7 +69,7 @@ async def ingestion_lifespan(app: Litestar) -> AsyncIterator[None]:
                 every_s=FINGERPRINT_PRUNE_INTERVAL_S,
             ),
             periodically(
-                partial(_compact_rollups, app.state.engine),
+                partial(_compact_rollups, app.state.engine, stuck=set()),
                 what="compact rollups",
                 every_s=ROLLUP_COMPACTION_INTERVAL_S,
             ),
@@ -78,9 +81,23 @@ async def ingestion_lifespan(app: Litestar) -> AsyncIterator[None]:
         countries.close()
 
 
-async def _compact_rollups(engine: AsyncEngine) -> None:
+async def _compact_rollups(engine: AsyncEngine, *, stuck: set[int]) -> None:
+    """Fold the pending rollup rows; say once when a workspace's cannot be, and when they can
+    again (``stuck`` carries the workspaces from one run to the next)."""
     async with engine.begin() as conn:
-        await compact_rollups(conn)
+        result = await compact_rollups(conn)
+    for workspace_id, error in result.failed.items():
+        if workspace_id not in stuck:
+            log.error(
+                "rollup rows of workspace %s cannot be compacted and stay pending (reports "
+                "still count them; other workspaces are compacted): %s",
+                workspace_id,
+                error,
+            )
+    for workspace_id in stuck - result.failed.keys():
+        log.info("rollup rows of workspace %s are compacted again", workspace_id)
+    stuck.clear()
+    stuck.update(result.failed)
 
 
 async def _prune_fingerprints(engine: AsyncEngine, window: timedelta) -> None:

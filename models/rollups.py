@@ -19,10 +19,21 @@ migration, as any table does; it writes out the new ``trigger_functions()``.
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import BigInteger, Column, DateTime, Table, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Numeric,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import TypeEngine
 from sqlmodel import SQLModel
 
 from models.base import enum_column
@@ -30,10 +41,14 @@ from models.click import Click
 from models.enums import Attribution, ConversionStatus
 
 # Money in rollups is integer millionths of the workspace currency (numeric(18,6) is exact in
-# them): sum() over bigint is about twice as fast as over numeric, and decodes cheaper.
+# them), held in numeric(38,0): one event may carry up to 10^12, so a bigint (9.2 x 10^18
+# millionths) would overflow on a group of ten such events, and a weak currency's realistic
+# totals (a month of a big network in IDN or VND) come near it too.
 MICROS = 1_000_000
+MONEY_SUM = Numeric(38, 0)
 CLICK_MEASURES = ("clicks", "unique_clicks", "bot_clicks", "cost_micros")
 EVENT_MEASURES = ("events", "amount_micros", "cost_micros")
+MONEY_MEASURES = frozenset({"cost_micros", "amount_micros"})
 SQL_WIDTH = 92
 # The advisory lock (two-key form) on one workspace's rollup rows: "roll" in ASCII, then the
 # workspace id modulo 2^31. Ids that far apart share a lock, which only makes one wait longer.
@@ -109,8 +124,9 @@ def _dimension_columns(rollup: Rollup) -> list["Column[object]"]:
     return [Column(d, clicks[d].type, nullable=clicks[d].nullable) for d in rollup.dimensions]
 
 
-def _measure(name: str) -> "Column[int]":
-    return Column(name, BigInteger, nullable=False)
+def _measure(name: str) -> "Column[object]":
+    kind: TypeEngine[Any] = MONEY_SUM if name in MONEY_MEASURES else BigInteger()
+    return Column(name, kind, nullable=False)
 
 
 def _zone(rollup: Rollup) -> list["Column[str]"]:
@@ -520,28 +536,83 @@ async def _advisory_lock(conn: AsyncConnection, key: int) -> None:
     )
 
 
-async def compact_rollups(conn: AsyncConnection) -> int:
-    """Fold every pending table into its rollup table; returns how many rollup rows changed.
+@dataclass(frozen=True, slots=True)
+class Compaction:
+    # Rollup rows changed.
+    changed: int
+    # Workspaces whose pending rows could not be folded, with the database's error for the
+    # first table that failed. Their rows stay pending, where reports still count them.
+    failed: dict[int, str]
+
+
+async def compact_rollups(conn: AsyncConnection) -> Compaction:
+    """Fold every pending table into its rollup table.
 
     Each table is one statement (delete the pending rows, upsert their sums), so a report,
     which reads both, never counts a change twice or misses one. One compactor runs at a time.
+    When a table's statement fails on the data (a sum no column can hold, a constraint), its
+    rows are folded one workspace at a time: the workspace at fault keeps its rows pending and
+    the others are not held back.
     """
     await _advisory_lock(conn, COMPACTION_KEY)
     changed = 0
+    failed: dict[int, str] = {}
     for rollup in ROLLUPS:
         for table, key, measures in (
             (rollup.clicks_table, rollup.clicks_key, CLICK_MEASURES),
             (rollup.events_table, rollup.events_key, EVENT_MEASURES),
         ):
-            sums = tuple(f"sum({m})" for m in measures)
-            moved = f"WITH delta AS (DELETE FROM {pending(table)} RETURNING *)\n"
-            result = await conn.execute(text(moved + _upsert(table, key, key, measures, sums)))
-            counts = result.scalars().all()
-            changed += len(counts)
-            if 0 in counts:
-                # A group whose events were all deleted or moved to another status.
-                await conn.execute(text(f"DELETE FROM {table} WHERE {measures[0]} = 0"))
-    return changed
+            try:
+                async with conn.begin_nested():
+                    changed += await _fold(conn, table, key, measures, workspace_id=None)
+                continue
+            except DBAPIError as error:
+                if not _caused_by_data(error):
+                    raise
+            workspaces = await conn.execute(
+                text(f"SELECT DISTINCT workspace_id FROM {pending(table)} ORDER BY 1")
+            )
+            for workspace_id in workspaces.scalars().all():
+                try:
+                    async with conn.begin_nested():
+                        changed += await _fold(
+                            conn, table, key, measures, workspace_id=workspace_id
+                        )
+                except DBAPIError as error:
+                    if not _caused_by_data(error):
+                        raise
+                    failed.setdefault(workspace_id, f"{table}: {error.orig}")
+    return Compaction(changed=changed, failed=failed)
+
+
+def _caused_by_data(error: DBAPIError) -> bool:
+    """A data exception or constraint violation (SQLSTATE classes 22 and 23), which the same
+    rows will meet again, unlike a lost connection or a timeout."""
+    sqlstate = getattr(error.orig.__cause__ if error.orig else None, "sqlstate", None) or ""
+    return sqlstate[:2] in ("22", "23")
+
+
+async def _fold(
+    conn: AsyncConnection,
+    table: str,
+    key: tuple[str, ...],
+    measures: tuple[str, ...],
+    *,
+    workspace_id: int | None,
+) -> int:
+    """Move a pending table's rows (all, or one workspace's) into its rollup table."""
+    sums = tuple(f"sum({m})" for m in measures)
+    which = "" if workspace_id is None else " WHERE workspace_id = :workspace_id"
+    moved = f"WITH delta AS (DELETE FROM {pending(table)}{which} RETURNING *)\n"
+    result = await conn.execute(
+        text(moved + _upsert(table, key, key, measures, sums)),
+        {} if workspace_id is None else {"workspace_id": workspace_id},
+    )
+    counts = result.scalars().all()
+    if 0 in counts:
+        # A group whose events were all deleted or moved to another status.
+        await conn.execute(text(f"DELETE FROM {table} WHERE {measures[0]} = 0"))
+    return len(counts)
 
 
 async def rebuild_rollups(

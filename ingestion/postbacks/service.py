@@ -311,9 +311,18 @@ def _amount(value: str | None) -> Decimal | None:
         amount = Decimal(value.strip())
     except InvalidOperation:
         raise IngestionError("bad_amount", f"amount {value[:64]!r} is not a number") from None
-    if not amount.is_finite() or amount < 0 or amount >= MAX_AMOUNT:
+    if not amount.is_finite() or amount < 0:
         raise IngestionError("bad_amount", f"amount {value[:64]!r} must be >= 0 and < 1e12")
-    return amount.quantize(_MICRO)
+    return _stored_amount(amount, f"amount {value[:64]!r} must be >= 0 and < 1e12")
+
+
+def _stored_amount(amount: Decimal, refusal: str) -> Decimal:
+    """``amount`` in the column's millionths, or a permanent bad_amount when the column (below
+    10^12) cannot hold it, also once rounded: a retry could never store it."""
+    # Compared before rounding too: Decimal's 28 digits cannot round a value far past it.
+    if amount >= MAX_AMOUNT or (rounded := amount.quantize(_MICRO)) >= MAX_AMOUNT:
+        raise IngestionError("bad_amount", refusal)
+    return rounded
 
 
 async def _event(conn: asyncpg.Connection, ready: Ready, click: ClickFacts | None) -> NewEvent:
@@ -390,9 +399,11 @@ async def _repeat(conn: asyncpg.Connection, ready: Ready, event: NewEvent) -> Ou
         # events recorded before added_txids was kept.
         and not (report.txid and (report.txid == stored.txid or report.txid in stored.added_txids))
     ):
-        new_amount = stored.amount + event.amount
-        new_original = (stored.original_amount or Decimal(0)) + (
-            event.original_amount or Decimal(0)
+        refusal = "this addition would take the event's amount to 1e12 or more"
+        new_amount = _stored_amount(stored.amount + event.amount, refusal)
+        new_original = _stored_amount(
+            (stored.original_amount or Decimal(0)) + (event.original_amount or Decimal(0)),
+            refusal,
         )
         txid = report.txid
         if report.txid:
@@ -446,7 +457,11 @@ async def _in_workspace_currency(
             f"no {currency} -> {workspace.currency} rate is stored for this workspace",
             status_code=422,
         )
-    return (amount * rate).quantize(_MICRO)
+    return _stored_amount(
+        amount * rate,
+        f"{amount} {currency} at the stored rate of {rate} is {workspace.currency} "
+        f"{amount * rate:.6f}: an event's amount must be below 1e12",
+    )
 
 
 def _done(outcome: HitOutcome, ready: Ready, event_id: int) -> Outcome:
