@@ -28,3 +28,11 @@ def test_click_ids_are_unique_and_sort_by_time():
 def test_foreign_values_are_not_click_ids():
     for value in ["", "abc", "x" * CLICK_ID_LENGTH, "' OR 1=1 --" + "0" * 33, "0" * 45, "g" * 44]:
         assert click_time(value) is None
+
+
+def test_an_id_whose_time_is_past_the_year_9999_is_not_a_click_id():
+    last, _ = new_click_id(datetime.max.replace(tzinfo=UTC))
+    assert click_time(last) == datetime(9999, 12, 31, 23, 59, 59, 999_000, tzinfo=UTC)
+    following = f"{int(last[:12], 16) + 1:012x}" + last[12:]
+    for value in [following, "f" * CLICK_ID_LENGTH, "F" * CLICK_ID_LENGTH]:
+        assert click_time(value) is None

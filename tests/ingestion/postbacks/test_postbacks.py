@@ -288,6 +288,25 @@ async def test_unknown_click(
     ]
 
 
+async def test_a_click_id_whose_time_is_past_the_year_9999_is_a_logged_unknown_click(
+    ingestion_client: Client, session: AsyncSession, campaign: TrackedCampaign
+):
+    never_issued = "f" * 44
+    url = f"/postback/{campaign.secret}"
+    answers = [
+        await ingestion_client.get(url, params={"clickid": never_issued}),
+        await ingestion_client.post(url, data={"clickid": never_issued}),
+        await ingestion_client.post(url, json={"clickid": never_issued}),
+    ]
+    for response in answers:
+        assert (response.status_code, response.json()["error"]) == (404, "unknown_click")
+        assert "is not a clicktrail click id" in response.json()["detail"]
+    pixel = await ingestion_client.get(f"/pixel/{campaign.secret}.gif?clickid={never_issued}")
+    assert pixel.content.startswith(b"GIF89a")
+    assert pixel.headers["x-clicktrail-result"] == "unknown_click"
+    assert await _log(session) == [("rejected", "unknown_click", 404)] * 4
+
+
 async def test_a_click_of_another_workspace_is_unknown(
     ingestion_client: Client, session: AsyncSession, campaign: TrackedCampaign
 ):
