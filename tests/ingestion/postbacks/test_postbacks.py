@@ -394,6 +394,10 @@ async def test_signed_postbacks(
         ({HEADER: sign("wrong", now, body)}, 401),
         ({HEADER: sign("s3cret", now - 600, body)}, 401),
         ({HEADER: "garbage"}, 401),
+        # The time in plain ASCII digits: no overflow (t=10^400), no sign, _ or other digits.
+        ({HEADER: f"t=1{'0' * 400},v1=00"}, 401),
+        ({HEADER: f"t=+{now},v1=00"}, 401),
+        ({HEADER: f"t={now:_},v1=00"}, 401),
         # Headers arrive as latin-1 text: a non-ASCII digest is refused, not a crash.
         ({HEADER: f"t={now},v1=\u00e9".encode("latin-1")}, 401),
         ({HEADER: sign("s3cret", now, body)}, 200),
