@@ -105,6 +105,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             partition_upkeep(),
             ingestion_lifespan,
         ],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(title="clicktrail ingestion", version="0.1.0"),
     )
