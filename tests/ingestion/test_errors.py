@@ -44,3 +44,16 @@ async def test_malformed_json_answers_the_error_shape(ingestion_client: Client):
     )
     assert _shape(response) == (400, "bad_request")
     assert "malformed" in response.json()["detail"]
+
+
+async def test_options_names_every_method_of_the_path(
+    ingestion_client: Client, campaign: TrackedCampaign
+):
+    for path, allowed in [
+        (f"/postback/{campaign.secret}", "GET, OPTIONS, POST"),
+        ("/clicks", "OPTIONS, POST"),
+        (f"/pixel/{campaign.secret}.gif", "GET, OPTIONS"),
+        ("/c/summer", "GET, OPTIONS"),
+    ]:
+        response = await ingestion_client.options(path)
+        assert (response.status_code, response.headers["allow"]) == (204, allowed), path
