@@ -6,11 +6,22 @@ declared here, each alias as its own optional parameter; and every status they a
 with what a network engineer should do about it.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
+import msgspec
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import OpenAPIType, Operation, Parameter, Schema
+from litestar.openapi.spec import (
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIType,
+    Operation,
+    Parameter,
+    RequestBody,
+    Schema,
+)
 
+from ingestion.clicks.schemas import ClickBody
 from ingestion.params import AMOUNT, CLICK_ID, CURRENCY, MAX_BODY_BYTES, STATUS, TXID, TYPE
 
 _TEXT = Schema(type=OpenAPIType.STRING)
@@ -62,6 +73,55 @@ class TrackingLinkOperation(Operation):
 
     def __post_init__(self) -> None:
         self.parameters = [*(self.parameters or []), *SUB_PARAMETERS]
+
+
+def body_schema(type_: object) -> Schema:
+    """The OpenAPI schema of a body msgspec decodes as ``type_``, from msgspec's JSON Schema.
+
+    Inlined: Litestar replaces the document's component schemas with those it generated.
+    """
+    (root,), definitions = msgspec.json.schema_components([type_], ref_template="{name}")
+    return _schema(root, definitions)
+
+
+_SCHEMA_FIELDS = {f.metadata.get("alias", f.name): f.name for f in fields(Schema)}
+
+
+def _schema(node: dict[str, Any], definitions: dict[str, Any]) -> Schema:
+    if "$ref" in node:
+        return _schema(definitions[node["$ref"]], definitions)
+
+    def convert(key: str, value: Any) -> object:  # noqa: ANN401 (JSON Schema: any JSON value)
+        if key in ("items", "propertyNames", "additionalProperties") and isinstance(value, dict):
+            return _schema(value, definitions)
+        if key == "anyOf":
+            return [_schema(item, definitions) for item in value]
+        if key == "properties":
+            return {name: _schema(item, definitions) for name, item in value.items()}
+        if key == "type":
+            return OpenAPIType(value)
+        if key == "format":
+            return OpenAPIFormat(value)
+        return value
+
+    converted: dict[str, Any] = {
+        _SCHEMA_FIELDS[key]: convert(key, value) for key, value in node.items()
+    }
+    return Schema(**converted)
+
+
+@dataclass
+class ClickApiOperation(Operation):
+    """The click API's operation: it decodes its body itself (see ingestion.json_bodies)."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
+            content={"application/json": OpenAPIMediaType(schema=CLICK_BODY_SCHEMA)},
+            required=True,
+        )
+
+
+CLICK_BODY_SCHEMA = body_schema(ClickBody)
 
 
 def _json(description: str) -> ResponseSpec:

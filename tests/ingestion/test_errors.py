@@ -42,7 +42,7 @@ async def test_malformed_json_answers_the_error_shape(ingestion_client: Client):
     response = await ingestion_client.post(
         "/clicks", content=b'{"campaign_key" 7}', headers={"Content-Type": "application/json"}
     )
-    assert _shape(response) == (400, "bad_request")
+    assert _shape(response) == (400, "invalid_body")
     assert "malformed" in response.json()["detail"]
 
 
