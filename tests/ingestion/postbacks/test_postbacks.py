@@ -665,6 +665,75 @@ async def test_bad_amounts(
     assert await count(session, "SELECT count(*) FROM conversion_events") == 0
 
 
+NOT_PLAIN_DECIMALS = [
+    "1_000", "\u0661\u0662", "-0", "+1", "1e3", " 1", "1 ", "inf", "nan", ".5", "5.", "1.2.3",
+    "0x10",
+]  # fmt: skip
+
+
+async def test_an_amount_is_a_plain_decimal_in_every_way_it_arrives(
+    ingestion_client: Client, session: AsyncSession, campaign: TrackedCampaign
+):
+    click_id = await click(ingestion_client)
+    url = f"/postback/{campaign.secret}"
+    for amount in NOT_PLAIN_DECIMALS:
+        params = {"clickid": click_id, "sum": amount}
+        for response in [
+            await ingestion_client.get(url, params=params),
+            await ingestion_client.post(url, data=params),
+            await ingestion_client.post(url, json=params),
+        ]:
+            assert (response.status_code, response.json()["error"]) == (400, "bad_amount"), amount
+            assert "plain decimal" in response.json()["detail"]
+        pixel = await ingestion_client.get(f"/pixel/{campaign.secret}.gif", params=params)
+        assert pixel.headers["x-clicktrail-result"] == "bad_amount", amount
+    # JSON numbers are held to the rule as they were written.
+    for number in ["-0", "1e3", "1E3", "-0.0", "2.5e-1"]:
+        response = await ingestion_client.post(
+            url,
+            content=f'{{"clickid": "{click_id}", "sum": {number}}}'.encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        assert (response.status_code, response.json()["error"]) == (400, "bad_amount"), number
+    assert await count(session, "SELECT count(*) FROM conversion_events") == 0
+    assert await count(
+        session, "SELECT count(*) FROM postback_log WHERE reason = 'bad_amount'"
+    ) == (4 * len(NOT_PLAIN_DECIMALS) + 5)
+    response = await ingestion_client.post(
+        url,
+        content=f'{{"clickid": "{click_id}", "sum": 4.50}}'.encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    assert (response.status_code, response.json()["result"]) == (200, "accepted")
+
+
+async def test_a_name_given_twice_in_a_json_body_is_ambiguous(
+    ingestion_client: Client, session: AsyncSession, campaign: TrackedCampaign
+):
+    click_id = await click(ingestion_client)
+    url = f"/postback/{campaign.secret}"
+    json_headers = {"Content-Type": "application/json"}
+    response = await ingestion_client.post(
+        url,
+        content=f'{{"clickid": "{click_id}", "sum": 1, "sum": 2}}'.encode(),
+        headers=json_headers,
+    )
+    assert (response.status_code, response.json()["error"]) == (400, "ambiguous_parameter")
+    assert "'sum'" in response.json()["detail"]
+    # As in a query string, a name repeated with the same value is no conflict.
+    response = await ingestion_client.post(
+        url,
+        content=f'{{"clickid": "{click_id}", "sum": 1, "sum": 1}}'.encode(),
+        headers=json_headers,
+    )
+    assert (response.status_code, response.json()["result"]) == (200, "accepted")
+    assert await _log(session) == [
+        ("rejected", "ambiguous_parameter", 400),
+        ("accepted", "accepted", 200),
+    ]
+    assert [e[3] for e in await _events(session)] == [Decimal(1)]
+
+
 async def test_unknown_type(ingestion_client: Client, campaign: TrackedCampaign):
     click_id = await click(ingestion_client)
     status, body = await postback(
