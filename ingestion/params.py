@@ -1,5 +1,6 @@
 """Query-string and form parsing with the limits hostile input needs, and the trade's aliases."""
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import parse_qsl
 
@@ -13,6 +14,9 @@ MAX_NAME_LENGTH = 64
 MAX_VALUE_LENGTH = 2048
 # For the OpenAPI entries: PostgreSQL text cannot hold a NUL, so no value may carry one.
 NO_NUL = {"pattern": "^[^\\x00]*$"}
+# An amount, however it arrives. Decimal() alone also takes "1_000", "-0", "1e3", " 1", "+1",
+# "inf", "nan" and digits of other scripts; no network means those.
+AMOUNT_SYNTAX = re.compile(r"[0-9]+(\.[0-9]+)?")
 
 # Parameter names networks use, in order of preference.
 CLICK_ID = ("clickid", "cid", "subid", "click_id")

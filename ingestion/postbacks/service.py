@@ -19,6 +19,7 @@ from ingestion.json_bodies import BodyError, flat_pairs
 from ingestion.lookups import LookupCache
 from ingestion.params import (
     AMOUNT,
+    AMOUNT_SYNTAX,
     CLICK_ID,
     CURRENCY,
     MAX_BODY_BYTES,
@@ -55,9 +56,6 @@ MAX_TXID_LENGTH = 255
 MAX_AMOUNT = Decimal("1e12")
 _MICRO = Decimal("0.000001")
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
-# One rule for every way an amount arrives. Decimal() alone also takes "1_000", "-0", "1e3",
-# " 1", "+1", "inf", "nan" and digits of other scripts; no network means those.
-AMOUNT_SYNTAX = re.compile(r"[0-9]+(\.[0-9]+)?")
 
 
 class WorkspaceDirectory(LookupCache[str, WorkspaceRules | None]):
