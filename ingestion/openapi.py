@@ -77,8 +77,8 @@ _REPORT_FIELDS = (
     ),
     (
         STATUS,
-        "approved (default), pending, declined, other; a status alias of the workspace too, "
-        "though none is listed here, as no workspace's words are known to this schema.",
+        "approved (default), pending, declined or other; the workspace's own status aliases "
+        "are taken too (not listed: each workspace has its own).",
         Schema(type=OpenAPIType.STRING, enum=[status.value for status in ConversionStatus]),
     ),
     (
