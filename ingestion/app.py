@@ -2,13 +2,15 @@
 
 import gc
 import logging
+from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from litestar import Litestar
+from litestar import HttpMethod, Litestar, Response, route
 from litestar.datastructures import State
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -108,20 +110,44 @@ async def _prune_fingerprints(engine: AsyncEngine, window: timedelta) -> None:
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     return Litestar(
-        route_handlers=[
+        route_handlers=_with_options(
             health,
             tracking_link,
             record_clicks,
             postback_get,
             postback_post,
             pixel,
-        ],
+        ),
         state=State({"settings": settings, "database_url": database_url(settings)}),
         lifespan=[
             database_lifespan("clicktrail-ingestion"),
             partition_upkeep(),
             ingestion_lifespan,
         ],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(title="clicktrail ingestion", version="0.1.0"),
     )
+
+
+def _with_options(*handlers: HTTPRouteHandler) -> list[HTTPRouteHandler]:
+    """The handlers, after an OPTIONS handler for each of their paths naming all its methods.
+
+    Litestar 2 makes a path's OPTIONS handler when the path's first handler is registered and
+    never updates it, so `Allow` missed the methods of the path's later handlers (POST of
+    /postback; litestar-org/litestar#4169, fixed only in 3.0). One registered first is used.
+    """
+    methods: dict[str, set[str]] = defaultdict(set)
+    for handler in handlers:
+        for path in handler.paths:
+            methods[path] |= handler.http_methods
+    return [*(_options(path, methods[path]) for path in methods), *handlers]
+
+
+def _options(path: str, methods: set[str]) -> HTTPRouteHandler:
+    headers = {"Allow": ", ".join(sorted({*methods, HttpMethod.OPTIONS}))}
+
+    @route(path, http_method=HttpMethod.OPTIONS, include_in_schema=False)
+    async def options() -> Response[None]:
+        return Response(None, status_code=204, headers=headers)
+
+    return options

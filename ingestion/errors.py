@@ -1,9 +1,19 @@
-"""One error shape for every ingestion endpoint: {"error": code, "detail": message}."""
+"""One error shape for every ingestion answer: {"error": code, "detail": message}.
 
+Litestar's own refusals (no such route, a method the route does not take, a body it cannot
+read) and unexpected failures go through the same handler as the service's, so a client parses
+one shape whatever went wrong.
+"""
+
+import logging
+from http import HTTPStatus
 from typing import Any
 
 from litestar import MediaType, Request, Response
-from litestar.exceptions import ValidationException
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
+
+logger = logging.getLogger(__name__)
 
 
 class IngestionError(Exception):
@@ -16,34 +26,44 @@ class IngestionError(Exception):
         self.status_code = status_code
 
 
-def ingestion_error_response(
-    request: Request[Any, Any, Any], exc: IngestionError
-) -> Response[dict[str, str]]:
+# Codes of Litestar's refusals where the service has its own name for them (else the status).
+_CODES = {413: "body_too_large"}
+
+
+def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, str]]:
+    headers: dict[str, str] | None = None
+    if isinstance(exc, IngestionError):
+        code, detail, status_code = exc.code, exc.detail, exc.status_code
+    elif isinstance(exc, ValidationException):
+        code, detail, status_code = "invalid_body", _problems(exc), 400
+    elif isinstance(exc, HTTPException) and exc.status_code < 500:
+        status_code, headers, detail = exc.status_code, exc.headers, exc.detail
+        code = _CODES.get(status_code) or HTTPStatus(status_code).phrase.lower().replace(" ", "_")
+        if status_code == 404:
+            detail = f"no endpoint at {request.url.path[:200]!r}; /schema lists them"
+        elif status_code == 405:
+            allowed = next((v for k, v in (headers or {}).items() if k.lower() == "allow"), "")
+            detail = f"{request.method} is not allowed here; allowed: {allowed}"
+    else:
+        # Litestar logs unhandled exceptions only in debug mode: say here what went wrong.
+        logger.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        code, detail, status_code = "internal_error", "an unexpected error; it is logged", 500
     return Response(
-        {"error": exc.code, "detail": exc.detail},
-        status_code=exc.status_code,
+        {"error": code, "detail": detail},
+        status_code=status_code,
         media_type=MediaType.JSON,
+        headers=headers,
     )
 
 
-def validation_error_response(
-    request: Request[Any, Any, Any],
-    exc: ValidationException,
-) -> Response[dict[str, str]]:
-    """Litestar's body validation errors in the same shape, with what was wrong."""
+def _problems(exc: ValidationException) -> str:
+    """What was wrong with a body, by field."""
     problems = "; ".join(
         f"{item.get('key') or 'body'}: {item.get('message')}"
         for item in (exc.extra if isinstance(exc.extra, list) else [])
         if isinstance(item, dict)
     )
-    return Response(
-        {"error": "invalid_body", "detail": problems or exc.detail},
-        status_code=400,
-        media_type=MediaType.JSON,
-    )
+    return problems or exc.detail
 
 
-EXCEPTION_HANDLERS = {
-    IngestionError: ingestion_error_response,
-    ValidationException: validation_error_response,
-}
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {Exception: error_response}

@@ -1,6 +1,7 @@
 """Query-string and form parsing with the limits hostile input needs, and the trade's aliases."""
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import parse_qsl
 
 from ingestion.errors import IngestionError
@@ -11,6 +12,11 @@ MAX_BODY_BYTES = MAX_QUERY_BYTES
 MAX_PARAMS = 100
 MAX_NAME_LENGTH = 64
 MAX_VALUE_LENGTH = 2048
+# For the OpenAPI entries: PostgreSQL text cannot hold a NUL, so no value may carry one.
+NO_NUL = {"pattern": "^[^\\x00]*$"}
+# An amount, however it arrives. Decimal() alone also takes "1_000", "-0", "1e3", " 1", "+1",
+# "inf", "nan" and digits of other scripts; no network means those.
+AMOUNT_SYNTAX = re.compile(r"[0-9]+(\.[0-9]+)?")
 
 # Parameter names networks use, in order of preference.
 CLICK_ID = ("clickid", "cid", "subid", "click_id")
@@ -45,6 +51,12 @@ def parse_params(raw: bytes) -> dict[str, str]:
         raise bad_parameters("parameters are not valid UTF-8 (after percent-decoding)") from exc
     except ValueError as exc:
         raise bad_parameters(f"more than {MAX_PARAMS} parameters") from exc
+    return single_values(pairs)
+
+
+def single_values(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Checked (name, value) pairs as a dict; one name given twice with different values is
+    refused."""
     params: dict[str, str] = {}
     for name, value in pairs:
         check_param(name, value)

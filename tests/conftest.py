@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
+import hypothesis
 import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import make_url, text
@@ -27,6 +28,12 @@ from models.migrate import upgrade
 from models.settings import Settings
 
 TEST_SERVER_VARIABLE = "CLICKTRAIL_TEST_DATABASE_URL"
+
+# Property tests: the same examples on every run and machine, few enough to stay fast.
+hypothesis.settings.register_profile(
+    "clicktrail", derandomize=True, max_examples=200, deadline=None, database=None
+)
+hypothesis.settings.load_profile("clicktrail")
 
 
 @pytest.fixture(scope="session")

@@ -6,16 +6,16 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from ipaddress import ip_address
-from typing import Annotated, Any
+from typing import Any
 
-import msgspec
 from litestar import MediaType, Request, get, post
 from litestar.datastructures import State
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath
 from litestar.response.base import ASGIResponse
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from ingestion.clicks.records import CampaignRoute
+from ingestion.clicks.schemas import CLICK_BODY, ClickInput, ClickOutput
 from ingestion.clicks.service import (
     TrackedClick,
     Visit,
@@ -25,8 +25,14 @@ from ingestion.clicks.service import (
 )
 from ingestion.errors import IngestionError
 from ingestion.group_commit import NotCommittedError
-from ingestion.openapi import CLICK_API_RESPONSES, TRACKING_LINK_RESPONSES, TrackingLinkOperation
-from ingestion.params import MAX_PARAMS, MAX_VALUE_LENGTH, check_param, parse_params
+from ingestion.json_bodies import BodyError, decode
+from ingestion.openapi import (
+    CLICK_API_RESPONSES,
+    TRACKING_LINK_RESPONSES,
+    ClickApiOperation,
+    TrackingLinkOperation,
+)
+from ingestion.params import check_param, parse_params
 from ingestion.visitors import CountryResolver, request_ip
 from models.catalog import CAMPAIGN_KEY
 from models.database import DATABASE_ERRORS
@@ -36,28 +42,6 @@ logger = logging.getLogger(__name__)
 
 CLICK_COOKIE = "ct_click"
 _NO_STORE = {"Cache-Control": "no-store"}
-
-Text = Annotated[str, msgspec.Meta(max_length=MAX_VALUE_LENGTH)]
-
-
-class ClickInput(msgspec.Struct, forbid_unknown_fields=True):
-    """One click reported by a server: the visitor's facts and the link's parameters."""
-
-    campaign_key: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-    ip: str | None = None
-    user_agent: Text | None = None
-    referrer: Text | None = None
-    country: Annotated[str, msgspec.Meta(pattern="^[A-Za-z]{2}$")] | None = None
-    params: Annotated[dict[str, str], msgspec.Meta(max_length=MAX_PARAMS)] = {}
-
-
-MAX_BATCH = 1000
-ClickBatch = Annotated[list[ClickInput], msgspec.Meta(min_length=1, max_length=MAX_BATCH)]
-
-
-class ClickOutput(msgspec.Struct):
-    click_id: str
-    url: str | None
 
 
 @get(
@@ -131,17 +115,23 @@ class Found:
         "unknown campaign), the answer names the item by its index and no click is recorded."
     ),
     status_code=201,
+    operation_class=ClickApiOperation,
     responses=CLICK_API_RESPONSES,
 )
 async def record_clicks(
-    data: JSONBody[ClickInput | ClickBatch],
-    request: Request[Any, Any, Any],
-    state: State,
+    request: Request[Any, Any, Any], state: State
 ) -> ClickOutput | list[ClickOutput]:
+    # Decoded here rather than by Litestar, whose untyped first pass takes any depth of nesting
+    # and any repeated name (see ingestion.json_bodies).
+    if request.content_type[0] != MediaType.JSON:
+        raise IngestionError(
+            "unsupported_media_type", "send the clicks as application/json", status_code=415
+        )
+    try:
+        data = decode(await request.body(), CLICK_BODY)
+    except BodyError as exc:
+        raise IngestionError("invalid_body", f"body: {exc}") from None
     inputs = data if isinstance(data, list) else [data]
-    # Checked here as well: Litestar does not apply the list's length bounds inside the union.
-    if not 1 <= len(inputs) <= MAX_BATCH:
-        raise IngestionError("invalid_body", f"body: send 1 to {MAX_BATCH} clicks")
     try:
         prepared = await _prepare(state, inputs, batch=isinstance(data, list))
         made = [new_click(route, visit) for route, visit in prepared]

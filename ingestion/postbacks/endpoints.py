@@ -17,6 +17,7 @@ from ingestion.openapi import (
     PIXEL_RESPONSES,
     POSTBACK_POST_RESPONSES,
     POSTBACK_RESPONSES,
+    PixelOperation,
     ReportOperation,
 )
 from ingestion.params import MAX_BODY_BYTES
@@ -100,7 +101,7 @@ async def postback_post(
         "headers; the outcome is in the postback log and the `X-Clicktrail-Result` header."
     ),
     media_type="image/gif",
-    operation_class=ReportOperation,
+    operation_class=PixelOperation,
     responses=PIXEL_RESPONSES,
 )
 async def pixel(

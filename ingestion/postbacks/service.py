@@ -9,16 +9,17 @@ exceptions, so their log rows are committed too.
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import asyncpg
-import msgspec
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ingestion.errors import IngestionError
+from ingestion.json_bodies import BodyError, flat_pairs
 from ingestion.lookups import LookupCache
 from ingestion.params import (
     AMOUNT,
+    AMOUNT_SYNTAX,
     CLICK_ID,
     CURRENCY,
     MAX_BODY_BYTES,
@@ -29,6 +30,7 @@ from ingestion.params import (
     check_param,
     parse_params,
     pick,
+    single_values,
 )
 from ingestion.postbacks import repository, signature
 from ingestion.postbacks.records import (
@@ -241,15 +243,12 @@ def _body_params(hit: Hit) -> dict[str, str]:
         return parse_params(hit.body)
     if media_type == "application/json":
         try:
-            decoded = msgspec.json.decode(hit.body, type=dict[str, str | int | float | None])
-        except msgspec.DecodeError as exc:
+            # Numbers as written, so an amount meets the same rule as in a query string.
+            return single_values(flat_pairs(hit.body))
+        except BodyError as exc:
             raise IngestionError(
                 "bad_parameters", f"body is not a flat JSON object of strings and numbers: {exc}"
             ) from None
-        params = {name: "" if value is None else str(value) for name, value in decoded.items()}
-        for name, value in params.items():
-            check_param(name, value)
-        return params
     raise IngestionError(
         "unsupported_media_type",
         "send parameters as application/x-www-form-urlencoded, application/json or in the URL",
@@ -307,12 +306,12 @@ def _status(value: str | None, workspace: WorkspaceRules) -> ConversionStatus | 
 def _amount(value: str | None) -> Decimal | None:
     if value is None:
         return None
-    try:
-        amount = Decimal(value.strip())
-    except InvalidOperation:
-        raise IngestionError("bad_amount", f"amount {value[:64]!r} is not a number") from None
-    if not amount.is_finite() or amount < 0:
-        raise IngestionError("bad_amount", f"amount {value[:64]!r} must be >= 0 and < 1e12")
+    if not AMOUNT_SYNTAX.fullmatch(value):
+        raise IngestionError(
+            "bad_amount",
+            f"amount {value[:64]!r} is not a plain decimal number such as 12 or 4.99",
+        )
+    amount = Decimal(value)
     return _stored_amount(amount, f"amount {value[:64]!r} must be >= 0 and < 1e12")
 
 

@@ -1,3 +1,4 @@
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -87,3 +88,70 @@ async def test_a_batch_with_a_refused_item_records_none_and_names_the_item(
     response = await ingestion_client.post("/clicks", json=[good, good, good])
     assert response.status_code == 201
     assert await count(session, "SELECT count(*) FROM clicks") == 3
+
+
+async def test_deeply_nested_json_gets_400_not_500(
+    ingestion_client: Client, session: AsyncSession, campaign: TrackedCampaign
+):
+    for body in [b"[" * 1000 + b"]" * 1000, b'{"a":' * 1000 + b"1" + b"}" * 1000]:
+        response = await ingestion_client.post(
+            "/clicks", content=body, headers={"Content-Type": "application/json"}
+        )
+        assert (response.status_code, response.json()["error"]) == (400, "invalid_body")
+    response = await ingestion_client.post(
+        "/clicks", json={"campaign_key": "summer", "params": {"sub1": {"a": [[[]]]}}}
+    )
+    assert (response.status_code, response.json()["error"]) == (400, "invalid_body")
+    assert "params" in response.json()["detail"]
+    assert await count(session, "SELECT count(*) FROM clicks") == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"campaign_key": "nope", "campaign_key": "summer"}',
+        b'{"campaign_key": "summer", "params": {"sub1": "a", "sub1": "b"}}',
+        b'[{"campaign_key": "summer"}, {"campaign_key": "summer", "ip": "1.2.3.4", "ip": null}]',
+    ],
+)
+async def test_a_name_given_twice_with_different_values_gets_400(
+    ingestion_client: Client, session: AsyncSession, campaign: TrackedCampaign, body: bytes
+):
+    response = await ingestion_client.post(
+        "/clicks", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert (response.status_code, response.json()["error"]) == (400, "invalid_body")
+    assert "is given twice with different values" in response.json()["detail"]
+    assert await count(session, "SELECT count(*) FROM clicks") == 0
+
+
+async def test_a_body_that_is_not_declared_json_gets_415(
+    ingestion_client: Client, session: AsyncSession, campaign: TrackedCampaign
+):
+    for content_type in ["text/plain", "application/x-www-form-urlencoded", None]:
+        headers = {"Content-Type": content_type} if content_type else {}
+        response = await ingestion_client.post(
+            "/clicks", content=b'{"campaign_key": "summer"}', headers=headers
+        )
+        assert (response.status_code, response.json()["error"]) == (
+            415,
+            "unsupported_media_type",
+        ), content_type
+    assert await count(session, "SELECT count(*) FROM clicks") == 0
+    response = await ingestion_client.post(
+        "/clicks",
+        content=b'{"campaign_key": "summer"}',
+        headers={"Content-Type": "application/json; charset=utf-8"},
+    )
+    assert response.status_code == 201
+
+
+async def test_a_country_with_a_trailing_newline_gets_400_not_503(
+    ingestion_client: Client, session: AsyncSession, campaign: TrackedCampaign
+):
+    response = await ingestion_client.post(
+        "/clicks", json={"campaign_key": "summer", "country": "DE\n"}
+    )
+    assert (response.status_code, response.json()["error"]) == (400, "invalid_body")
+    assert "country" in response.json()["detail"]
+    assert await count(session, "SELECT count(*) FROM clicks") == 0

@@ -288,6 +288,25 @@ async def test_unknown_click(
     ]
 
 
+async def test_a_click_id_whose_time_is_past_the_year_9999_is_a_logged_unknown_click(
+    ingestion_client: Client, session: AsyncSession, campaign: TrackedCampaign
+):
+    never_issued = "f" * 44
+    url = f"/postback/{campaign.secret}"
+    answers = [
+        await ingestion_client.get(url, params={"clickid": never_issued}),
+        await ingestion_client.post(url, data={"clickid": never_issued}),
+        await ingestion_client.post(url, json={"clickid": never_issued}),
+    ]
+    for response in answers:
+        assert (response.status_code, response.json()["error"]) == (404, "unknown_click")
+        assert "is not a clicktrail click id" in response.json()["detail"]
+    pixel = await ingestion_client.get(f"/pixel/{campaign.secret}.gif?clickid={never_issued}")
+    assert pixel.content.startswith(b"GIF89a")
+    assert pixel.headers["x-clicktrail-result"] == "unknown_click"
+    assert await _log(session) == [("rejected", "unknown_click", 404)] * 4
+
+
 async def test_a_click_of_another_workspace_is_unknown(
     ingestion_client: Client, session: AsyncSession, campaign: TrackedCampaign
 ):
@@ -375,6 +394,10 @@ async def test_signed_postbacks(
         ({HEADER: sign("wrong", now, body)}, 401),
         ({HEADER: sign("s3cret", now - 600, body)}, 401),
         ({HEADER: "garbage"}, 401),
+        # The time in plain ASCII digits: no overflow (t=10^400), no sign, _ or other digits.
+        ({HEADER: f"t=1{'0' * 400},v1=00"}, 401),
+        ({HEADER: f"t=+{now},v1=00"}, 401),
+        ({HEADER: f"t={now:_},v1=00"}, 401),
         # Headers arrive as latin-1 text: a non-ASCII digest is refused, not a crash.
         ({HEADER: f"t={now},v1=\u00e9".encode("latin-1")}, 401),
         ({HEADER: sign("s3cret", now, body)}, 200),
@@ -640,6 +663,75 @@ async def test_bad_amounts(
         )
         assert (status, body["error"]) == (400, "bad_amount"), amount
     assert await count(session, "SELECT count(*) FROM conversion_events") == 0
+
+
+NOT_PLAIN_DECIMALS = [
+    "1_000", "\u0661\u0662", "-0", "+1", "1e3", " 1", "1 ", "inf", "nan", ".5", "5.", "1.2.3",
+    "0x10",
+]  # fmt: skip
+
+
+async def test_an_amount_is_a_plain_decimal_in_every_way_it_arrives(
+    ingestion_client: Client, session: AsyncSession, campaign: TrackedCampaign
+):
+    click_id = await click(ingestion_client)
+    url = f"/postback/{campaign.secret}"
+    for amount in NOT_PLAIN_DECIMALS:
+        params = {"clickid": click_id, "sum": amount}
+        for response in [
+            await ingestion_client.get(url, params=params),
+            await ingestion_client.post(url, data=params),
+            await ingestion_client.post(url, json=params),
+        ]:
+            assert (response.status_code, response.json()["error"]) == (400, "bad_amount"), amount
+            assert "plain decimal" in response.json()["detail"]
+        pixel = await ingestion_client.get(f"/pixel/{campaign.secret}.gif", params=params)
+        assert pixel.headers["x-clicktrail-result"] == "bad_amount", amount
+    # JSON numbers are held to the rule as they were written.
+    for number in ["-0", "1e3", "1E3", "-0.0", "2.5e-1"]:
+        response = await ingestion_client.post(
+            url,
+            content=f'{{"clickid": "{click_id}", "sum": {number}}}'.encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        assert (response.status_code, response.json()["error"]) == (400, "bad_amount"), number
+    assert await count(session, "SELECT count(*) FROM conversion_events") == 0
+    assert await count(
+        session, "SELECT count(*) FROM postback_log WHERE reason = 'bad_amount'"
+    ) == (4 * len(NOT_PLAIN_DECIMALS) + 5)
+    response = await ingestion_client.post(
+        url,
+        content=f'{{"clickid": "{click_id}", "sum": 4.50}}'.encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    assert (response.status_code, response.json()["result"]) == (200, "accepted")
+
+
+async def test_a_name_given_twice_in_a_json_body_is_ambiguous(
+    ingestion_client: Client, session: AsyncSession, campaign: TrackedCampaign
+):
+    click_id = await click(ingestion_client)
+    url = f"/postback/{campaign.secret}"
+    json_headers = {"Content-Type": "application/json"}
+    response = await ingestion_client.post(
+        url,
+        content=f'{{"clickid": "{click_id}", "sum": 1, "sum": 2}}'.encode(),
+        headers=json_headers,
+    )
+    assert (response.status_code, response.json()["error"]) == (400, "ambiguous_parameter")
+    assert "'sum'" in response.json()["detail"]
+    # As in a query string, a name repeated with the same value is no conflict.
+    response = await ingestion_client.post(
+        url,
+        content=f'{{"clickid": "{click_id}", "sum": 1, "sum": 1}}'.encode(),
+        headers=json_headers,
+    )
+    assert (response.status_code, response.json()["result"]) == (200, "accepted")
+    assert await _log(session) == [
+        ("rejected", "ambiguous_parameter", 400),
+        ("accepted", "accepted", 200),
+    ]
+    assert [e[3] for e in await _events(session)] == [Decimal(1)]
 
 
 async def test_unknown_type(ingestion_client: Client, campaign: TrackedCampaign):
