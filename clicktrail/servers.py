@@ -1,5 +1,6 @@
 """Running the two services under granian, alone or side by side."""
 
+import ctypes
 import os
 import signal
 import socket
@@ -8,6 +9,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
 
@@ -17,6 +19,8 @@ from granian.constants import Interfaces, TaskImpl
 from models.settings import Settings, get_settings
 
 READY_TIMEOUT_S = 60.0
+# prctl(2): the signal a process gets when its parent dies.
+_PR_SET_PDEATHSIG = 1
 
 
 class PortInUseError(Exception):
@@ -86,6 +90,7 @@ def run_side_by_side(settings: Settings, database_url: str) -> int:
             # This module rather than the CLI: the child skips importing the migration machinery.
             [sys.executable, "-m", "clicktrail.servers", name],
             env=env,
+            preexec_fn=_ended_with(os.getpid()),  # safe: this process runs no threads
         )
         for name in SERVICES
     }
@@ -95,8 +100,9 @@ def run_side_by_side(settings: Settings, database_url: str) -> int:
         nonlocal stopping
         stopping = True
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+    # A closed terminal (SIGHUP) stops everything as cleanly as Ctrl+C.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, stop)
     if _wait_ready(settings, children):
         print("clicktrail is running:", flush=True)
         print(f"  ingestion  {INGESTION.url(settings)}   (health: /health, OpenAPI: /schema)")
@@ -119,6 +125,22 @@ def run_side_by_side(settings: Settings, database_url: str) -> int:
         except subprocess.TimeoutExpired:
             child.kill()
     return exit_code
+
+
+def _ended_with(parent: int) -> Callable[[], None] | None:
+    """What a child runs before it starts: on Linux, ask for a SIGTERM when ``parent`` dies,
+    even by `kill -9`, so the services do not outlive it holding their ports (a signal
+    handler cannot cover that). Elsewhere, nothing."""
+    if sys.platform != "linux":
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def arm() -> None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # it died before the request was made
+            os._exit(1)
+
+    return arm
 
 
 def _wait_ready(settings: Settings, children: dict[str, subprocess.Popen[bytes]]) -> bool:

@@ -11,7 +11,7 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from pathlib import Path
 
 import asyncpg
@@ -40,10 +40,19 @@ def server_url() -> Iterator[str]:
     if external:
         yield external
         return
+    with embedded_server() as url:
+        yield url
+
+
+@contextmanager
+def embedded_server() -> Iterator[str]:
+    """An embedded server in a temporary folder, stopped, then removed with its folder."""
     # Short path: the server's unix socket lives inside it (107-byte limit).
     folder = Path(tempfile.mkdtemp(prefix="ct-", dir="/tmp"))
     try:
-        yield start_embedded(folder)
+        # Stopped before its folder goes: a postmaster whose folder is removed runs on.
+        with start_embedded(folder) as server:
+            yield server.url
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
