@@ -1,6 +1,7 @@
 """Running the two services under granian, alone or side by side."""
 
 import ctypes
+import importlib
 import os
 import signal
 import socket
@@ -34,6 +35,11 @@ class Service:
     port_setting: str
     task_impl: TaskImpl = TaskImpl.asyncio
 
+    @property
+    def worker_app(self) -> str:
+        """What granian's workers load: the app, in a worker armed to end with its granian."""
+        return f"clicktrail.servers:{self.name}_worker"
+
     def port(self, settings: Settings) -> int:
         port: int = getattr(settings, self.port_setting)
         return port
@@ -49,6 +55,25 @@ INGESTION = Service(
 )
 API = Service("api", "api.app:create_app", "api_port")
 SERVICES = {service.name: service for service in (INGESTION, API)}
+
+
+def ingestion_worker() -> object:
+    return _worker_app(INGESTION)
+
+
+def api_worker() -> object:
+    return _worker_app(API)
+
+
+def _worker_app(service: Service) -> object:
+    """The service's app, built in a granian worker that ends with the granian process that
+    forked it: after a `kill -9` of that process its workers would serve on, and keep the
+    embedded server in use."""
+    arm = _ended_with(os.getppid())
+    if arm is not None:
+        arm()
+    module, factory = service.app.split(":")
+    return getattr(importlib.import_module(module), factory)()
 
 
 def check_port_free(settings: Settings, service: Service) -> None:
@@ -69,7 +94,7 @@ def run_service(settings: Settings, service: Service) -> None:
     """Serve one app in the foreground until SIGINT/SIGTERM (granian handles both)."""
     check_port_free(settings, service)
     Granian(
-        service.app,
+        service.worker_app,
         factory=True,
         address=settings.host,
         port=service.port(settings),
@@ -128,9 +153,9 @@ def run_side_by_side(settings: Settings, database_url: str) -> int:
 
 
 def _ended_with(parent: int) -> Callable[[], None] | None:
-    """What a child runs before it starts: on Linux, ask for a SIGTERM when ``parent`` dies,
-    even by `kill -9`, so the services do not outlive it holding their ports (a signal
-    handler cannot cover that). Elsewhere, nothing."""
+    """What a child runs first: on Linux, ask for a SIGTERM when ``parent`` dies, even by
+    `kill -9`, so that it does not outlive it holding its port (no signal handler can cover
+    that). Elsewhere, nothing."""
     if sys.platform != "linux":
         return None
     libc = ctypes.CDLL(None, use_errno=True)

@@ -265,7 +265,15 @@ def _eventually(check: Callable[[], bool], timeout_s: float = 20.0) -> None:
         time.sleep(0.05)
 
 
-def test_a_killed_serve_leaves_no_server_behind():
+def _healthy(port: int) -> bool:
+    try:
+        return _get(f"http://127.0.0.1:{port}/health") == 200
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("command", ["serve", "serve-ingestion"])
+def test_a_killed_serve_leaves_no_server_behind(command: str):
     data_dir = Path(tempfile.mkdtemp(prefix="ct-", dir="/tmp"))
     ports = _free_port(), _free_port()
     env = _env(
@@ -273,15 +281,22 @@ def test_a_killed_serve_leaves_no_server_behind():
         CLICKTRAIL_INGESTION_PORT=str(ports[0]),
         CLICKTRAIL_API_PORT=str(ports[1]),
     )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "clicktrail", command],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
-        with _serving(env) as process:
-            server = postmaster(data_dir / "pg")
-            assert server is not None
-            process.kill()  # no handler runs
-            process.wait()
-        # The watchdog stops PostgreSQL; the two services get SIGTERM from the kernel.
+        _eventually(lambda: _healthy(ports[0]), timeout_s=90)
+        server = postmaster(data_dir / "pg")
+        assert server is not None
+        process.kill()  # no handler runs
+        process.wait()
+        # The watchdog stops PostgreSQL; the kernel sends the services' processes SIGTERM.
         _eventually(lambda: not _running(server.pid) and all(map(_port_free, ports)))
     finally:
+        process.kill()
         stop_postmaster(data_dir / "pg")  # after a failure, at least
         shutil.rmtree(data_dir, ignore_errors=True)
 
