@@ -69,6 +69,12 @@ def _worker_app(service: Service) -> object:
     """The service's app, built in a granian worker that ends with the granian process that
     forked it: after a `kill -9` of that process its workers would serve on, and keep the
     embedded server in use."""
+    # Until granian installs the worker's own handlers, after this, the worker has inherited
+    # the main process's, which only note a stop: a SIGTERM meanwhile (serve stopped during
+    # startup) was lost, and the main process waited for the worker forever. Nothing is
+    # served or queued yet, so the default (exit at once) loses nothing.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)
     arm = _ended_with(os.getppid())
     if arm is not None:
         arm()
