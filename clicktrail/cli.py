@@ -29,7 +29,7 @@ from clicktrail.servers import (
     run_side_by_side,
 )
 from models.database import DatabaseUnavailableError, check_database, create_engine
-from models.embedded import DataDirLockedError, database_url, lock_data_dir
+from models.embedded import DataDirLockedError, lock_data_dir, start_embedded
 from models.enums import CostModel
 from models.migrate import upgrade
 from models.rollups import rebuild_rollups
@@ -144,7 +144,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             for name in SERVICES:
                 stack.enter_context(lock_data_dir(settings.data_dir, name))
             _graphiql_on_unless_set(settings)
-        url = _prepare_database(settings, migrate=True)
+        # Leaving the block stops the embedded server, on Ctrl+C and SIGTERM too (both end
+        # run_side_by_side normally); a watchdog stops it if this process is killed.
+        url = _prepare_database(settings, stack, migrate=True)
         return run_side_by_side(settings, url)
 
 
@@ -153,7 +155,7 @@ def _serve_one(args: argparse.Namespace, settings: Settings) -> int:
         if not settings.database_url:
             stack.enter_context(lock_data_dir(settings.data_dir, args.service.name))
             _graphiql_on_unless_set(settings)
-        url = _prepare_database(settings, migrate=not args.no_migrate)
+        url = _prepare_database(settings, stack, migrate=not args.no_migrate)
         # granian's workers build the app from get_settings(): hand them the resolved URL (and
         # the GraphiQL default) through the environment, and drop the cached settings a forked
         # worker would otherwise inherit (it would keep GraphiQL off).
@@ -171,7 +173,8 @@ def _graphiql_on_unless_set(settings: Settings) -> None:
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
-    _prepare_database(settings, migrate=True)
+    with ExitStack() as stack:
+        _prepare_database(settings, stack, migrate=True)
     print("schema is up to date")
     return 0
 
@@ -268,9 +271,7 @@ def _print_templates(templates: TrackingTemplates) -> None:
 def _run_with_session(
     settings: Settings, work: Callable[[AsyncSession], Coroutine[Any, Any, None]]
 ) -> None:
-    url = _prepare_database(settings, migrate=True)
-
-    async def run() -> None:
+    async def run(url: str) -> None:
         engine = create_engine(url, settings, application_name="clicktrail-cli")
         try:
             async with async_sessionmaker(engine, expire_on_commit=False)() as session:
@@ -278,11 +279,14 @@ def _run_with_session(
         finally:
             await engine.dispose()
 
-    asyncio.run(run())
+    with ExitStack() as stack:
+        asyncio.run(run(_prepare_database(settings, stack, migrate=True)))
 
 
-def _prepare_database(settings: Settings, *, migrate: bool) -> str:
-    url = database_url(settings)
+def _prepare_database(settings: Settings, stack: ExitStack, *, migrate: bool) -> str:
+    """The database's URL, checked and migrated; an embedded server is used until ``stack``
+    closes."""
+    url = settings.database_url or stack.enter_context(start_embedded(settings.data_dir)).url
 
     async def prepare() -> None:
         await check_database(url)

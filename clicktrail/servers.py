@@ -1,5 +1,7 @@
 """Running the two services under granian, alone or side by side."""
 
+import ctypes
+import importlib
 import os
 import signal
 import socket
@@ -8,6 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
 
@@ -17,6 +20,8 @@ from granian.constants import Interfaces, TaskImpl
 from models.settings import Settings, get_settings
 
 READY_TIMEOUT_S = 60.0
+# prctl(2): the signal a process gets when its parent dies.
+_PR_SET_PDEATHSIG = 1
 
 
 class PortInUseError(Exception):
@@ -29,6 +34,11 @@ class Service:
     app: str
     port_setting: str
     task_impl: TaskImpl = TaskImpl.asyncio
+
+    @property
+    def worker_app(self) -> str:
+        """What granian's workers load: the app, in a worker armed to end with its granian."""
+        return f"clicktrail.servers:{self.name}_worker"
 
     def port(self, settings: Settings) -> int:
         port: int = getattr(settings, self.port_setting)
@@ -45,6 +55,31 @@ INGESTION = Service(
 )
 API = Service("api", "api.app:create_app", "api_port")
 SERVICES = {service.name: service for service in (INGESTION, API)}
+
+
+def ingestion_worker() -> object:
+    return _worker_app(INGESTION)
+
+
+def api_worker() -> object:
+    return _worker_app(API)
+
+
+def _worker_app(service: Service) -> object:
+    """The service's app, built in a granian worker that ends with the granian process that
+    forked it: after a `kill -9` of that process its workers would serve on, and keep the
+    embedded server in use."""
+    # Until granian installs the worker's own handlers, after this, the worker has inherited
+    # the main process's, which only note a stop: a SIGTERM meanwhile (serve stopped during
+    # startup) was lost, and the main process waited for the worker forever. Nothing is
+    # served or queued yet, so the default (exit at once) loses nothing.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)
+    arm = _ended_with(os.getppid())
+    if arm is not None:
+        arm()
+    module, factory = service.app.split(":")
+    return getattr(importlib.import_module(module), factory)()
 
 
 def check_port_free(settings: Settings, service: Service) -> None:
@@ -65,7 +100,7 @@ def run_service(settings: Settings, service: Service) -> None:
     """Serve one app in the foreground until SIGINT/SIGTERM (granian handles both)."""
     check_port_free(settings, service)
     Granian(
-        service.app,
+        service.worker_app,
         factory=True,
         address=settings.host,
         port=service.port(settings),
@@ -86,6 +121,7 @@ def run_side_by_side(settings: Settings, database_url: str) -> int:
             # This module rather than the CLI: the child skips importing the migration machinery.
             [sys.executable, "-m", "clicktrail.servers", name],
             env=env,
+            preexec_fn=_ended_with(os.getpid()),  # safe: this process runs no threads
         )
         for name in SERVICES
     }
@@ -95,8 +131,9 @@ def run_side_by_side(settings: Settings, database_url: str) -> int:
         nonlocal stopping
         stopping = True
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+    # A closed terminal (SIGHUP) stops everything as cleanly as Ctrl+C.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, stop)
     if _wait_ready(settings, children):
         print("clicktrail is running:", flush=True)
         print(f"  ingestion  {INGESTION.url(settings)}   (health: /health, OpenAPI: /schema)")
@@ -119,6 +156,22 @@ def run_side_by_side(settings: Settings, database_url: str) -> int:
         except subprocess.TimeoutExpired:
             child.kill()
     return exit_code
+
+
+def _ended_with(parent: int) -> Callable[[], None] | None:
+    """What a child runs first: on Linux, ask for a SIGTERM when ``parent`` dies, even by
+    `kill -9`, so that it does not outlive it holding its port (no signal handler can cover
+    that). Elsewhere, nothing."""
+    if sys.platform != "linux":
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def arm() -> None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # it died before the request was made
+            os._exit(1)
+
+    return arm
 
 
 def _wait_ready(settings: Settings, children: dict[str, subprocess.Popen[bytes]]) -> bool:

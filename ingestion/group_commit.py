@@ -12,6 +12,8 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
+from models.failure_log import FailureLog
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -46,6 +48,7 @@ class GroupCommit(Generic[T, R]):
         self._wake = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
         self._in_flight = 0
+        self._failures = FailureLog(logger, f"commit {what}")
 
     @property
     def backlog(self) -> int:
@@ -98,15 +101,17 @@ class GroupCommit(Generic[T, R]):
         for attempt in range(1, self._attempts + 1):
             try:
                 results = await self._commit(items)
-                break
-            except Exception:
+            except Exception as exc:
                 # The flusher must never die, least of all with requests waiting on it.
                 if attempt < self._attempts:
                     await asyncio.sleep(0.1 * 2**attempt)
                     continue
-                logger.exception("could not commit %d %s", len(items), self._what)
+                self._failures.failed(exc)
                 error = NotCommittedError(f"the {self._what} could not be committed")
                 results = [error] * len(items)
+            else:
+                self._failures.recovered()
+                break
         for (item, future), result in zip(batch, results, strict=True):
             if future is None and isinstance(result, Exception):
                 logger.error("%s lost: %r (%s)", self._what, item, result)

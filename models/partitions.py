@@ -15,7 +15,7 @@ from litestar import Litestar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from models.periodic import periodically, run_logged
+from models.periodic import periodically
 
 logger = logging.getLogger(__name__)
 
@@ -128,9 +128,12 @@ def partition_upkeep(
         job = partial(_create_ahead, app.state.engine, app.state.settings.partitions_ahead_months)
         # Once before serving, so a write never meets a missing partition; then periodically.
         # A failure is retried at the next period: months of slack remain before one is due.
-        await run_logged(job, what="create partitions ahead")
         async with periodically(
-            job, what="create partitions ahead", every_s=interval_s, first_after_s=interval_s
+            job,
+            what="create partitions ahead",
+            every_s=interval_s,
+            first_after_s=interval_s,
+            run_first=True,
         ):
             yield
 

@@ -5,11 +5,13 @@ Set CLICKTRAIL_TEST_DATABASE_URL to an existing server (any database on it; the 
 and drops its own) to run against that instead, e.g. the machine's PostgreSQL 15.
 """
 
+import logging
 import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from pathlib import Path
 
 import asyncpg
@@ -28,6 +30,8 @@ from models.migrate import upgrade
 from models.settings import Settings
 
 TEST_SERVER_VARIABLE = "CLICKTRAIL_TEST_DATABASE_URL"
+# The suite's own connections; an outage spares them.
+TEST_APPLICATION_NAME = "clicktrail-tests"
 
 # Property tests: the same examples on every run and machine, few enough to stay fast.
 hypothesis.settings.register_profile(
@@ -43,10 +47,19 @@ def server_url() -> Iterator[str]:
     if external:
         yield external
         return
+    with embedded_server() as url:
+        yield url
+
+
+@contextmanager
+def embedded_server() -> Iterator[str]:
+    """An embedded server in a temporary folder, stopped, then removed with its folder."""
     # Short path: the server's unix socket lives inside it (107-byte limit).
     folder = Path(tempfile.mkdtemp(prefix="ct-", dir="/tmp"))
     try:
-        yield start_embedded(folder)
+        # Stopped before its folder goes: a postmaster whose folder is removed runs on.
+        with start_embedded(folder) as server:
+            yield server.url
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -79,13 +92,72 @@ def _asyncpg_dsn(url: str) -> str:
 async def database_url(server_url: str) -> AsyncIterator[str]:
     """A database built by `alembic upgrade head`, shared by the session, dropped at the end."""
     url = await create_database(server_url)
-    engine = create_engine(url, Settings(database_url=url), application_name="clicktrail-tests")
+    engine = create_engine(url, Settings(database_url=url), application_name=TEST_APPLICATION_NAME)
     try:
         await upgrade(engine)
     finally:
         await engine.dispose()
     yield url
     await drop_database(server_url, url)
+
+
+Outage = Callable[[], AbstractAsyncContextManager[None]]
+
+
+@pytest.fixture
+def outage(server_url: str, database_url: str) -> Outage:
+    """A real outage of the test database while the context is open, for every connection but
+    the suite's own: the server refuses new connections to it and cuts the open ones."""
+
+    @asynccontextmanager
+    async def outage() -> AsyncIterator[None]:
+        name = make_url(database_url).database
+        admin = await asyncpg.connect(_asyncpg_dsn(server_url))
+        try:
+            await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            try:
+                # Waits (up to 5 s) until each backend is gone.
+                await admin.execute(
+                    "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+                    "WHERE datname = $1 AND application_name <> $2",
+                    name,
+                    TEST_APPLICATION_NAME,
+                )
+                yield
+            finally:
+                await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        finally:
+            await admin.close()
+
+    return outage
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def service_log() -> Iterator[list[logging.LogRecord]]:
+    """What the services log (the `ingestion` and `models` loggers), INFO and up.
+
+    Attached to those loggers rather than the root, whose handlers (caplog's among them) the
+    apps' logging setup replaces.
+    """
+    handler = _Records()
+    loggers = [logging.getLogger(name) for name in ("ingestion", "models")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    yield handler.records
+    for logger, level in zip(loggers, levels, strict=True):
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 @pytest.fixture(scope="session")
@@ -96,7 +168,7 @@ def settings(database_url: str) -> Settings:
 @pytest.fixture(scope="session")
 async def _session_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
     assert settings.database_url is not None
-    engine = create_engine(settings.database_url, settings, application_name="clicktrail-tests")
+    engine = create_engine(settings.database_url, settings, application_name=TEST_APPLICATION_NAME)
     yield engine
     await engine.dispose()
 

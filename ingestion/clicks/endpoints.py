@@ -2,7 +2,6 @@
 
 import asyncio
 import html
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from ipaddress import ip_address
@@ -38,8 +37,6 @@ from models.catalog import CAMPAIGN_KEY
 from models.database import DATABASE_ERRORS
 from models.settings import Settings
 
-logger = logging.getLogger(__name__)
-
 CLICK_COOKIE = "ct_click"
 _NO_STORE = {"Cache-Control": "no-store"}
 
@@ -69,7 +66,8 @@ async def tracking_link(
     except IngestionError as exc:
         return _page(exc.status_code, exc.detail)
     except (*DATABASE_ERRORS, NotCommittedError):
-        logger.exception("click not recorded")
+        # Not logged per request: the campaign lookup or the click writer logs the failure
+        # once, then now and then, then its end.
         return _page(503, "The click could not be recorded. Please try again.")
     # track() refuses a campaign without an offer, so there is always somewhere to go.
     assert tracked.redirect_url is not None
@@ -139,7 +137,7 @@ async def record_clicks(
         await state.writer.write(*(click for click, _ in made))
         tracked = [t for _, t in made]
     except (*DATABASE_ERRORS, NotCommittedError) as exc:
-        logger.exception("clicks not recorded")
+        # Logged by the campaign lookup or the click writer, once per outage.
         raise IngestionError(
             "unavailable", "the clicks could not be recorded; retry", status_code=503
         ) from exc

@@ -51,7 +51,10 @@ class CampaignDirectory(LookupCache[str, CampaignRoute | None]):
 
     def __init__(self, engine: AsyncEngine) -> None:
         super().__init__(
-            partial(repository.find_campaign, engine), ttl_s=CAMPAIGN_CACHE_SECONDS, size=100_000
+            partial(repository.find_campaign, engine),
+            what="look up campaigns",
+            ttl_s=CAMPAIGN_CACHE_SECONDS,
+            size=100_000,
         )
 
 

@@ -20,6 +20,7 @@ from ingestion.clicks.records import ClickRecord
 from ingestion.clicks.repository import VisitorKey, insert_clicks, last_seen, remember_visitors
 from ingestion.group_commit import GroupCommit, NotCommittedError
 from models.database import driver_connection
+from models.failure_log import FailureLog
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ class ClickWriter:
         )
         self._seen: asyncio.Queue[dict[VisitorKey, datetime]] = asyncio.Queue()
         self._recorder: asyncio.Task[None] | None = None
+        self._visitor_failures = FailureLog(logger, "record visitors")
 
     async def start(self) -> None:
         self._batches.start()
@@ -163,9 +165,11 @@ class ClickWriter:
             try:
                 async with driver_connection(self._engine) as conn:
                     await remember_visitors(conn, latest)
-            except Exception:
+            except Exception as error:
                 # Only other processes' view of these visitors' uniqueness is affected.
-                logger.exception("could not record %d visitors", len(latest))
+                self._visitor_failures.failed(error)
+            else:
+                self._visitor_failures.recovered()
             finally:
                 self._seen.task_done()
 

@@ -1,7 +1,6 @@
 """`GET|POST /postback/{secret}` and `GET /pixel/{secret}.gif`."""
 
 import base64
-import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -29,8 +28,6 @@ from ingestion.visitors import request_ip
 from models.database import DATABASE_ERRORS
 from models.enums import HitKind, HitOutcome
 from models.settings import Settings
-
-logger = logging.getLogger(__name__)
 
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 _NO_CACHE = {
@@ -152,7 +149,7 @@ async def _record(
         return await writer.record(await prepare(directory, hit))
     except (*DATABASE_ERRORS, NotCommittedError) as exc:
         # The workspace lookup fails before the group does; either way the pixel answers its GIF.
-        logger.exception("postback not recorded")
+        # Not logged per request: the lookup or the postback writer logs the failure once.
         raise IngestionError(
             "unavailable", "the postback could not be recorded; retry", status_code=503
         ) from exc

@@ -67,7 +67,9 @@ class WorkspaceDirectory(LookupCache[str, WorkspaceRules | None]):
             async with driver_connection(engine) as conn:
                 return await repository.find_workspace(conn, secret)
 
-        super().__init__(load, ttl_s=WORKSPACE_CACHE_SECONDS, size=10_000)
+        super().__init__(
+            load, what="look up workspaces", ttl_s=WORKSPACE_CACHE_SECONDS, size=10_000
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from ingestion.group_commit import GroupCommit, NotCommittedError
 from ingestion.postbacks.records import Outcome
 from ingestion.postbacks.service import Prepared, apply
 from models.database import DATABASE_ERRORS, driver_connection
+from models.failure_log import FailureLog
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,10 @@ class PostbackWriter:
         self._batches = GroupCommit[Prepared, Outcome](
             self._commit, what="postbacks", max_batch=MAX_BATCH
         )
+        self._group_failures = FailureLog(
+            logger, "commit a group of postbacks at once (applying its hits one by one)"
+        )
+        self._hit_failures = FailureLog(logger, "record postbacks")
 
     def start(self) -> None:
         self._batches.start()
@@ -39,20 +44,24 @@ class PostbackWriter:
         return await self._batches.submit(prepared)
 
     async def _commit(self, batch: list[Prepared]) -> list[Outcome | Exception]:
-        try:
-            return list(await self._apply(batch))
-        except DATABASE_ERRORS:
-            if len(batch) == 1:
-                raise
-            logger.warning("a group of %d postbacks failed; applying them one by one", len(batch))
-        results: list[Outcome | Exception] = []
-        for prepared in batch:
+        if len(batch) > 1:
             try:
-                results.extend(await self._apply([prepared]))
-            except DATABASE_ERRORS:
-                logger.exception("postback not recorded")
-                results.append(NotCommittedError("the postback could not be committed"))
-        return results
+                outcomes = await self._apply(batch)
+            except DATABASE_ERRORS as error:
+                self._group_failures.failed(error)
+            else:
+                self._group_failures.recovered()
+                return list(outcomes)
+        return [await self._apply_one(prepared) for prepared in batch]
+
+    async def _apply_one(self, prepared: Prepared) -> Outcome | Exception:
+        try:
+            [outcome] = await self._apply([prepared])
+        except DATABASE_ERRORS as error:
+            self._hit_failures.failed(error)
+            return NotCommittedError("the postback could not be committed")
+        self._hit_failures.recovered()
+        return outcome
 
     async def _apply(self, batch: list[Prepared]) -> list[Outcome]:
         async with driver_connection(self._engine) as conn, conn.transaction():

@@ -12,11 +12,12 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psutil
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -26,6 +27,7 @@ from api.catalog.service import create_campaign
 from api.workspaces.service import NewWorkspace
 from models import ApiKey, Click
 from models.click_ids import new_click_id
+from models.postmaster import postmaster, stop_postmaster
 
 
 def _free_port() -> int:
@@ -227,11 +229,75 @@ def test_embedded_serve_keeps_data_and_refuses_a_second_serve():
             second = _run("serve", env=env)
             assert second.returncode == 1
             assert f"data folder {data_dir} is in use by another clicktrail" in second.stderr
+            server = postmaster(data_dir / "pg")
+            assert server is not None
+        # Ctrl+C stopped the embedded server before serve exited.
+        assert not _running(server.pid)
         # After the restart the first workspace is still there: the next one gets id 2.
         again = _run("create-workspace", "Next", env=env)
         assert again.returncode == 0, again.stderr
         assert again.stdout.startswith("workspace 2 (Next) created")
     finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _eventually(check: Callable[[], bool], timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _healthy(port: int) -> bool:
+    try:
+        return _get(f"http://127.0.0.1:{port}/health") == 200
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("command", ["serve", "serve-ingestion"])
+def test_a_killed_serve_leaves_no_server_behind(command: str):
+    data_dir = Path(tempfile.mkdtemp(prefix="ct-", dir="/tmp"))
+    ports = _free_port(), _free_port()
+    env = _env(
+        CLICKTRAIL_DATA_DIR=str(data_dir),
+        CLICKTRAIL_INGESTION_PORT=str(ports[0]),
+        CLICKTRAIL_API_PORT=str(ports[1]),
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "clicktrail", command],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _eventually(lambda: _healthy(ports[0]), timeout_s=90)
+        server = postmaster(data_dir / "pg")
+        assert server is not None
+        process.kill()  # no handler runs
+        process.wait()
+        # The watchdog stops PostgreSQL; the kernel sends the services' processes SIGTERM.
+        _eventually(lambda: not _running(server.pid) and all(map(_port_free, ports)))
+    finally:
+        process.kill()
+        stop_postmaster(data_dir / "pg")  # after a failure, at least
         shutil.rmtree(data_dir, ignore_errors=True)
 
 

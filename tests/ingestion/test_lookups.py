@@ -13,7 +13,7 @@ async def test_concurrent_misses_share_one_lookup():
         await asyncio.sleep(0.01)
         return key.upper()
 
-    cache: LookupCache[str, str] = LookupCache(load, ttl_s=60, size=10)
+    cache: LookupCache[str, str] = LookupCache(load, what="look up letters", ttl_s=60, size=10)
     assert await asyncio.gather(*(cache.get("a") for _ in range(20))) == ["A"] * 20
     assert await cache.get("a") == "A"
     assert calls == ["a"]
@@ -29,7 +29,7 @@ async def test_a_failed_lookup_is_retried():
             raise OSError("database down")
         return key
 
-    cache: LookupCache[str, str] = LookupCache(load, ttl_s=60, size=10)
+    cache: LookupCache[str, str] = LookupCache(load, what="look up letters", ttl_s=60, size=10)
     with pytest.raises(OSError, match="database down"):
         await cache.get("a")
     assert await cache.get("a") == "a"

@@ -1,7 +1,10 @@
-"""The click writer: one bad row in a batch fails alone."""
+"""The click writer: one bad row in a batch fails alone; failing visitor records are logged
+once, then their end."""
 
 import asyncio
 import dataclasses
+import logging
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -176,3 +179,75 @@ async def test_a_click_api_request_is_committed_whole_or_not_at_all(
     # The refused request left nothing a retry would duplicate; the other one is whole.
     stored = (await session.execute(text("SELECT referrer FROM clicks ORDER BY 1"))).scalars()
     assert list(stored) == ["https://c.example/"]
+
+
+@pytest.fixture
+async def visitors_refused(engine: AsyncEngine, session: AsyncSession) -> AsyncIterator[None]:
+    """A trigger that refuses every statement writing visitors and counts them in a sequence
+    (a rollback does not undo `nextval`). The test may drop the trigger itself."""
+    statements = [
+        "CREATE SEQUENCE test_visitor_attempts",
+        "CREATE FUNCTION test_refuse_visitors() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN PERFORM nextval('test_visitor_attempts'); "
+        "RAISE EXCEPTION 'visitors refused'; END $$",
+        "CREATE TRIGGER test_refuse_visitors BEFORE INSERT ON click_fingerprints "
+        "FOR EACH STATEMENT EXECUTE FUNCTION test_refuse_visitors()",
+    ]
+    async with engine.begin() as conn:
+        for statement in statements:
+            await conn.execute(text(statement))
+    try:
+        yield
+    finally:
+        # The test's reads keep a lock on the table until its transaction ends.
+        await session.rollback()
+        async with engine.begin() as conn:
+            await conn.execute(
+                text("DROP TRIGGER IF EXISTS test_refuse_visitors ON click_fingerprints")
+            )
+            await conn.execute(text("DROP FUNCTION test_refuse_visitors()"))
+            await conn.execute(text("DROP SEQUENCE test_visitor_attempts"))
+
+
+async def test_failing_visitor_records_are_logged_once_then_their_end(
+    engine: AsyncEngine,
+    session: AsyncSession,
+    campaign: TrackedCampaign,
+    visitors_refused: None,
+    service_log: list[logging.LogRecord],
+):
+    async with engine.begin() as conn:
+        now = datetime.now(UTC)
+        await ensure_partitions(conn, since=now, until=now)
+
+    async def until_refused(attempts: int) -> None:
+        sql = "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM test_visitor_attempts"
+        deadline = time.monotonic() + 10
+        while await count(session, sql) < attempts:
+            assert time.monotonic() < deadline, "timed out"
+            await asyncio.sleep(0.02)
+
+    writer = ClickWriter(
+        engine, durable=True, unique_window=timedelta(hours=24), flush_interval_s=0.05
+    )
+    await writer.start()
+    try:
+        for n in range(1, 6):
+            await writer.write(_click(campaign, f"refused {n}"))  # committed
+            await until_refused(n)  # its visitor, alone in its statement
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP TRIGGER test_refuse_visitors ON click_fingerprints"))
+        await writer.write(_click(campaign, "recorded"))
+    finally:
+        await writer.stop()  # records the last visitor
+
+    assert await count(session, "SELECT count(*) FROM clicks") == 6
+    assert await count(session, "SELECT count(*) FROM click_fingerprints") == 1
+    messages = [record.getMessage() for record in service_log]
+    assert len(messages) == 2, messages
+    failed, recovered = service_log
+    assert failed.getMessage().startswith("could not record visitors: ")
+    assert "visitors refused" in failed.getMessage()
+    assert failed.exc_info is not None
+    assert recovered.getMessage().startswith("can record visitors again after ")
+    assert recovered.getMessage().endswith("(5 failures)")
