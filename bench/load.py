@@ -13,6 +13,10 @@ every 302 and every 200 is a committed row, and the CPU each request took (the s
 workers, PostgreSQL, the whole machine with wrk and the kernel): a figure that carries across
 machines better than requests/s. Other load on the machine skews the figures: it says so when
 the CPU is busy before it starts.
+
+It also prints each worker's memory (RSS) at the start and end of each phase and its peak so
+far, and flags a worker over RSS_LIMIT_MB: a worker that keeps growing under load is a leak that
+a long run (`--duration 300`) makes plain.
 """
 
 import argparse
@@ -31,7 +35,7 @@ import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import IO
@@ -56,6 +60,9 @@ MAX_POSTBACK_CLICKS = 20_000
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
 SETTLE_TIMEOUT_S = 10.0
+# A worker starts at ~126 MB (Litestar, SQLAlchemy, asyncpg, ua-parser's regexes); one that
+# passes this under a steady load is holding on to something per request.
+RSS_LIMIT_MB = 150
 
 # Counts responses per status in each wrk thread; done() sums the threads and prints
 # "bench <name> <value>" lines, which are easier to parse than wrk's own report.
@@ -169,6 +176,15 @@ class WrkResult:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkerMemory:
+    """A worker process's resident memory now and at its peak so far (Linux /proc), in MB."""
+
+    pid: int
+    rss_mb: float
+    peak_mb: float
+
+
+@dataclass(frozen=True, slots=True)
 class Phase:
     """One wrk run and what the database holds afterwards."""
 
@@ -182,6 +198,9 @@ class Phase:
     log_rows: int = 0
     # CPU the run took, from its start to wrk's end.
     cpu: CpuTimes | None = None
+    # Each worker's memory before wrk starts and once the phase's rows are counted.
+    memory_start: list[WorkerMemory] = field(default_factory=list)
+    memory_end: list[WorkerMemory] = field(default_factory=list)
 
 
 def main() -> None:
@@ -268,6 +287,7 @@ def _summary(
         f"rows committed {clicks.rows} / 302s {redirects}{_verdict(clicks.rows, redirects)}  "
         f"db connections opened {clicks.connections}  wrk connections per worker "
         f"{_split(clicks)}  {_cpu(clicks)}",
+        f"  worker RSS during clicks: {_memory(clicks)}",
     ]
     if postbacks is None:
         return [*lines, "postbacks:       skipped (no clicks to convert)"]
@@ -279,6 +299,7 @@ def _summary(
         f"(accepted {postbacks.result.accepted}){_verdict(postbacks.rows, ok)}  "
         f"postback_log rows {postbacks.log_rows}  db connections opened {postbacks.connections}"
         f"  wrk connections per worker {_split(postbacks)}  {_cpu(postbacks)}",
+        f"  worker RSS during postbacks: {_memory(postbacks)}",
     ]
 
 
@@ -530,11 +551,10 @@ def connections_per_worker(server: Server) -> list[int]:
             fields = line.split()
             if fields[3] == "01" and int(fields[1].rpartition(":")[2], 16) == server.port:
                 sockets.add(f"socket:[{fields[9]}]")
-        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
     except OSError:
         return []
     split = []
-    for pid in children:
+    for pid in worker_pids(server):
         held = 0
         with contextlib.suppress(OSError):
             for fd in Path(f"/proc/{pid}/fd").iterdir():
@@ -542,6 +562,33 @@ def connections_per_worker(server: Server) -> list[int]:
                     held += os.readlink(fd) in sockets
         split.append(held)
     return split
+
+
+def worker_pids(server: Server) -> list[int]:
+    """The service's worker processes: granian's children (Linux)."""
+    try:
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    except OSError:
+        return []
+    return [int(pid) for pid in children]
+
+
+def worker_memory(server: Server) -> list[WorkerMemory]:
+    """Each worker's RSS, as `ps -o rss` shows it (pages shared with granian's main process
+    since the fork included), and its high-water mark."""
+    memory = []
+    for pid in worker_pids(server):
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        kib = {
+            name: int(value.split()[0])
+            for name, _, value in (line.partition(":") for line in status.splitlines())
+            if name in ("VmRSS", "VmHWM")
+        }
+        memory.append(WorkerMemory(pid, kib["VmRSS"] / 1024, kib["VmHWM"] / 1024))
+    return memory
 
 
 def _parse(output: str) -> WrkResult:
@@ -578,6 +625,7 @@ async def click_phase(
     await asyncio.to_thread(script.write_text, STATS_LUA)
     print(f"clicks: wrk on /c/{CAMPAIGN_KEY} for {args.duration} s ...", flush=True)
     before = await sessions(probe)
+    memory_start = worker_memory(server)
     cpu_before = cpu_times(server.pid)
     result, split = await run_wrk(wrk, args, server, f"/c/{CAMPAIGN_KEY}?sub1=abc&sub2=x", script)
     cpu = cpu_times(server.pid) - cpu_before
@@ -587,7 +635,15 @@ async def click_phase(
         w=seeded.workspace_id,
         c=seeded.campaign_id,
     )
-    phase = Phase(result, rows, await sessions(probe) - before, split, cpu=cpu)
+    phase = Phase(
+        result,
+        rows,
+        await sessions(probe) - before,
+        split,
+        cpu=cpu,
+        memory_start=memory_start,
+        memory_end=worker_memory(server),
+    )
     _print_phase("clicks", phase)
     return phase
 
@@ -616,6 +672,7 @@ async def postback_phase(
     await asyncio.to_thread(script.write_text, STATS_LUA + POSTBACK_LUA)
     print(f"postbacks: wrk on /postback/... over {len(ids)} clicks for {args.duration} s ...")
     before = await sessions(probe)
+    memory_start = worker_memory(server)
     cpu_before = cpu_times(server.pid)
     result, split = await run_wrk(
         wrk,
@@ -634,7 +691,16 @@ async def postback_phase(
     log_rows = await count(
         probe, "SELECT count(*) FROM postback_log WHERE workspace_id = :w", **workspace
     )
-    phase = Phase(result, rows, await sessions(probe) - before, split, log_rows, cpu)
+    phase = Phase(
+        result,
+        rows,
+        await sessions(probe) - before,
+        split,
+        log_rows,
+        cpu,
+        memory_start,
+        worker_memory(server),
+    )
     _print_phase("postbacks", phase)
     return phase
 
@@ -651,6 +717,7 @@ def _print_phase(name: str, phase: Phase) -> None:
         f"{_split(phase)}; {_cpu(phase)}",
         flush=True,
     )
+    print(f"  {name}: worker RSS {_memory(phase)}", flush=True)
 
 
 # --- report ---------------------------------------------------------------------------------
@@ -664,6 +731,19 @@ def _cpu(phase: Phase) -> str:
     if phase.cpu is None:
         return "CPU per request unknown"
     return phase.cpu.per_request_us(phase.result.requests)
+
+
+def _memory(phase: Phase) -> str:
+    """`start -> end MB (peak P)` per worker, flagged past RSS_LIMIT_MB."""
+    if not phase.memory_start or not phase.memory_end:
+        return "unknown"
+    start = {m.pid: m for m in phase.memory_start}
+    parts = []
+    for end in phase.memory_end:
+        before = f"{start[end.pid].rss_mb:.0f}" if end.pid in start else "(new worker)"
+        over = f" OVER {RSS_LIMIT_MB} MB" if end.peak_mb > RSS_LIMIT_MB else ""
+        parts.append(f"{before} -> {end.rss_mb:.0f} MB (peak {end.peak_mb:.0f}){over}")
+    return ", ".join(parts)
 
 
 def _split(phase: Phase) -> str:

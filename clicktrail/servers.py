@@ -33,7 +33,6 @@ class Service:
     name: str
     app: str
     port_setting: str
-    task_impl: TaskImpl = TaskImpl.asyncio
 
     @property
     def worker_app(self) -> str:
@@ -48,11 +47,7 @@ class Service:
         return f"http://{settings.host}:{self.port(settings)}"
 
 
-# granian's Rust tasks cost the click path about 40 us less CPU per request than asyncio's
-# (bench/load.py); the walkthrough test serves clicks and postbacks with them.
-INGESTION = Service(
-    "ingestion", "ingestion.app:create_app", "ingestion_port", task_impl=TaskImpl.rust
-)
+INGESTION = Service("ingestion", "ingestion.app:create_app", "ingestion_port")
 API = Service("api", "api.app:create_app", "api_port")
 SERVICES = {service.name: service for service in (INGESTION, API)}
 
@@ -105,7 +100,10 @@ def run_service(settings: Settings, service: Service) -> None:
         address=settings.host,
         port=service.port(settings),
         interface=Interfaces.ASGI,
-        task_impl=service.task_impl,
+        # Not TaskImpl.rust, though it saved ~40 us of CPU a click: in granian 2.8 it never
+        # releases an asyncio future a request awaits, so a worker grew by ~150 bytes a
+        # request (0.5-1 MB/s under load) until it was restarted. A test holds this.
+        task_impl=TaskImpl.asyncio,
         workers=settings.workers,
         log_access=False,
     ).serve()
