@@ -128,6 +128,8 @@ class Postgres:
         self.datadir = datadir
         self.kills = 0
         self.down_s = 0.0
+        # (killed, accepting connections again) on the monotonic clock, per kill.
+        self.outages: list[tuple[float, float]] = []
         self._start = start
         self._dsn = dsn
 
@@ -145,6 +147,7 @@ class Postgres:
         await _reaped(tree)
         await self._start()
         await self._accepting()
+        self.outages.append((began, time.monotonic()))
         self.down_s += time.monotonic() - began
 
     async def _accepting(self) -> None:

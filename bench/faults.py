@@ -83,6 +83,8 @@ class Traffic:
     # Copies not sent at all: the run's deadline passed while they waited.
     skipped: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
+    # When each 503 came (monotonic clock): how long the service takes to heal.
+    unavailable_at: list[float] = field(default_factory=list)
     # Why requests failed (and, for postbacks, were sent again).
     failures: Counter[str] = field(default_factory=Counter)
 
@@ -450,6 +452,8 @@ async def send(
                 else:
                     response = await client.get(path, params=params)
                 traffic.statuses[response.status_code] += 1
+                if response.status_code == 503:
+                    traffic.unavailable_at.append(time.monotonic())
                 if response.status_code >= 500:
                     raise UnavailableError(response.status_code)
     except (httpx.TransportError, UnavailableError):
@@ -460,20 +464,6 @@ async def send(
         ledger.answer(hit, HitOutcome(body["result"]), int(body["event_id"]))
     else:
         ledger.refused(hit, response.status_code, str(body.get("error")))
-
-
-def _report_log(path: Path) -> None:
-    """The service's ERROR lines by message: with its database killed, it should log only
-    that postbacks and clicks could not be recorded (and answer 503)."""
-    messages: Counter[str] = Counter()
-    for line in path.read_text(errors="replace").splitlines():
-        # "ERROR - 2026-12-05 10:06:26,293 - ingestion.postbacks.writer - writer - message"
-        parts = line.split(" - ", 4)
-        if len(parts) == 5 and parts[0] in ("WARNING", "ERROR", "CRITICAL"):
-            messages[f"{parts[0]} {parts[2]}: {parts[4]}"] += 1
-    print(f"service log: {sum(messages.values())} warnings and errors")
-    for message, n in messages.most_common(8):
-        print(f"  {n:6d} x {message[:140]}")
 
 
 # --- the summary ----------------------------------------------------------------------------
@@ -501,7 +491,10 @@ def _summary(
         f"{f', {service.failed_starts} failed starts' if service.failed_starts else ''})"
     )
     if postgres is not None:
-        kills += f", PostgreSQL {postgres.kills} times (down {postgres.down_s:.0f} s in all)"
+        kills += (
+            f", PostgreSQL {postgres.kills} times (down {postgres.down_s:.0f} s in all; "
+            f"503s at most {_healing_s(postgres, traffic):.1f} s after it was back)"
+        )
     hits_per_click = 1 + args.transactions + args.additions
     lines = [
         f"fault run: {elapsed:.0f} s (storm {args.seconds:.0f} s), PostgreSQL {version} "
@@ -535,6 +528,31 @@ def _summary(
         else "result:    FAILED"
     )
     return "\n".join(lines)
+
+
+def _healing_s(postgres: Postgres, traffic: Traffic) -> float:
+    """The longest the service answered postbacks 503 after PostgreSQL accepted connections
+    again, before it was killed again: the service's pool must heal on its own."""
+    ends = [killed for killed, _ in postgres.outages[1:]] + [float("inf")]
+    worst = 0.0
+    for (_, back), next_kill in zip(postgres.outages, ends, strict=True):
+        late = [t - back for t in traffic.unavailable_at if back <= t < next_kill]
+        worst = max([worst, *late])
+    return worst
+
+
+def _report_log(path: Path) -> None:
+    """The service's ERROR lines by message: with its database killed, it should log only
+    that postbacks and clicks could not be recorded (and answer 503)."""
+    messages: Counter[str] = Counter()
+    for line in path.read_text(errors="replace").splitlines():
+        # "ERROR - 2026-12-05 10:06:26,293 - ingestion.postbacks.writer - writer - message"
+        parts = line.split(" - ", 4)
+        if len(parts) == 5 and parts[0] in ("WARNING", "ERROR", "CRITICAL"):
+            messages[f"{parts[0]} {parts[2]}: {parts[4]}"] += 1
+    print(f"service log: {sum(messages.values())} warnings and errors")
+    for message, n in messages.most_common(8):
+        print(f"  {n:6d} x {message[:140]}")
 
 
 if __name__ == "__main__":
