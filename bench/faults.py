@@ -14,7 +14,8 @@ Clicks come through the tracking link (302) and `POST /clicks` (201); each ackno
 gets a conversion, transactions with their own txids and additions to an `add_amount` event,
 each sent `--copies` times at once, by GET or by POST, and sent again after a refused or
 broken connection, a timeout or a 5xx, as a network does, until it is answered. The exit
-status is 1 when anything acknowledged is lost or stored twice.
+status is 1 when anything acknowledged is lost or stored twice, or when the service refused a
+postback, answered anything but 200, 201, 302 or 503, or left a copy unanswered.
 """
 
 import argparse
@@ -164,7 +165,10 @@ def main() -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     add = parser.add_argument
     add("--seconds", type=float, default=90.0, help="length of the storm (kills stop after it)")
     add("--kill-every", type=float, default=5.0, help="seconds up between SIGKILLs; 0: never")
