@@ -57,7 +57,7 @@ class CpuTimes:
 def cpu_times(service_pid: int) -> CpuTimes:
     """Now's CpuTimes: ``service_pid`` and its descendants, every process named postgres."""
     tick = os.sysconf("SC_CLK_TCK")
-    service = sum(_process_ticks(pid) for pid in _tree(service_pid))
+    service = sum(_process_ticks(pid) for pid in process_tree(service_pid))
     database = sum(
         _process_ticks(int(entry.name))
         for entry in Path("/proc").iterdir()
@@ -68,12 +68,13 @@ def cpu_times(service_pid: int) -> CpuTimes:
     return CpuTimes(service / tick, database / tick, busy / tick)
 
 
-def _tree(pid: int) -> list[int]:
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (Linux /proc); empty once it is gone."""
     try:
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except OSError:
         return []
-    return [pid, *(p for child in children for p in _tree(int(child)))]
+    return [pid, *(p for child in children for p in process_tree(int(child)))]
 
 
 def _comm(entry: Path) -> str:
