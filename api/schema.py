@@ -7,10 +7,8 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
@@ -24,6 +22,8 @@ from api.conversions.queries import ConversionQueries
 from api.cost import QueryCost
 from api.errors import MaskUnexpectedErrors, should_mask
 from api.execution import PlainDataExecutor
+from api.limits import document_rules
+from api.operation import OperationNameRequired
 from api.postback_log.queries import PostbackLogQueries
 from api.reports.queries import ReportQueries
 from api.workspaces.mutations import WorkspaceMutations
@@ -61,21 +61,24 @@ class _Schema(strawberry.Schema):
 
 
 def build_schema(
-    settings: Settings, *, query: type = Query, mutation: type | None = Mutation
+    settings: Settings,
+    *,
+    query: type = Query,
+    mutation: type | None = Mutation,
 ) -> strawberry.Schema:
     # Extensions are per-request factories, but the depth and alias rules are built once:
     # ValidationCache keys on the rule classes, so new classes per request would never hit.
-    limit_rules = [
-        *QueryDepthLimiter(max_depth=settings.api_max_query_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.api_max_aliases).validation_rules,
-    ]
+    limit_rules = document_rules(
+        max_depth=settings.api_max_query_depth, max_aliases=settings.api_max_aliases
+    )
     extensions: list[Callable[[], SchemaExtension]] = [
         partial(MaxTokensLimiter, max_token_count=settings.api_max_tokens),
         ParserCache,
         partial(AddValidationRules, limit_rules),
         ValidationCache,
+        OperationNameRequired,
         partial(QueryCost, limit=settings.api_max_query_cost),
-        partial(MaskUnexpectedErrors, should_mask_error=should_mask),
+        MaskUnexpectedErrors,
     ]
     return _Schema(
         query=query,

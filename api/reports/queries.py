@@ -32,7 +32,7 @@ from api.reports.types import (
     TimeBucket,
     TypeMetrics,
 )
-from api.selection import names, selected
+from api.selection import selection
 from api.workspaces.repository import get_workspace
 from models.rollups import MICROS, Rollup
 
@@ -163,8 +163,8 @@ class ReportQueries:
         )
         rollup = rollup_for(plan)
         result = await _run(context, plan, rollup, what="the report")
-        wanted = names(selected(info.selected_fields, "report"))
-        row_fields = names(selected(info.selected_fields, "report", "rows"))
+        wanted = selection(info).names()
+        row_fields = selection(info).under("rows").names()
         # A BI pull of the table alone builds no ReportRow objects.
         report_rows = (
             _rows(plan, result, by_type="byType" in row_fields) if "rows" in wanted else []
@@ -236,9 +236,9 @@ def _timezone(asked: str | None) -> str | None:
 
 def _selected_metrics(info: strawberry.Info[Context]) -> set[str]:
     """Snake-case names of every ReportRow field the query selects, in rows or totals."""
-    report = selected(info.selected_fields, "report")
-    fields = names(selected(report, "rows")) | names(selected(report, "totals"))
-    if "table" in names(report):
+    report = selection(info)
+    fields = report.under("rows").names() | report.under("totals").names()
+    if "table" in report.names():
         fields |= set(TABLE_METRICS)
     return {re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower() for name in fields}
 
