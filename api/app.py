@@ -10,11 +10,13 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import LitestarDeprecationWarning, TooManyRequestsException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.stores.memory import MemoryStore
 
 from api.auth import KeyUsage
 from api.graphiql import serve_graphiql
-from api.http import graphql_controller
+from api.http import graphql_controller, server_error
+from api.outage import DatabaseOutage
 from api.ratelimit import STORE as RATE_LIMIT_STORE
 from api.ratelimit import forget_expired_windows, rate_limit_config, too_many_requests
 from api.schema import build_schema
@@ -42,7 +44,9 @@ async def _frozen_startup_objects(app: Litestar) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
-    controller = graphql_controller(build_schema(settings), graphiql=bool(settings.graphiql))
+    outage = DatabaseOutage()
+    schema = build_schema(settings, outage=outage)
+    controller = graphql_controller(schema, graphiql=bool(settings.graphiql))
     # GraphiQL's page has to load before the user can give it a key.
     controller.before_request = serve_graphiql if settings.graphiql else None
 
@@ -55,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "settings": settings,
                 "database_url": database_url(settings),
                 "key_usage": KeyUsage(),
+                "database_outage": outage,
             }
         ),
         lifespan=[
@@ -65,7 +70,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={"session": Provide(provide_session)},
         middleware=[rate_limit_config(rate_limit).middleware] if rate_limit else [],
         stores={RATE_LIMIT_STORE: rate_limit_store},
-        exception_handlers={TooManyRequestsException: too_many_requests},
+        exception_handlers={
+            TooManyRequestsException: too_many_requests,
+            HTTP_500_INTERNAL_SERVER_ERROR: server_error,
+        },
         cors_config=CORSConfig(
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST"],

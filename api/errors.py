@@ -12,6 +12,9 @@ from graphql.validation.validate import ValidationAbortedError
 from sqlalchemy.exc import DBAPIError
 from strawberry.extensions import MaskErrors
 
+from api.outage import connection_lost
+
+DATABASE_UNAVAILABLE_MESSAGE = "the database is unavailable: retry in a few seconds"
 # PostgreSQL's code for a statement cancelled by statement_timeout.
 QUERY_CANCELED = "57014"
 # JSON parsers read numbers past 2**53 as floats: figures reported back stop there.
@@ -37,6 +40,8 @@ class ErrorCode(StrEnum):
     INPUT_TOO_LARGE = "INPUT_TOO_LARGE"
     FORBIDDEN = "FORBIDDEN"
     QUERY_TIMEOUT = "QUERY_TIMEOUT"
+    # The database cannot be reached; retry later (HTTP 503).
+    DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 
@@ -116,7 +121,9 @@ def coded(error: GraphQLError) -> GraphQLError:
 
 def _masked(error: GraphQLError) -> GraphQLError:
     message, code = "Unexpected error.", ErrorCode.INTERNAL_SERVER_ERROR
-    if cancelled_by_timeout(error.original_error):
+    if connection_lost(error.original_error):
+        message, code = DATABASE_UNAVAILABLE_MESSAGE, ErrorCode.DATABASE_UNAVAILABLE
+    elif cancelled_by_timeout(error.original_error):
         # The reports have a timeout of their own, with their own message.
         message = (
             "the query took longer than the API's statement timeout: narrow the filter or the "

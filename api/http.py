@@ -5,9 +5,10 @@ Strawberry answers a body that is JSON but not an object (`null`, `"x"`) or not 
 variables nested past the interpreter's recursion limit, with a bare 500; its own refusals
 (a batch, no query) are plain text. Here the body is decoded by msgspec into the request's
 shape, and every refusal is `{"errors": [{"message", "extensions": {"code"}}]}`: 400 for a
-request that is not a GraphQL request the API can run.
+request that is not a GraphQL request the API can run, 503 while the database is down.
 """
 
+import logging
 from http import HTTPStatus
 from typing import Any
 
@@ -23,12 +24,17 @@ from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
 
 from api.context import Context, provide_context
-from api.errors import ErrorCode, coded
+from api.errors import DATABASE_UNAVAILABLE_MESSAGE, ErrorCode, coded
 from api.limits import variables_problem
+from api.outage import DatabaseOutage, connection_lost
+
+logger = logging.getLogger(__name__)
 
 # Decoding a body costs time in its size (~35 ms for 1 MiB of small objects); the largest
 # filter (5,000 values) takes a few hundred kB.
 MAX_BODY_BYTES = 1_048_576
+# Seconds a client should wait before retrying while the database is unavailable.
+RETRY_AFTER_S = 5
 
 
 class _Body(msgspec.Struct, rename="camel"):
@@ -109,6 +115,8 @@ def graphql_controller(schema: BaseSchema, *, graphiql: bool) -> type[GraphQLCon
                 status = _status(response_data)
                 if status is not None:
                     sub_response.status_code = status
+                    if status == HTTPStatus.SERVICE_UNAVAILABLE:
+                        sub_response.headers["Retry-After"] = str(RETRY_AFTER_S)
             response: Response[bytes] = super().create_response(response_data, sub_response)
             return response
 
@@ -160,16 +168,48 @@ def _status(response: GraphQLHTTPResponse) -> int | None:
         for error in response.get("errors") or ()
         if isinstance(error, dict)
     }
+    if ErrorCode.DATABASE_UNAVAILABLE in codes:
+        return HTTPStatus.SERVICE_UNAVAILABLE
     if ErrorCode.BAD_REQUEST in codes and response.get("data") is None:
         return HTTPStatus.BAD_REQUEST
     return None
 
 
-def error_response(message: str, *, status: int) -> Response[Any]:
+def error_response(
+    message: str,
+    *,
+    status: int,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
     """A GraphQL error body for a request refused before GraphQL runs."""
-    code = ErrorCode.NOT_FOUND if status == HTTPStatus.NOT_FOUND else ErrorCode.BAD_REQUEST
+    if code is None:
+        code = ErrorCode.NOT_FOUND if status == HTTPStatus.NOT_FOUND else ErrorCode.BAD_REQUEST
     return Response(
         {"errors": [{"message": message, "extensions": {"code": code}}]},
         status_code=status,
+        headers=headers,
         media_type=MediaType.JSON,
+    )
+
+
+def server_error(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    """Litestar's handler for what would be a 500: a database outage is a 503 the client should
+    retry, anything else is logged with its traceback (Litestar logs nothing by default)."""
+    if connection_lost(error):
+        outage: DatabaseOutage = request.app.state.database_outage
+        outage.failed(error)
+        return error_response(
+            DATABASE_UNAVAILABLE_MESSAGE,
+            status=HTTPStatus.SERVICE_UNAVAILABLE,
+            code=ErrorCode.DATABASE_UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
+    logger.error(
+        "unexpected error answering %s %s", request.method, request.url.path, exc_info=error
+    )
+    return error_response(
+        "Unexpected error.",
+        status=HTTPStatus.INTERNAL_SERVER_ERROR,
+        code=ErrorCode.INTERNAL_SERVER_ERROR,
     )

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
@@ -24,6 +25,7 @@ from api.errors import MaskUnexpectedErrors, should_mask
 from api.execution import PlainDataExecutor
 from api.limits import document_rules
 from api.operation import OperationNameRequired
+from api.outage import DatabaseOutage, connection_lost
 from api.postback_log.queries import PostbackLogQueries
 from api.reports.queries import ReportQueries
 from api.workspaces.mutations import WorkspaceMutations
@@ -52,12 +54,20 @@ class Mutation(WorkspaceMutations, CatalogMutations):
 
 
 class _Schema(strawberry.Schema):
+    def __init__(self, *, outage: DatabaseOutage, **kwargs: Any) -> None:  # noqa: ANN401
+        super().__init__(**kwargs)
+        self.outage = outage
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        # The client's own mistakes are answered, not logged as server errors.
+        # The client's own mistakes are answered, not logged as server errors; an outage is
+        # logged once, not with a traceback per request.
         for error in filter(should_mask, errors):
-            StrawberryLogger.error(error, execution_context)
+            if connection_lost(error.original_error):
+                self.outage.failed(error.original_error or error)
+            else:
+                StrawberryLogger.error(error, execution_context)
 
 
 def build_schema(
@@ -65,6 +75,7 @@ def build_schema(
     *,
     query: type = Query,
     mutation: type | None = Mutation,
+    outage: DatabaseOutage | None = None,
 ) -> strawberry.Schema:
     # Extensions are per-request factories, but the depth and alias rules are built once:
     # ValidationCache keys on the rule classes, so new classes per request would never hit.
@@ -81,6 +92,7 @@ def build_schema(
         MaskUnexpectedErrors,
     ]
     return _Schema(
+        outage=outage or DatabaseOutage(),
         query=query,
         mutation=mutation,
         extensions=extensions,
