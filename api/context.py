@@ -7,6 +7,8 @@ from strawberry.litestar import BaseContext
 
 from api.auth import KeyUsage, Principal, authenticate
 from api.loaders import Loaders, create_loaders
+from api.outage import DatabaseOutage, DatabaseUnavailableError, connection_lost
+from models.database import DATABASE_ERRORS
 from models.settings import Settings
 
 
@@ -24,10 +26,22 @@ class Context(BaseContext, kw_only=True):
 async def provide_context(
     headers: Headers, state: State, session: NamedDependency[AsyncSession]
 ) -> Context:
-    """A Litestar dependency: anonymous requests stop here with a 401, introspection included."""
-    principal = await authenticate(session, state.key_directory, headers.get("authorization"))
-    key_usage: KeyUsage = state.key_usage
-    await key_usage.record(state.engine, principal)
+    """A Litestar dependency: anonymous requests stop here with a 401, introspection included.
+
+    The key lookup is every request's first statement: a database that cannot be reached
+    shows here, and so does its return.
+    """
+    outage: DatabaseOutage = state.database_outage
+    try:
+        principal = await authenticate(session, state.key_directory, headers.get("authorization"))
+        key_usage: KeyUsage = state.key_usage
+        await key_usage.record(state.engine, principal)
+    except DATABASE_ERRORS as error:
+        # Connecting raises OSErrors as they are (a unix socket that is gone, say).
+        if isinstance(error, OSError) or connection_lost(error):
+            raise DatabaseUnavailableError from error
+        raise
+    outage.answered()
     return Context(
         session=session,
         engine=state.engine,

@@ -2,15 +2,14 @@
 
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
@@ -24,6 +23,9 @@ from api.conversions.queries import ConversionQueries
 from api.cost import QueryCost
 from api.errors import MaskUnexpectedErrors, should_mask
 from api.execution import PlainDataExecutor
+from api.limits import document_rules
+from api.operation import OperationNameRequired
+from api.outage import DatabaseOutage, connection_lost
 from api.postback_log.queries import PostbackLogQueries
 from api.reports.queries import ReportQueries
 from api.workspaces.mutations import WorkspaceMutations
@@ -52,32 +54,45 @@ class Mutation(WorkspaceMutations, CatalogMutations):
 
 
 class _Schema(strawberry.Schema):
+    def __init__(self, *, outage: DatabaseOutage, **kwargs: Any) -> None:  # noqa: ANN401
+        super().__init__(**kwargs)
+        self.outage = outage
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        # The client's own mistakes are answered, not logged as server errors.
+        # The client's own mistakes are answered, not logged as server errors; an outage is
+        # logged once, not with a traceback per request.
         for error in filter(should_mask, errors):
-            StrawberryLogger.error(error, execution_context)
+            if connection_lost(error.original_error):
+                self.outage.failed(error.original_error or error)
+            else:
+                StrawberryLogger.error(error, execution_context)
 
 
 def build_schema(
-    settings: Settings, *, query: type = Query, mutation: type | None = Mutation
+    settings: Settings,
+    *,
+    query: type = Query,
+    mutation: type | None = Mutation,
+    outage: DatabaseOutage | None = None,
 ) -> strawberry.Schema:
     # Extensions are per-request factories, but the depth and alias rules are built once:
     # ValidationCache keys on the rule classes, so new classes per request would never hit.
-    limit_rules = [
-        *QueryDepthLimiter(max_depth=settings.api_max_query_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.api_max_aliases).validation_rules,
-    ]
+    limit_rules = document_rules(
+        max_depth=settings.api_max_query_depth, max_aliases=settings.api_max_aliases
+    )
     extensions: list[Callable[[], SchemaExtension]] = [
         partial(MaxTokensLimiter, max_token_count=settings.api_max_tokens),
         ParserCache,
         partial(AddValidationRules, limit_rules),
         ValidationCache,
+        OperationNameRequired,
         partial(QueryCost, limit=settings.api_max_query_cost),
-        partial(MaskUnexpectedErrors, should_mask_error=should_mask),
+        MaskUnexpectedErrors,
     ]
     return _Schema(
+        outage=outage or DatabaseOutage(),
         query=query,
         mutation=mutation,
         extensions=extensions,

@@ -20,6 +20,7 @@ from strawberry import Maybe
 from api.catalog import repository
 from api.catalog.repository import Kind
 from api.mutation_errors import InvalidInput, Missing, StillReferenced, Taken
+from api.values import time_problem
 from models import Campaign, CampaignOffer, Offer, TrafficSource, Workspace
 from models.catalog import CAMPAIGN_KEY
 from models.enums import CostModel, DuplicatePolicy, RecordStatus
@@ -226,7 +227,9 @@ def _money(value: Decimal, *, field: str) -> Decimal:
 
 def _currency(value: str, *, field: str = "currency") -> str:
     if not _CURRENCY.fullmatch(value):
-        raise InvalidInput(f"currency {value!r} is not an ISO 4217 code such as USD", field=field)
+        raise InvalidInput(
+            f"currency {value[:60]!r} is not an ISO 4217 code such as USD", field=field
+        )
     return value
 
 
@@ -548,8 +551,7 @@ async def set_currency_rate(
         )
     if not rate.is_finite() or not 0 < rate < MAX_RATE:
         raise InvalidInput(f"the rate must be positive and below {MAX_RATE:,}", field="rate")
-    if valid_from.tzinfo is None:
-        raise InvalidInput("validFrom needs a time zone offset", field="validFrom")
+    _valid_from(valid_from)
     return await repository.upsert_currency_rate(
         session, workspace_id=workspace_id, currency=currency, valid_from=valid_from, rate=rate
     )
@@ -558,9 +560,16 @@ async def set_currency_rate(
 async def delete_currency_rate(
     session: AsyncSession, *, workspace_id: int, currency: str, valid_from: datetime
 ) -> Row[Any]:
+    _valid_from(valid_from)
     row = await repository.delete_currency_rate(
         session, workspace_id=workspace_id, currency=currency, valid_from=valid_from
     )
     if row is None:
-        raise Missing(f"no {currency} rate valid from {valid_from.isoformat()}")
+        raise Missing(f"no {currency[:60]} rate valid from {valid_from.isoformat()}")
     return row
+
+
+def _valid_from(value: datetime) -> None:
+    problem = time_problem(value, "validFrom")
+    if problem is not None:
+        raise InvalidInput(problem, field="validFrom")

@@ -22,7 +22,7 @@ from api.pagination import (
 )
 from api.permissions import CanRead
 from api.reports.queries import count_clicks
-from api.selection import selected
+from api.selection import selection
 
 
 @graphql_enum(
@@ -64,8 +64,8 @@ class ClickQueries:
             size=size,
             newest_first=order_by is ClickOrder.NEWEST_FIRST,
         )
-        page = selected(info.selected_fields, "clicks")
-        nodes = selected(page, "nodes") + selected(page, "edges", "node")
+        page = selection(info)
+        nodes = page.under("nodes") + page.under("edges", "node")
         return connection(
             await ClickType.load_many(info.context, rows[:size], nodes),
             has_next_page=len(rows) > size,
@@ -87,7 +87,5 @@ class ClickQueries:
         row = await info.context.loaders.click_by_id.load(id)
         if row is None:
             return None
-        [click] = await ClickType.load_many(
-            info.context, [row], selected(info.selected_fields, "click")
-        )
+        [click] = await ClickType.load_many(info.context, [row], selection(info))
         return click

@@ -1,7 +1,7 @@
 """GraphQL type for clicks, with their campaign, offer, source and events."""
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from operator import itemgetter
@@ -10,7 +10,6 @@ from typing import Annotated, Any
 import strawberry
 from sqlalchemy import Row
 from strawberry.scalars import JSON
-from strawberry.types.nodes import Selection
 
 from api.catalog.references import load_references
 from api.catalog.types import CampaignType, OfferType, TrafficSourceType
@@ -19,7 +18,7 @@ from api.context import Context
 from api.conversions.types import ConversionEventType
 from api.enums import ConversionStatus
 from api.loaders import Loaders
-from api.selection import names
+from api.selection import Selection
 from models.catalog import TRANSACTION_TYPE
 
 
@@ -100,7 +99,7 @@ class ClickType:
 
     @classmethod
     async def load_many(
-        cls, context: Context, rows: Sequence[Row[Any]], selections: Iterable[Selection]
+        cls, context: Context, rows: Sequence[Row[Any]], selections: Selection
     ) -> list["ClickType"]:
         """Clicks with what the query selects of their campaign, offer, source and events.
 
@@ -108,7 +107,7 @@ class ClickType:
         and field, saves an asyncio task per click and field: most of a page's cost.
         """
         clicks = cls.from_rows(rows)
-        wanted = names(selections)
+        wanted = selections.names()
         loaders = context.loaders
         jobs = [load_references(clicks, loaders, wanted)]
         if wanted & {"conversions", "transactions", "events"}:

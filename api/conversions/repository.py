@@ -6,13 +6,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, and_, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.clicks.filters import EVENTS, TYPES, aware, bounded
+from api.clicks.filters import EVENTS, TYPES
 from api.clicks.repository import click_keys
 from api.conversions.filters import ConversionFilter
 from api.database import fetch_all, fetch_count
 from api.errors import QueryInputError
+from api.ids import click_time_of
 from api.pagination import Position
-from models.click_ids import click_time
+from api.values import bounded, checked_time
 
 _EVENTS_JOIN_TYPES = EVENTS.join(
     TYPES, and_(TYPES.c.workspace_id == EVENTS.c.workspace_id, TYPES.c.id == EVENTS.c.type_id)
@@ -30,7 +31,7 @@ async def by_click_ids(
     engine: AsyncEngine, *, workspace_id: int, click_ids: Sequence[str]
 ) -> Sequence[Row[Any]]:
     """Every event of these clicks, oldest first."""
-    keys = [(time, click_id) for click_id in click_ids if (time := click_time(click_id))]
+    keys = [(time, click_id) for click_id in click_ids if (time := click_time_of(click_id))]
     if not keys:
         return []
     e = EVENTS.c
@@ -82,15 +83,15 @@ def _condition(workspace_id: int, f: ConversionFilter | None) -> ColumnElement[b
     parts = [e.workspace_id == workspace_id]
     if f is not None:
         if f.created_from is not None:
-            parts.append(e.created_at >= aware(f.created_from, "createdFrom"))
+            parts.append(e.created_at >= checked_time(f.created_from, "createdFrom"))
         if f.created_before is not None:
-            parts.append(e.created_at < aware(f.created_before, "createdBefore"))
+            parts.append(e.created_at < checked_time(f.created_before, "createdBefore"))
         if f.types is not None:
             parts.append(TYPES.c.name.in_(bounded(f.types, "types")))
         if f.statuses is not None:
             parts.append(e.status.in_([s.value for s in bounded(f.statuses, "statuses")]))
         if f.click_id is not None:
-            time = click_time(f.click_id)
+            time = click_time_of(f.click_id)
             if time is None:
                 raise QueryInputError(f"clickId {f.click_id[:60]!r} is not a click id")
             parts += [e.click_created_at == time, e.click_id == f.click_id]

@@ -11,7 +11,7 @@ from strawberry.scalars import JSON
 from api.catalog.types import ConversionTypeType
 from api.context import Context
 from api.enums import ConversionStatus
-from api.selection import selected
+from api.selection import selection
 
 if TYPE_CHECKING:
     from api.clicks.types import ClickType
@@ -58,9 +58,7 @@ class ConversionEventType:
         row = await info.context.loaders.click_by_id.load(self.click_id)
         if row is None:
             return None
-        [click] = await ClickType.load_many(
-            info.context, [row], selected(info.selected_fields, "click")
-        )
+        [click] = await ClickType.load_many(info.context, [row], selection(info))
         return click
 
     @strawberry.field(description="The event's conversion type and its settings.")

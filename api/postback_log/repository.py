@@ -6,11 +6,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, and_, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.clicks.filters import aware, bounded
 from api.database import fetch_all, fetch_count
 from api.errors import QueryInputError
 from api.pagination import Position
 from api.postback_log.filters import PostbackLogFilter
+from api.values import bounded, checked_time
 from models import PostbackLogEntry
 from models.base import table_of
 
@@ -51,9 +51,9 @@ def _condition(workspace_id: int, f: PostbackLogFilter | None) -> ColumnElement[
     parts = [c.workspace_id == workspace_id]
     if f is not None:
         if f.received_from is not None:
-            parts.append(c.received_at >= aware(f.received_from, "receivedFrom"))
+            parts.append(c.received_at >= checked_time(f.received_from, "receivedFrom"))
         if f.received_before is not None:
-            parts.append(c.received_at < aware(f.received_before, "receivedBefore"))
+            parts.append(c.received_at < checked_time(f.received_before, "receivedBefore"))
         if f.kinds is not None:
             parts.append(c.kind.in_([kind.value for kind in bounded(f.kinds, "kinds")]))
         if f.outcomes is not None:

@@ -3,7 +3,6 @@
 import ipaddress
 import re
 import secrets
-import zoneinfo
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import Maybe
 
 from api.mutation_errors import InvalidInput, Missing
+from api.values import time_zones
 from api.workspaces import repository
 from api.workspaces.credentials import new_api_key, new_postback_secret
 from api.workspaces.repository import expire_postback_secrets, get_workspace
@@ -47,9 +47,9 @@ async def create_workspace(
     name = name.strip()
     if not name or len(name) > MAX_NAME_LENGTH:
         raise WorkspaceInputError(f"name must be 1 to {MAX_NAME_LENGTH} characters")
-    if timezone not in zoneinfo.available_timezones():
+    if timezone not in time_zones():
         raise WorkspaceInputError(
-            f"unknown time zone {timezone!r}: use an IANA name such as Europe/Berlin"
+            f"unknown time zone {timezone[:60]!r}: use an IANA name such as Europe/Berlin"
         )
     if not _CURRENCY.fullmatch(currency):
         raise WorkspaceInputError(f"currency {currency!r} is not an ISO 4217 code such as USD")
@@ -91,9 +91,9 @@ def _workspace_name(name: str) -> str:
 
 
 def _timezone(timezone: str) -> str:
-    if timezone not in zoneinfo.available_timezones():
+    if timezone not in time_zones():
         raise WorkspaceInputError(
-            f"unknown time zone {timezone!r}: use an IANA name such as Europe/Berlin",
+            f"unknown time zone {timezone[:60]!r}: use an IANA name such as Europe/Berlin",
             field="timezone",
         )
     return timezone

@@ -251,7 +251,7 @@ async def test_bad_arguments_get_clear_errors(api_client: Client, traffic: Traff
         ({"after": "not-a-cursor"}, "is not one this API returned"),
         ({"filter": {"createdFrom": "2026-01-01T00:00:00"}}, "needs a time zone offset"),
         ({"filter": {"subs": [{"index": 21, "values": ["a"]}]}}, "sub index must be 1 to 20"),
-        ({"filter": {"campaignIds": ["abc"]}}, "campaignIds must be numeric ids"),
+        ({"filter": {"campaignIds": ["abc"]}}, "campaignIds must be ids"),
     ):
         body = await execute(api_client, key, PAGE, variables)
         assert body["data"] is None, variables

@@ -59,7 +59,148 @@ async def test_a_batch_is_refused(api_client: AsyncTestClient[Litestar], workspa
         headers=auth(workspace),
     )
     assert response.status_code == 400
-    assert response.text == "Batching is not enabled"
+    [error] = response.json()["errors"]
+    assert error["message"] == "batching is not enabled: send one operation per request"
+    assert error["extensions"] == {"code": "BAD_REQUEST"}
+
+
+def _deep(levels: int) -> bytes:
+    """A request whose ClickFilter variable nests `not` this many levels deep."""
+    query = "query ($f: ClickFilter) { clicks(filter: $f) { nodes { id } } }"
+    nested = '{"not": ' * levels + "{}" + "}" * levels
+    return f'{{"query": "{query}", "variables": {{"f": {nested}}}}}'.encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"null", "Expected `object | array`, got `null`"),
+        (b'"x"', "Expected `object | array`, got `str`"),
+        (b"1", "Expected `object | array`, got `int`"),
+        (b"{", "the body is not a GraphQL request: Input data was truncated"),
+        (b'{"query": "{ workspace { id } }\xff"}', "Invalid UTF-8"),
+        (b'{"query": "{ workspace { id } }\\ud800"}', "the body is not a GraphQL request"),
+        (b'{"query": 1}', "Expected `str | null`, got `int` - at `$.query`"),
+        (b'{"query": "{ workspace { id } }", "variables": []}', "at `$.variables`"),
+        (b'{"query": "{ workspace { id } }", "operationName": {}}', "at `$.operationName`"),
+        (_deep(1_000), "the body is not a GraphQL request: it nests too deeply"),
+        (_deep(5_000), "the body is not a GraphQL request: it nests too deeply"),
+        (_deep(40), "variables nest deeper than 32 levels"),
+    ],
+)
+async def test_a_body_that_is_no_graphql_request_gets_a_400_with_a_graphql_error(
+    api_client: AsyncTestClient[Litestar], workspace: NewWorkspace, body: bytes, message: str
+):
+    response = await api_client.post(
+        "/graphql",
+        content=body,
+        headers={**auth(workspace), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    [error] = response.json()["errors"]
+    assert message in error["message"]
+    assert error["extensions"] == {"code": "BAD_REQUEST"}
+
+
+async def test_a_body_over_a_mebibyte_gets_a_413_with_a_graphql_error(
+    api_client: AsyncTestClient[Litestar], workspace: NewWorkspace
+):
+    filler = "x" * 1_048_576
+    response = await api_client.post(
+        "/graphql",
+        json={"query": "{ workspace { id } }", "variables": {"filler": filler}},
+        headers=auth(workspace),
+    )
+    assert response.status_code == 413, response.text
+    [error] = response.json()["errors"]
+    assert error["message"] == "the body is over 1048576 bytes: send smaller variables"
+    assert error["extensions"] == {"code": "BAD_REQUEST"}
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"tz": "Europe/\x00Berlin"}, "a variable holds a NUL character"),
+        ({"tz": "x", "more": {"ok\x00": 1}}, "a variable's field name holds a NUL character"),
+        ({"tz": "x", "filler": list(range(10_000))}, "variables hold more than 10000 values"),
+    ],
+)
+async def test_hostile_variables_get_a_400_before_graphql_reads_them(
+    api_client: AsyncTestClient[Litestar],
+    workspace: NewWorkspace,
+    variables: dict[str, object],
+    message: str,
+):
+    response = await api_client.post(
+        "/graphql",
+        json={
+            "query": "query ($tz: String) { report(timezone: $tz) { source } }",
+            "variables": variables,
+        },
+        headers=auth(workspace),
+    )
+    assert response.status_code == 400, response.text
+    [error] = response.json()["errors"]
+    assert error["message"].startswith(message)
+    assert error["extensions"] == {"code": "BAD_REQUEST"}
+
+
+async def test_variables_of_a_get_that_are_no_json_get_a_400(
+    api_client: AsyncTestClient[Litestar], workspace: NewWorkspace
+):
+    for variables in ("{", '{"tz": "\\ud800"}', "[" * 2_000):
+        response = await api_client.get(
+            "/graphql",
+            params={
+                "query": "query ($tz: String) { report(timezone: $tz) { source } }",
+                "variables": variables,
+            },
+            headers=auth(workspace),
+        )
+        assert response.status_code == 400, variables
+        [error] = response.json()["errors"]
+        assert error["message"].startswith("the variables are not JSON"), variables
+        assert error["extensions"] == {"code": "BAD_REQUEST"}
+
+
+async def test_two_operations_without_an_operation_name_are_refused(
+    api_client: AsyncTestClient[Litestar], workspace: NewWorkspace
+):
+    document = "query A { workspace { id } } query B { workspace { name } }"
+    response = await api_client.post("/graphql", json={"query": document}, headers=auth(workspace))
+    assert response.status_code == 400, response.text
+    [error] = response.json()["errors"]
+    assert (
+        error["message"] == "the document holds 2 operations: name the one to run in operationName"
+    )
+    assert error["extensions"] == {"code": "BAD_REQUEST"}
+    named = await api_client.post(
+        "/graphql", json={"query": document, "operationName": "B"}, headers=auth(workspace)
+    )
+    assert named.json()["data"] == {"workspace": {"name": "Acme Media"}}
+
+
+async def test_every_error_carries_a_code(
+    api_client: AsyncTestClient[Litestar], workspace: NewWorkspace
+):
+    cases = [
+        ("{ workspace { id }", None, "GRAPHQL_PARSE_FAILED"),
+        ("{ workspace { nope } }", None, "GRAPHQL_VALIDATION_FAILED"),
+        ('{ clicks(filter: {countries: ["a\\u0000"]}) { nodes { id } } }', None, "INVALID_INPUT"),
+        ("query ($n: Int) { clicks(first: $n) { nodes { id } } }", {"n": "many"}, "INVALID_INPUT"),
+        ("query ($n: Int!) { clicks(first: $n) { nodes { id } } }", {}, "INVALID_INPUT"),
+        ("{ clicks(first: 0) { nodes { id } } }", None, "INVALID_INPUT"),
+        ('{ clicks(after: "zz") { nodes { id } } }', None, "INVALID_INPUT"),
+        ('{ report(timezone: "Mars/Olympus") { source } }', None, "INVALID_INPUT"),
+    ]
+    for query, variables, code in cases:
+        response = await api_client.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=auth(workspace)
+        )
+        assert response.status_code == 200, query
+        errors = response.json()["errors"]
+        assert [error["extensions"]["code"] for error in errors] == [code], (query, errors)
 
 
 async def test_validation_errors_are_shown(
@@ -123,6 +264,7 @@ async def test_an_unexpected_error_is_masked_and_logged(
     [error] = response.json()["errors"]
     assert error["message"] == "Unexpected error."
     assert error["path"] == ["currencyRates"]
+    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
     assert "currency_rates" not in response.text
     [record] = [r for r in strawberry_log.records if r.name == STRAWBERRY_LOGGER]
     assert record.levelno == logging.ERROR
