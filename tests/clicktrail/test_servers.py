@@ -15,12 +15,14 @@ READY_TIMEOUT_S = 30.0
 SERVE_PROBE = """
 import dataclasses
 import sys
-from clicktrail.servers import INGESTION, run_service
+from clicktrail import servers
 from models.settings import Settings
 
 settings = Settings(_env_file=None, ingestion_port=int(sys.argv[1]), workers=1)
-probe = dataclasses.replace(INGESTION, app="tests.clicktrail.futures_probe:create_app")
-run_service(settings, probe)
+probe = dataclasses.replace(servers.INGESTION, app="tests.clicktrail.futures_probe:create_app")
+# The forked worker builds its app from this name (clicktrail.servers.ingestion_worker).
+servers.INGESTION = probe
+servers.run_service(settings, probe)
 """
 
 
