@@ -1,9 +1,6 @@
-"""GraphQL ids: of database rows (decimal bigint strings), and of clicks."""
-
-from datetime import datetime
+"""GraphQL ids of database rows: decimal bigint strings."""
 
 from api.mutation_errors import Missing
-from models.click_ids import click_time
 
 _MAX_ID = 2**63 - 1
 
@@ -22,12 +19,3 @@ def required_id(value: str, what: str) -> int:
     if number is None:
         raise Missing(f"no {what} with id {value!r}")
     return number
-
-
-def click_time_of(click_id: str) -> datetime | None:
-    """The time a click id encodes, or None for a string that cannot name any click."""
-    try:
-        return click_time(click_id)
-    except OverflowError:
-        # An id whose time is past year 9999 (44 f's): models.click_ids does not refuse it.
-        return None

@@ -10,8 +10,8 @@ from sqlalchemy.sql.selectable import TableValuedAlias
 
 from api.clicks.filters import CLICKS, ClickFilter, click_condition
 from api.database import fetch_all, fetch_count
-from api.ids import click_time_of
 from api.pagination import Position
+from models.click_ids import click_time
 
 
 async def page(
@@ -43,7 +43,7 @@ async def by_ids(
     engine: AsyncEngine, *, workspace_id: int, ids: Sequence[str]
 ) -> Sequence[Row[Any]]:
     """Clicks by id; the time encoded in each id finds its partition."""
-    keys = [(time, click_id) for click_id in ids if (time := click_time_of(click_id)) is not None]
+    keys = [(time, click_id) for click_id in ids if (time := click_time(click_id)) is not None]
     if not keys:
         return []
     c = CLICKS.c

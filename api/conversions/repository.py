@@ -11,9 +11,9 @@ from api.clicks.repository import click_keys
 from api.conversions.filters import ConversionFilter
 from api.database import fetch_all, fetch_count
 from api.errors import QueryInputError
-from api.ids import click_time_of
 from api.pagination import Position
 from api.values import bounded, checked_time
+from models.click_ids import click_time
 
 _EVENTS_JOIN_TYPES = EVENTS.join(
     TYPES, and_(TYPES.c.workspace_id == EVENTS.c.workspace_id, TYPES.c.id == EVENTS.c.type_id)
@@ -31,7 +31,7 @@ async def by_click_ids(
     engine: AsyncEngine, *, workspace_id: int, click_ids: Sequence[str]
 ) -> Sequence[Row[Any]]:
     """Every event of these clicks, oldest first."""
-    keys = [(time, click_id) for click_id in click_ids if (time := click_time_of(click_id))]
+    keys = [(time, click_id) for click_id in click_ids if (time := click_time(click_id))]
     if not keys:
         return []
     e = EVENTS.c
@@ -91,7 +91,7 @@ def _condition(workspace_id: int, f: ConversionFilter | None) -> ColumnElement[b
         if f.statuses is not None:
             parts.append(e.status.in_([s.value for s in bounded(f.statuses, "statuses")]))
         if f.click_id is not None:
-            time = click_time_of(f.click_id)
+            time = click_time(f.click_id)
             if time is None:
                 raise QueryInputError(f"clickId {f.click_id[:60]!r} is not a click id")
             parts += [e.click_created_at == time, e.click_id == f.click_id]
