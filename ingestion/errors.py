@@ -10,7 +10,7 @@ from http import HTTPStatus
 from typing import Any
 
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException
 from litestar.types import ExceptionHandlersMap
 
 logger = logging.getLogger(__name__)
@@ -34,8 +34,6 @@ def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[
     headers: dict[str, str] | None = None
     if isinstance(exc, IngestionError):
         code, detail, status_code = exc.code, exc.detail, exc.status_code
-    elif isinstance(exc, ValidationException):
-        code, detail, status_code = "invalid_body", _problems(exc), 400
     elif isinstance(exc, HTTPException) and exc.status_code < 500:
         status_code, headers, detail = exc.status_code, exc.headers, exc.detail
         code = _CODES.get(status_code) or HTTPStatus(status_code).phrase.lower().replace(" ", "_")
@@ -54,16 +52,6 @@ def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[
         media_type=MediaType.JSON,
         headers=headers,
     )
-
-
-def _problems(exc: ValidationException) -> str:
-    """What was wrong with a body, by field."""
-    problems = "; ".join(
-        f"{item.get('key') or 'body'}: {item.get('message')}"
-        for item in (exc.extra if isinstance(exc.extra, list) else [])
-        if isinstance(item, dict)
-    )
-    return problems or exc.detail
 
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {Exception: error_response}
