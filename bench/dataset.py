@@ -258,6 +258,7 @@ async def load(
     pending_events: list[Row] = []
     copied_clicks = copied_events = 0
     report_every = max(BATCH_ROWS, clicks // 10)
+    analyze_at = BATCH_ROWS
     # Python generates the next batch in a thread while PostgreSQL, on the other core, takes in
     # the previous one: the load costs the slower of the two rather than their sum.
     while batch := await asyncio.to_thread(list, islice(rows, BATCH_ROWS)):
@@ -266,6 +267,12 @@ async def load(
         events.clear()
         if copying is not None:
             await copying
+        if copied_clicks >= analyze_at:
+            # With autovacuum off (the bench server runs so), COPY into fresh partitions slowed
+            # from 25.6k to ~5k rows/s until statistics existed. Doubling the interval keeps
+            # the ANALYZEs' total time a small share of the load's.
+            await conn.execute("ANALYZE clicks, conversion_events")
+            analyze_at *= 2
         # Events go after their clicks (they hold a foreign key to them), 10k at a time.
         ready: list[Row] = []
         if len(pending_events) >= BATCH_ROWS:
