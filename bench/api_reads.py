@@ -181,22 +181,39 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def run(args: argparse.Namespace, server_url: str) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """The bench database, ready to be read."""
+
+    url: str
+    marker: Marker
+    api_key: str
+
+
+async def prepare(server_url: str, *, clicks: int, reload: bool) -> Prepared:
+    """The bench database with ``clicks`` clicks (loaded unless already there), upgraded to
+    the tree's schema, with its rollups folded and a fresh read key."""
     url = _with_database(server_url, DATABASE)
-    marker = await _prepare_database(server_url, args)
+    marker = await _prepare_database(server_url, clicks=clicks, reload=reload)
     engine = create_engine(
         url, Settings(database_url=url, _env_file=None), application_name="clicktrail-bench"
     )
     try:
         await upgrade(engine)
         if marker is None:
-            marker = await _load(url, engine, args)
+            marker = await _load(url, engine, clicks)
         elif not marker.rollups:
             marker = await _rebuild_rollups(url, engine, marker)
         await _fold_pending_rollups(url, engine)
         api_key = await _mint_api_key(engine, marker.workspace_id)
     finally:
         await engine.dispose()
+    return Prepared(url, marker, api_key)
+
+
+async def run(args: argparse.Namespace, server_url: str) -> list[str]:
+    prepared = await prepare(server_url, clicks=args.clicks, reload=args.reload)
+    url, marker, api_key = prepared.url, prepared.marker, prepared.api_key
     machine = await _machine(url)
     print(machine, flush=True)
     _warn_if_busy()
@@ -223,7 +240,7 @@ async def run(args: argparse.Namespace, server_url: str) -> list[str]:
 # --- database -------------------------------------------------------------------------------
 
 
-async def _prepare_database(server_url: str, args: argparse.Namespace) -> Marker | None:
+async def _prepare_database(server_url: str, *, clicks: int, reload: bool) -> Marker | None:
     """The marker of a complete load of the asked size, or None once the database is empty."""
     try:
         admin = await asyncpg.connect(_asyncpg_dsn(server_url))
@@ -237,14 +254,14 @@ async def _prepare_database(server_url: str, args: argparse.Namespace) -> Marker
         )
         marker = _parse_marker(comment)
         if (
-            not args.reload
+            not reload
             and marker is not None
-            and (marker.clicks, marker.seed) == (args.clicks, SEED)
+            and (marker.clicks, marker.seed) == (clicks, SEED)
         ):
             print(f"{DATABASE}: {marker.clicks:,} clicks loaded {marker.loaded_at}", flush=True)
             return marker
         if comment is not None:
-            reason = "--reload" if args.reload else f"it holds {_describe(marker)}"
+            reason = "--reload" if reload else f"it holds {_describe(marker)}"
             print(f"{DATABASE}: dropping it ({reason})", flush=True)
             await admin.execute(f'DROP DATABASE "{DATABASE}" WITH (FORCE)')
         await admin.execute(f'CREATE DATABASE "{DATABASE}"')
@@ -274,16 +291,16 @@ async def _write_marker(conn: asyncpg.Connection, marker: Marker) -> None:
     await conn.execute(f"COMMENT ON DATABASE \"{DATABASE}\" IS '{literal}'")
 
 
-async def _load(url: str, engine: AsyncEngine, args: argparse.Namespace) -> Marker:
+async def _load(url: str, engine: AsyncEngine, clicks: int) -> Marker:
     _warn_if_busy()
     now = datetime.now(UTC)
     print(
-        f"loading {args.clicks:,} clicks of the 90 days before {now:%Y-%m-%d %H:%M} UTC ...",
+        f"loading {clicks:,} clicks of the 90 days before {now:%Y-%m-%d %H:%M} UTC ...",
         flush=True,
     )
     conn = await asyncpg.connect(_asyncpg_dsn(url))
     try:
-        workspace, result = await load(engine, conn, clicks=args.clicks, seed=SEED, now=now)
+        workspace, result = await load(engine, conn, clicks=clicks, seed=SEED, now=now)
         rows = result.clicks + result.events
         print(
             f"loaded {result.clicks:,} clicks and {result.events:,} events in "
@@ -393,8 +410,12 @@ def _asyncpg_dsn(url: str) -> str:
 
 
 @asynccontextmanager
-async def api_server(url: str, workers: int, log: IO[bytes]) -> AsyncIterator[str]:
-    """`clicktrail serve-api` in the background until the block ends; yields its base URL."""
+async def api_server(
+    url: str, workers: int, log: IO[bytes], settings: dict[str, str] | None = None
+) -> AsyncIterator[str]:
+    """`clicktrail serve-api` in the background until the block ends; yields its base URL.
+
+    ``settings``: more environment variables for it (CLICKTRAIL_...)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update(
@@ -403,6 +424,7 @@ async def api_server(url: str, workers: int, log: IO[bytes]) -> AsyncIterator[st
         CLICKTRAIL_API_PORT=str(port),
         CLICKTRAIL_HOST="127.0.0.1",
     )
+    env.update(settings or {})
     base = f"http://127.0.0.1:{port}"
     process = await asyncio.create_subprocess_exec(
         sys.executable,
