@@ -14,6 +14,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.stores.memory import MemoryStore
 
 from api.auth import KeyDirectory, KeyUsage
+from api.compiled.reads import CompiledReads
 from api.graphiql import serve_graphiql
 from api.http import graphql_controller, server_error
 from api.outage import DatabaseOutage
@@ -46,7 +47,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     outage = DatabaseOutage()
     schema = build_schema(settings, outage=outage)
-    controller = graphql_controller(schema, graphiql=bool(settings.graphiql))
+    compiled = CompiledReads(schema._schema, settings) if settings.api_compiled_reads else None
+    controller = graphql_controller(
+        schema, graphiql=bool(settings.graphiql), compiled=compiled
+    )
     # GraphiQL's page has to load before the user can give it a key.
     controller.before_request = serve_graphiql if settings.graphiql else None
 

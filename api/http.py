@@ -23,6 +23,7 @@ from strawberry.litestar.controller import GraphQLController
 from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
 
+from api.compiled.reads import CompiledReads
 from api.context import Context, provide_context
 from api.errors import DATABASE_UNAVAILABLE_MESSAGE, ErrorCode, coded
 from api.limits import variables_problem
@@ -50,7 +51,10 @@ _decode_body = msgspec.json.Decoder(_Body | list[Any]).decode
 _decode_json = msgspec.json.Decoder().decode
 
 
-def graphql_controller(schema: BaseSchema, *, graphiql: bool) -> type[GraphQLController]:
+def graphql_controller(
+    schema: BaseSchema, *, graphiql: bool, compiled: CompiledReads | None = None
+) -> type[GraphQLController]:
+    """The controller; ``compiled`` answers the documents it compiles, the schema the rest."""
     base = make_graphql_controller(
         schema,
         path="/graphql",
@@ -119,6 +123,29 @@ def graphql_controller(schema: BaseSchema, *, graphiql: bool) -> type[GraphQLCon
                         sub_response.headers["Retry-After"] = str(RETRY_AFTER_S)
             response: Response[bytes] = super().create_response(response_data, sub_response)
             return response
+
+        async def execute_single(  # noqa: PLR0917
+            self,
+            request: Request[Any, Any, Any],
+            request_adapter: AsyncHTTPRequestAdapter,
+            sub_response: Response[bytes],
+            context: Context,
+            root_value: None,
+            request_data: GraphQLRequestData,
+        ) -> ExecutionResult:
+            if compiled is not None and request_data.query is not None:
+                result = await compiled.execute(
+                    request_data.query,
+                    request_data.operation_name,
+                    request_data.variables,
+                    context,
+                )
+                if result is not None:
+                    return result
+            result_: ExecutionResult = await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+            return result_
 
         async def execute_request(
             self, request: Request[Any, Any, Any], context: Context, root_value: None

@@ -61,8 +61,13 @@ class CursorScope:
 _VERSION = "v2"
 
 
+def cursor_prefix(scope: CursorScope) -> str:
+    """What every cursor of ``scope`` starts with, before the row's time and id."""
+    return f"{_VERSION}|{scope.field}|{scope.order}|"
+
+
 def encode_cursor(position: Position, scope: CursorScope) -> str:
-    raw = f"{_VERSION}|{scope.field}|{scope.order}|{position.time.isoformat()}|{position.id}"
+    raw = f"{cursor_prefix(scope)}{position.time.isoformat()}|{position.id}"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 

@@ -1,0 +1,170 @@
+"""SQL that builds the JSON of a page of clicks, as the GraphQL executor would answer it.
+
+Every expression renders a value exactly as the normal path serializes the Python value it
+reads: text for ids and Decimals (`str(Decimal)` of a numeric(18, 6) is its text), ISO 8601
+for times (`datetime.isoformat()` of a UTC time: microseconds only when there are any), the
+enum's GraphQL name for a status, JSON numbers that decode to the same float. A field that
+has no such expression here (the IP, whose text Python and PostgreSQL write differently for
+some IPv6 addresses; the campaign, offer, source and conversion type, which resolve through
+loaders) makes a document take the normal path.
+"""
+
+from collections.abc import Callable, Mapping
+
+from api.clicks.filters import CLICKS, EVENTS, SUB_COUNT, TYPES
+from models.catalog import TRANSACTION_TYPE
+from models.enums import ConversionStatus
+
+
+def literal(text: str) -> str:
+    """A SQL string literal (standard_conforming_strings is on in every supported version)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def iso_time(column: str) -> str:
+    """``datetime.isoformat()`` of the UTC datetime asyncpg returns for a timestamptz."""
+    utc = f"({column} AT TIME ZONE 'UTC')"
+    return (
+        f"to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN date_trunc('second', "
+        f"{utc}) = {utc} THEN '' ELSE to_char({utc}, '.US') END || '+00:00'"
+    )
+
+
+def enum_name(column: str, enum: type[ConversionStatus]) -> str:
+    """The GraphQL name of a stored enum value (members are exposed under their names)."""
+    cases = " ".join(f"WHEN {literal(m.value)} THEN {literal(m.name)}" for m in enum)
+    return f"CASE {column} {cases} END"
+
+
+def cursor(prefix: str, alias: str = "c") -> str:
+    """`api.pagination.encode_cursor` of a row: URL-safe base64 without padding."""
+    raw = f"{literal(prefix)} || {iso_time(f'{alias}.created_at')} || '|' || {alias}.id"
+    return (
+        f"rtrim(translate(encode(convert_to({raw}, 'UTF8'), 'base64'), E'+/\\n', '-_'), '=')"
+    )
+
+
+def _column(table_columns: object, name: str) -> str:
+    # The model's column, so a rename breaks here at import rather than in a query.
+    getattr(table_columns, name)
+    return name
+
+
+_c = CLICKS.c
+_e = EVENTS.c
+_t = TYPES.c
+
+
+def _click(name: str) -> str:
+    return f"c.{_column(_c, name)}"
+
+
+def _event(name: str) -> str:
+    return f"e.{_column(_e, name)}"
+
+
+def _subs() -> str:
+    """`ClickType.subs`: sub1..subN up to the last one sent."""
+    values = ", ".join(_click(f"sub{n}") for n in range(1, SUB_COUNT + 1))
+    return (
+        f"to_json((ARRAY[{values}])[1:(SELECT coalesce(max(i), 0) FROM unnest(ARRAY[{values}]) "
+        "WITH ORDINALITY AS s(v, i) WHERE v IS NOT NULL)])"
+    )
+
+
+# GraphQL field of Click -> the JSON value's expression over `c`, a row of clicks.
+CLICK_FIELDS: Mapping[str, str] = {
+    "id": _click("id"),
+    "createdAt": iso_time(_click("created_at")),
+    "userAgent": _click("user_agent"),
+    "deviceType": _click("device_type"),
+    "os": _click("os"),
+    "browser": _click("browser"),
+    "isBot": _click("is_bot"),
+    "isUnique": _click("is_unique"),
+    "country": _click("country"),
+    "referrer": _click("referrer"),
+    "externalId": _click("external_id"),
+    "cost": f"{_click('cost')}::text",
+    "subs": _subs(),
+    "params": _click("params"),
+}
+
+# GraphQL field of ConversionEvent -> expression over `e` (the event) and `t` (its type).
+EVENT_FIELDS: Mapping[str, str] = {
+    "id": f"{_event('id')}::text",
+    "type": f"t.{_column(_t, 'name')}",
+    "txid": _event("txid"),
+    "status": enum_name(_event("status"), ConversionStatus),
+    "amount": f"{_event('amount')}::text",
+    "originalAmount": f"{_event('original_amount')}::text",
+    "originalCurrency": _event("original_currency"),
+    "cost": f"{_event('cost')}::text",
+    "createdAt": iso_time(_event("created_at")),
+    "updatedAt": iso_time(_event("updated_at")),
+    # A numeric with microseconds: it decodes to the float timedelta.total_seconds() gives.
+    "secondsFromClick": f"extract(epoch FROM {_event('created_at')} - {_event('click_created_at')})",
+    "countsAsConversion": f"t.{_column(_t, 'counts_as_conversion')}",
+    "countsInRevenue": f"t.{_column(_t, 'counts_in_revenue')}",
+    "params": _event("params"),
+    "clickId": _event("click_id"),
+}
+
+# The event lists of a click: which of its events each holds (`Click.conversions`...).
+# `events` narrows by its arguments, given as parameters (types, statuses).
+EVENT_LISTS: Mapping[str, Callable[[str, str], str]] = {
+    "conversions": lambda _types, _statuses: f"t.{_column(_t, 'counts_as_conversion')}",
+    "transactions": lambda _types, _statuses: f"t.name = {literal(TRANSACTION_TYPE)}",
+    "events": lambda types, statuses: (
+        f"({types}::text[] IS NULL OR t.name = ANY({types}::text[])) AND "
+        f"({statuses}::text[] IS NULL OR e.status = ANY({statuses}::text[]))"
+    ),
+}
+
+
+def event_list(obj: str, condition: str, workspace: str) -> str:
+    """A click's events matching ``condition`` as a JSON array of ``obj``, oldest first (as
+    the DataLoader reads them)."""
+    return (
+        f"(SELECT coalesce(json_agg({obj} ORDER BY e.created_at, e.id), '[]'::json) "
+        "FROM conversion_events e JOIN conversion_types t "
+        "ON t.workspace_id = e.workspace_id AND t.id = e.type_id "
+        f"WHERE e.workspace_id = {workspace} AND e.click_created_at = c.created_at "
+        f"AND e.click_id = c.id AND {condition})"
+    )
+
+
+def json_object(pairs: list[tuple[str, str]]) -> str:
+    """json_build_object of (key, expression) pairs; keys are GraphQL names (no quotes)."""
+    return "json_build_object(" + ", ".join(f"'{key}', {value}" for key, value in pairs) + ")"
+
+
+def click_page(
+    connection: str,
+    *,
+    newest_first: bool,
+    after: tuple[str, str] | None,
+    workspace: str,
+    size: str,
+) -> str:
+    """The statement answering one `clicks` field: its JSON as text.
+
+    ``connection`` is the connection's JSON expression over the CTEs `page` (the page's rows
+    and one more, which says whether more follow) and `shown` (the page); ``after`` the
+    parameters of the cursor's time and id. The keyset and the order are the normal path's
+    (api.clicks.repository.page), so PostgreSQL picks the same plan.
+    """
+    keyset = ""
+    if after is not None:
+        keyset = f" AND (c.created_at, c.id) {'<' if newest_first else '>'} ({after[0]}, {after[1]})"
+    return (
+        f"WITH page AS (SELECT * FROM clicks c WHERE c.workspace_id = {workspace}{keyset} "
+        f"ORDER BY {order_by(newest_first)} LIMIT {size} + 1), "
+        f"shown AS (SELECT * FROM page c ORDER BY {order_by(newest_first)} LIMIT {size}) "
+        f"SELECT ({connection})::text"
+    )
+
+
+def order_by(newest_first: bool, *, reverse: bool = False) -> str:
+    direction = "DESC" if newest_first != reverse else "ASC"
+    return f"c.created_at {direction}, c.id {direction}"
