@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from cachetools import LRUCache, TTLCache
 from litestar.exceptions import NotAuthorizedException
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.workspaces.credentials import hash_api_key
 from api.workspaces.repository import active_api_key, api_key_workspace, touch_api_key
@@ -40,17 +40,17 @@ class KeyDirectory:
     def __init__(self) -> None:
         self._workspaces: LRUCache[bytes, int] = LRUCache(maxsize=10_000)
 
-    async def workspace_of(self, session: AsyncSession, secret_hash: bytes) -> int | None:
+    async def workspace_of(self, engine: AsyncEngine, secret_hash: bytes) -> int | None:
         workspace_id = self._workspaces.get(secret_hash)
         if workspace_id is None:
-            workspace_id = await api_key_workspace(session, secret_hash)
+            workspace_id = await api_key_workspace(engine, secret_hash)
             if workspace_id is not None:
                 self._workspaces[secret_hash] = workspace_id
         return workspace_id
 
 
 async def authenticate(
-    session: AsyncSession, directory: KeyDirectory, authorization: str | None
+    engine: AsyncEngine, directory: KeyDirectory, authorization: str | None
 ) -> Principal:
     """The principal behind an `Authorization: Bearer <key>` header, or a 401."""
     token = bearer_token(authorization)
@@ -59,16 +59,16 @@ async def authenticate(
             detail="send an API key as 'Authorization: Bearer <key>'", headers=_CHALLENGE
         )
     secret_hash = hash_api_key(token)
-    workspace_id = await directory.workspace_of(session, secret_hash)
+    workspace_id = await directory.workspace_of(engine, secret_hash)
     key = (
         None
         if workspace_id is None
-        else await active_api_key(session, workspace_id=workspace_id, secret_hash=secret_hash)
+        else await active_api_key(engine, workspace_id=workspace_id, secret_hash=secret_hash)
     )
-    if key is None or key.id is None:
+    if workspace_id is None or key is None:
         raise NotAuthorizedException(detail="API key is unknown or revoked", headers=_CHALLENGE)
     return Principal(
-        workspace_id=key.workspace_id,
+        workspace_id=workspace_id,
         api_key_id=key.id,
         scopes=frozenset(ApiScope(scope) for scope in key.scopes),
     )

@@ -33,7 +33,9 @@ async def provide_context(
     """
     outage: DatabaseOutage = state.database_outage
     try:
-        principal = await authenticate(session, state.key_directory, headers.get("authorization"))
+        principal = await authenticate(
+            state.engine, state.key_directory, headers.get("authorization")
+        )
         key_usage: KeyUsage = state.key_usage
         await key_usage.record(state.engine, principal)
     except DATABASE_ERRORS as error:

@@ -253,11 +253,7 @@ async def _prepare_database(server_url: str, *, clicks: int, reload: bool) -> Ma
             DATABASE,
         )
         marker = _parse_marker(comment)
-        if (
-            not reload
-            and marker is not None
-            and (marker.clicks, marker.seed) == (clicks, SEED)
-        ):
+        if not reload and marker is not None and (marker.clicks, marker.seed) == (clicks, SEED):
             print(f"{DATABASE}: {marker.clicks:,} clicks loaded {marker.loaded_at}", flush=True)
             return marker
         if comment is not None:

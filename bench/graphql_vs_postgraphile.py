@@ -60,9 +60,7 @@ CLICKTRAIL = {
 }
 # PostGraphile sees every workspace: the condition narrows to the bench's, as the API key
 # does for clicktrail.
-_PG_PAGE = (
-    "allClicks(first: 100, orderBy: CREATED_AT_DESC, condition: {workspaceId: \"%s\"})"
-)
+_PG_PAGE = 'allClicks(first: 100, orderBy: CREATED_AT_DESC, condition: {workspaceId: "%s"})'
 POSTGRAPHILE = {
     "flat": f"query Flat {{ {_PG_PAGE} {{ nodes {{ {CLICK_FIELDS} }} }} }}",
     "nested": (
@@ -201,13 +199,15 @@ async def _servers(
     args: argparse.Namespace, url: str, workspace: int, work: Path
 ) -> AsyncIterator[list[Server]]:
     servers = []
-    with (work / "clicktrail.log").open("wb") as ours, (work / "postgraphile.log").open(
-        "wb"
-    ) as theirs:
+    with (
+        (work / "clicktrail.log").open("wb") as ours,
+        (work / "postgraphile.log").open("wb") as theirs,
+    ):
         clicktrail = (
             # The per-key rate limit (600 a minute) would answer most requests with a 429.
             api_server(url, 1, ours, {"CLICKTRAIL_API_RATE_LIMIT_PER_MINUTE": "0"})
-            if args.only in (None, "clicktrail") else _nothing()
+            if args.only in (None, "clicktrail")
+            else _nothing()
         )
         async with clicktrail as base:
             if base is not None:
@@ -323,9 +323,7 @@ async def _wait_ready(base: str, process: asyncio.subprocess.Process) -> None:
             if process.returncode is not None:
                 raise SystemExit(f"PostGraphile exited with {process.returncode}: see its log")
             try:
-                response = await client.post(
-                    f"{base}/graphql", json={"query": "{ __typename }"}
-                )
+                response = await client.post(f"{base}/graphql", json={"query": "{ __typename }"})
                 if response.status_code == 200:
                     return
             except httpx.TransportError:

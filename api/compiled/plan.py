@@ -131,7 +131,10 @@ class _Compiler:
             expression = self.connection(connection, newest_first, prefix, after, params)
             cursor_params = (params.next(), params.next()) if after else None
             return sql.click_page(
-                expression, newest_first=newest_first, after=cursor_params, workspace="$1",
+                expression,
+                newest_first=newest_first,
+                after=cursor_params,
+                workspace="$1",
                 size="$2",
             )
 
@@ -159,7 +162,9 @@ class _Compiler:
                 value = f"(SELECT coalesce(json_agg({click} ORDER BY {order}), '[]'::json) FROM shown c)"
             elif name == "edges":
                 edge = self.edge(_children(nodes), prefix, params, events)
-                value = f"(SELECT coalesce(json_agg({edge} ORDER BY {order}), '[]'::json) FROM shown c)"
+                value = (
+                    f"(SELECT coalesce(json_agg({edge} ORDER BY {order}), '[]'::json) FROM shown c)"
+                )
             elif name == "pageInfo":
                 value = self.page_info(_children(nodes), newest_first, prefix, after)
             else:
@@ -311,4 +316,3 @@ class _Params:
         name = f"${self.number}"
         self.number += 1
         return name
-

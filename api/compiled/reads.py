@@ -62,8 +62,8 @@ class CompiledReads:
         )
         # (document, operation name) -> its plan and, without variables, its cost; None for a
         # document that does not compile.
-        self._plans: LRUCache[tuple[str, str | None], tuple[Plan, Cost | None] | None] = (
-            LRUCache(maxsize=CACHED_DOCUMENTS)
+        self._plans: LRUCache[tuple[str, str | None], tuple[Plan, Cost | None] | None] = LRUCache(
+            maxsize=CACHED_DOCUMENTS
         )
 
     def plan(self, query: str, operation_name: str | None) -> tuple[Plan, Cost | None] | None:
@@ -157,7 +157,9 @@ def _statement(
     size = page_size(arguments.get("first"))
     order = ClickOrder(arguments.get("orderBy") or ClickOrder.NEWEST_FIRST)
     after = arguments.get("after")
-    position = None if after is None else decode_cursor(after, CursorScope(CLICKS_FIELD, order.name))
+    position = (
+        None if after is None else decode_cursor(after, CursorScope(CLICKS_FIELD, order.name))
+    )
     params: list[object] = [workspace_id, size]
     for events in root.events:
         values = get_argument_values(events.definition, events.node, variables)

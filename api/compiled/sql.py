@@ -39,9 +39,7 @@ def enum_name(column: str, enum: type[ConversionStatus]) -> str:
 def cursor(prefix: str, alias: str = "c") -> str:
     """`api.pagination.encode_cursor` of a row: URL-safe base64 without padding."""
     raw = f"{literal(prefix)} || {iso_time(f'{alias}.created_at')} || '|' || {alias}.id"
-    return (
-        f"rtrim(translate(encode(convert_to({raw}, 'UTF8'), 'base64'), E'+/\\n', '-_'), '=')"
-    )
+    return f"rtrim(translate(encode(convert_to({raw}, 'UTF8'), 'base64'), E'+/\\n', '-_'), '=')"
 
 
 def _column(table_columns: object, name: str) -> str:
@@ -156,7 +154,9 @@ def click_page(
     """
     keyset = ""
     if after is not None:
-        keyset = f" AND (c.created_at, c.id) {'<' if newest_first else '>'} ({after[0]}, {after[1]})"
+        keyset = (
+            f" AND (c.created_at, c.id) {'<' if newest_first else '>'} ({after[0]}, {after[1]})"
+        )
     return (
         f"WITH page AS (SELECT * FROM clicks c WHERE c.workspace_id = {workspace}{keyset} "
         f"ORDER BY {order_by(newest_first)} LIMIT {size} + 1), "

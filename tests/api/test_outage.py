@@ -93,7 +93,11 @@ async def test_a_database_lost_during_a_request_is_a_503(
     assert settings.database_url is not None
     pages = " ".join(f"p{i}: clicks {{ nodes {{ id }} }}" for i in range(4))
     with database_proxy(settings.database_url) as proxy:
-        async with client_with(settings, database_url=proxy.url) as client:
+        # The resolvers' concurrent reads: the compiled path would run the four pages one after
+        # the other on the key lookup's connection.
+        async with client_with(
+            settings, database_url=proxy.url, api_compiled_reads=False
+        ) as client:
             assert await answered(client, workspace)
             # The key lookup runs on a pooled connection; the pages need new ones.
             proxy.refuse_new()
