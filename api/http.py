@@ -124,7 +124,7 @@ def graphql_controller(
             response: Response[bytes] = super().create_response(response_data, sub_response)
             return response
 
-        async def execute_single(  # noqa: PLR0917
+        async def execute_single(
             self,
             request: Request[Any, Any, Any],
             request_adapter: AsyncHTTPRequestAdapter,

@@ -102,7 +102,7 @@ def compile_document(
 
 
 class _Compiler:
-    def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode]):
+    def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode]) -> None:
         self.schema = schema
         self.fragments = fragments
 
@@ -159,7 +159,7 @@ class _Compiler:
                 value = sql.literal("ClickConnection") + "::text"
             elif name == "nodes":
                 click = self.click(_children(nodes), params, events)
-                value = f"(SELECT coalesce(json_agg({click} ORDER BY {order}), '[]'::json) FROM shown c)"
+                value = sql.page_array(click, order)
             elif name == "edges":
                 edge = self.edge(_children(nodes), prefix, params, events)
                 value = (

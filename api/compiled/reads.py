@@ -21,6 +21,7 @@ from graphql import (
     DocumentNode,
     GraphQLError,
     GraphQLSchema,
+    VariableValues,
     get_argument_values,
     get_variable_values,
     parse,
@@ -88,7 +89,7 @@ class CompiledReads:
             return None
         cost = None
         if not plan.operation.variable_definitions:
-            cost = operation_cost(self.schema, document, plan.operation, {})
+            cost = operation_cost(self.schema, document, plan.operation, None)
         return plan, cost
 
     async def execute(
@@ -103,7 +104,7 @@ class CompiledReads:
         if planned is None or not context.principal.scopes & _READ_SCOPES:
             return None
         plan, cost = planned
-        coerced: dict[str, Any] = {}
+        coerced: VariableValues | None = None
         if plan.operation.variable_definitions:
             values = get_variable_values(
                 self.schema, plan.operation.variable_definitions, variables or {}
@@ -148,7 +149,7 @@ def _invalid(schema: GraphQLSchema, document: DocumentNode, rules: tuple[Any, ..
 
 
 def _statement(
-    root: ClicksField, variables: dict[str, Any], workspace_id: int
+    root: ClicksField, variables: VariableValues | None, workspace_id: int
 ) -> tuple[str, list[object]]:
     arguments = get_argument_values(root.definition, root.node, variables)
     if arguments.get("filter") is not None:

@@ -101,7 +101,9 @@ EVENT_FIELDS: Mapping[str, str] = {
     "createdAt": iso_time(_event("created_at")),
     "updatedAt": iso_time(_event("updated_at")),
     # A numeric with microseconds: it decodes to the float timedelta.total_seconds() gives.
-    "secondsFromClick": f"extract(epoch FROM {_event('created_at')} - {_event('click_created_at')})",
+    "secondsFromClick": (
+        f"extract(epoch FROM {_event('created_at')} - {_event('click_created_at')})"
+    ),
     "countsAsConversion": f"t.{_column(_t, 'counts_as_conversion')}",
     "countsInRevenue": f"t.{_column(_t, 'counts_in_revenue')}",
     "params": _event("params"),
@@ -163,6 +165,11 @@ def click_page(
         f"shown AS (SELECT * FROM page c ORDER BY {order_by(newest_first)} LIMIT {size}) "
         f"SELECT ({connection})::text"
     )
+
+
+def page_array(obj: str, order: str) -> str:
+    """The page's rows as a JSON array of ``obj``, in the page's order."""
+    return f"(SELECT coalesce(json_agg({obj} ORDER BY {order}), '[]'::json) FROM shown c)"
 
 
 def order_by(newest_first: bool, *, reverse: bool = False) -> str:

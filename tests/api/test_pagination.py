@@ -9,8 +9,8 @@ from litestar.testing import AsyncTestClient
 
 from api import pagination
 from api.pagination import CursorScope, Position
-from tests.api.conftest import Traffic
 from models.settings import Settings
+from tests.api.conftest import Traffic
 from tests.api.graphql import client_with, data, execute
 
 

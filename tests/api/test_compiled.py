@@ -1,0 +1,327 @@
+"""The compiled read path answers byte for byte what the normal executor answers.
+
+Every document of the corpus goes to two apps on the same data, one with the compiled path
+on and one with it off, and the HTTP status and body bytes must be the same. The documents
+marked compiled must be answered by the compiled path (or the comparison would compare the
+normal path with itself); the others, errors included, are left to the normal path.
+"""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from api.compiled.reads import CompiledReads
+from api.workspaces.service import NewWorkspace, create_workspace
+from models import Click, ConversionEvent, ConversionType
+from models.click_ids import new_click_id
+from models.enums import DuplicatePolicy
+from models.partitions import ensure_partitions
+from models.settings import Settings
+from tests.api.conftest import conversion_type_ids
+from tests.api.graphql import client_with
+from tests.ingestion.conftest import TrackedCampaign
+
+Client = AsyncTestClient[Litestar]
+
+CLICK_FIELDS = (
+    "__typename id createdAt userAgent deviceType os browser isBot isUnique country referrer "
+    "externalId cost subs params"
+)
+EVENT_FIELDS = (
+    "__typename id type txid status amount originalAmount originalCurrency cost createdAt "
+    "updatedAt secondsFromClick countsAsConversion countsInRevenue params clickId"
+)
+PAGE = """
+query Page($first: Int, $after: String, $order: ClickOrder!, $types: [String!],
+           $statuses: [ConversionStatus!]) {
+  clicks(first: $first, after: $after, orderBy: $order) {
+    __typename
+    pageInfo { __typename hasNextPage hasPreviousPage startCursor endCursor }
+    edges { __typename cursor node { id createdAt events(types: $types, statuses: $statuses) {
+      id type status } } }
+  }
+}
+"""
+
+
+@dataclass(frozen=True)
+class Case:
+    query: str
+    variables: dict[str, Any] | None = None
+    operation_name: str | None = None
+    # Answered by the compiled path; otherwise by the normal one.
+    compiled: bool = True
+
+
+CORPUS = [
+    Case(
+        "query Flat { clicks(first: 100) { nodes { id createdAt country deviceType os browser "
+        "isBot cost } } }"
+    ),
+    Case(f"{{ clicks {{ nodes {{ {CLICK_FIELDS} }} }} }}"),
+    Case(
+        f"{{ clicks(first: 3) {{ nodes {{ id conversions {{ {EVENT_FIELDS} }} transactions {{ "
+        f"{EVENT_FIELDS} }} events {{ {EVENT_FIELDS} }} }} }} }}"
+    ),
+    Case(
+        '{ clicks { nodes { id a: events(types: ["transaction", "deposit"], statuses: '
+        "[APPROVED, DECLINED, OTHER]) { id txid } b: events(types: []) { id } c: "
+        "events(statuses: []) { id } d: events(statuses: [PENDING]) { txid amount } } } }"
+    ),
+    Case(
+        "{ __typename first: clicks(first: 1) { nodes { id } } second: clicks(first: 3, "
+        "orderBy: OLDEST_FIRST) { edges { cursor } pageInfo { endCursor } } }"
+    ),
+    Case(
+        "{ clicks(first: 2) { nodes { id } nodes { country } n: nodes { ... on Click { id "
+        "when: createdAt } ... { subs } } } }"
+    ),
+    Case(
+        """
+        query Fragments { clicks(first: 4) { ...Connection } }
+        fragment Connection on ClickConnection {
+          pageInfo { ...Info } edges { node { ...Row ...More } }
+        }
+        fragment Info on PageInfo { hasNextPage endCursor }
+        fragment Row on Click { id ...More transactions { ...Event } }
+        fragment More on Click { cost country }
+        fragment Event on ConversionEvent { txid status }
+        """
+    ),
+    Case(
+        "query A { clicks(first: 1) { nodes { id } } } query B { clicks(first: 2) { nodes { "
+        "cost } } }",
+        operation_name="B",
+    ),
+    Case("query ($first: Int) { clicks(first: $first) { nodes { id } } }", {"first": None}),
+    # Left to the normal path: errors, and fields the compiled path does not write.
+    Case("{ clicks(first: 0) { nodes { id } } }", compiled=False),
+    Case("{ clicks(first: 1001) { nodes { id } } }", compiled=False),
+    Case('{ clicks(after: "no cursor") { nodes { id } } }', compiled=False),
+    Case(
+        "query ($first: Int) { clicks(first: $first) { nodes { id } } }",
+        {"first": "x"},
+        compiled=False,
+    ),
+    Case('{ clicks(filter: {countries: ["DE"]}) { nodes { id } } }', compiled=False),
+    Case("{ clicks { totalCount nodes { id } } }", compiled=False),
+    Case("{ clicks { nodes { id ip campaign { name } } } }", compiled=False),
+    Case(
+        "query ($all: Boolean!) { clicks { nodes { id country @include(if: $all) } } }",
+        {"all": False},
+        compiled=False,
+    ),
+    Case("query A { clicks { nodes { id } } } query B { __typename }", compiled=False),
+    Case("{ clicks { nodes { id nosuchfield } } }", compiled=False),
+    Case("{ clicks { nodes { id ", compiled=False),
+    Case("{ workspace { name } clicks { nodes { id } } }", compiled=False),
+]
+
+
+@pytest.fixture
+async def clicks(
+    session: AsyncSession, engine: AsyncEngine, campaign: TrackedCampaign
+) -> TrackedCampaign:
+    """Clicks and events with every kind of value: nulls, text to escape, gaps in the subs,
+    times with and without microseconds, clicks of the same millisecond, custom types."""
+    now = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    async with engine.begin() as conn:
+        await ensure_partitions(conn, since=now - timedelta(days=2), until=now)
+    ws = campaign.workspace_id
+    session.add(
+        ConversionType(
+            workspace_id=ws,
+            name="deposit",
+            counts_as_conversion=True,
+            counts_in_revenue=False,
+            duplicate_policy=DuplicatePolicy.NEW_PER_TXID,
+        )
+    )
+    await session.commit()
+    types = await conversion_type_ids(session, ws)
+    base = {
+        "workspace_id": ws,
+        "campaign_id": campaign.campaign_id,
+        "offer_id": campaign.offer_id,
+        "traffic_source_id": campaign.source_id,
+    }
+    rows: list[dict[str, Any]] = []
+    times = [now - timedelta(minutes=n, microseconds=(n % 3) * 123_456) for n in range(9)]
+    times += [times[4]]  # two clicks of the same millisecond: ordered by id
+    for n, at in enumerate(times):
+        click_id, created_at = new_click_id(at)
+        rows.append({**base, "id": click_id, "created_at": created_at, "cost": Decimal(n) / 7})
+    rows[0].update(
+        ip="2001:db8::1",
+        user_agent='Mozilla/5.0 "quoted" \\ back \u00fc \u2028 \U0001f600',
+        device_type="mobile",
+        os="Android",
+        browser="Chrome",
+        is_bot=True,
+        is_unique=False,
+        country="D",
+        referrer="https://example.com/?a=1&b=\x01\t\n",
+        external_id="ext-1",
+        cost=Decimal("0.050000"),
+        sub1="a",
+        sub3="c",
+        params={
+            "q": "\u00fc",
+            "n": 1.5,
+            "big": 12345678901234567890,
+            "tiny": 1e-7,
+            "nested": {"b": [1, None, True, "x"]},
+            "": "",
+        },
+    )
+    rows[1].update(sub20="last", params={"sub1": None})
+    rows[2].update(sub2="only-two")
+    await session.execute(insert(Click), rows)
+    events = []
+    event_rows: list[tuple[dict[str, Any], str, str, str, dict[str, Any]]] = [
+        (rows[0], "conversion", "", "approved", {"amount": Decimal("10.5")}),
+        (
+            rows[0],
+            "transaction",
+            "t1",
+            "pending",
+            {"original_amount": Decimal("9.99"), "original_currency": "USD"},
+        ),
+        (rows[0], "transaction", "t2", "declined", {"amount": Decimal("-1")}),
+        (rows[0], "deposit", "d1", "other", {"params": {"k": "\u00e9\x02"}}),
+        (rows[3], "conversion", "", "pending", {"amount": Decimal("999999999999.999999")}),
+        (rows[3], "transaction", "same-time", "approved", {}),
+        (rows[3], "transaction", "same-time-2", "approved", {}),
+    ]
+    for n, (row, type_name, txid, status, extra) in enumerate(event_rows):
+        at = row["created_at"] + timedelta(seconds=90 * (n % 3), microseconds=7 * (n % 2))
+        if txid.startswith("same-time"):
+            at = row["created_at"] + timedelta(days=1)
+        events.append(
+            {
+                "workspace_id": ws,
+                "click_created_at": row["created_at"],
+                "click_id": row["id"],
+                "type_id": types[type_name],
+                "txid": txid,
+                "dedup_txid": txid,
+                "status": status,
+                "created_at": at,
+                "updated_at": at + timedelta(hours=1),
+                **extra,
+            }
+        )
+    await session.execute(insert(ConversionEvent), events)
+    await session.commit()
+    return campaign
+
+
+@pytest.fixture
+async def clients(settings: Settings, engine: AsyncEngine) -> AsyncIterator[tuple[Client, Client]]:
+    quiet = {"api_rate_limit_per_minute": 0}
+    async with (
+        client_with(settings, api_compiled_reads=True, **quiet) as compiled,
+        client_with(settings, api_compiled_reads=False, **quiet) as normal,
+    ):
+        yield compiled, normal
+
+
+@pytest.fixture
+def answered(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each request was answered by the compiled path."""
+    results: list[bool] = []
+    original = CompiledReads.execute
+
+    async def execute(self: CompiledReads, *args: Any, **kwargs: Any) -> Any:
+        result = await original(self, *args, **kwargs)
+        results.append(result is not None)
+        return result
+
+    monkeypatch.setattr(CompiledReads, "execute", execute)
+    return results
+
+
+async def _both(
+    clients: tuple[Client, Client], key: str, case: Case, answered: list[bool]
+) -> bytes:
+    body = {"query": case.query, "variables": case.variables, "operationName": case.operation_name}
+    headers = {"Authorization": f"Bearer {key}"}
+    answered.clear()
+    compiled = await clients[0].post("/graphql", json=body, headers=headers)
+    normal = await clients[1].post("/graphql", json=body, headers=headers)
+    assert (compiled.status_code, compiled.content) == (normal.status_code, normal.content)
+    assert answered == [case.compiled], case.query
+    return compiled.content
+
+
+@pytest.mark.parametrize("case", CORPUS, ids=[str(n) for n in range(len(CORPUS))])
+async def test_the_compiled_path_answers_as_the_normal_one(
+    clicks: TrackedCampaign,
+    clients: tuple[Client, Client],
+    answered: list[bool],
+    case: Case,
+):
+    content = await _both(clients, clicks.workspace.admin_api_key, case, answered)
+    if case.compiled:
+        assert b'"errors"' not in content
+
+
+@pytest.mark.parametrize("order", ["NEWEST_FIRST", "OLDEST_FIRST"])
+@pytest.mark.parametrize(
+    "events",
+    [{}, {"types": ["transaction"]}, {"statuses": ["APPROVED"]}, {"types": [], "statuses": None}],
+)
+async def test_pages_walked_by_cursor_are_the_same(
+    clicks: TrackedCampaign,
+    clients: tuple[Client, Client],
+    answered: list[bool],
+    order: str,
+    events: dict[str, Any],
+):
+    key = clicks.workspace.admin_api_key
+    after = None
+    seen = 0
+    for _ in range(10):
+        variables = {"first": 3, "after": after, "order": order, **events}
+        content = await _both(clients, key, Case(PAGE, variables), answered)
+        page = msgspec.json.decode(content)["data"]["clicks"]
+        seen += len(page["edges"])
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert seen == 10
+    # Past the last page: empty, without cursors.
+    await _both(clients, key, Case(PAGE, {"first": 3, "after": after, "order": order}), answered)
+    # A cursor of the other order is refused by the normal path.
+    other = "OLDEST_FIRST" if order == "NEWEST_FIRST" else "NEWEST_FIRST"
+    await _both(
+        clients,
+        key,
+        Case(PAGE, {"first": 3, "after": after, "order": other}, compiled=False),
+        answered,
+    )
+
+
+async def test_another_workspace_sees_an_empty_page(
+    clicks: TrackedCampaign,
+    session: AsyncSession,
+    clients: tuple[Client, Client],
+    answered: list[bool],
+):
+    other: NewWorkspace = await create_workspace(session, name="Other")
+    await session.commit()
+    content = await _both(
+        clients, other.admin_api_key, Case(PAGE, {"order": "NEWEST_FIRST"}), answered
+    )
+    page = msgspec.json.decode(content)["data"]["clicks"]
+    assert page["edges"] == []
+    assert page["pageInfo"]["startCursor"] is None
