@@ -40,9 +40,9 @@ from bench.api_reads import DEFAULT_SERVER, api_server, prepare
 from bench.load import STATS_LUA
 from bench.machine import CpuTimes, cpu_times, free_port, idle_share
 
-NODE_VERSION = "22.21.1"
+NODE_VERSION = "22.23.5"
 POSTGRAPHILE_VERSION = "5.1.5"
-PG_AGGREGATES_VERSION = "0.2.0"
+PG_AGGREGATES_VERSION = "0.2.0-rc.2"
 CACHE = Path.home() / ".cache" / "clicktrail-bench" / "postgraphile"
 THREADS = 1
 CONNECTIONS = 20
@@ -59,14 +59,15 @@ CLICKTRAIL = {
     ),
 }
 # PostGraphile sees every workspace: the condition narrows to the bench's, as the API key
-# does for clicktrail.
+# does for clicktrail. Its `id` is a global node id; the column is `rowId`.
+_PG_CLICK_FIELDS = CLICK_FIELDS.replace("id ", "rowId ", 1)
 _PG_PAGE = 'allClicks(first: 100, orderBy: CREATED_AT_DESC, condition: {workspaceId: "%s"})'
 POSTGRAPHILE = {
-    "flat": f"query Flat {{ {_PG_PAGE} {{ nodes {{ {CLICK_FIELDS} }} }} }}",
+    "flat": f"query Flat {{ {_PG_PAGE} {{ nodes {{ {_PG_CLICK_FIELDS} }} }} }}",
     "nested": (
-        f"query Nested {{ {_PG_PAGE} {{ nodes {{ {CLICK_FIELDS} "
+        f"query Nested {{ {_PG_PAGE} {{ nodes {{ {_PG_CLICK_FIELDS} "
         f"conversionEventsByWorkspaceIdAndClickCreatedAtAndClickId(orderBy: [CREATED_AT_ASC, "
-        f"ID_ASC]) {{ nodes {{ {EVENT_FIELDS} }} }} }} }} }}"
+        f"ROW_ID_ASC]) {{ nodes {{ {EVENT_FIELDS} }} }} }} }} }}"
     ),
 }
 
