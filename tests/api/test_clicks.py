@@ -1,6 +1,8 @@
+import ipaddress
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
@@ -308,3 +310,27 @@ async def test_another_workspace_sees_none_of_the_clicks(
         {"filter": {"campaignIds": [str(traffic.campaign.campaign_id)]}},
     )
     assert body["data"]["clicks"]["totalCount"] == 0
+
+
+async def test_an_ip_becomes_text_only_when_a_query_selects_it(
+    settings: Settings, traffic: Traffic, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+):
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE clicks SET ip = '192.0.2.7'"))
+    texts: list[object] = []
+    original = ipaddress.IPv4Address.__str__
+
+    def counted(self: ipaddress.IPv4Address) -> str:
+        texts.append(self)
+        return original(self)
+
+    monkeypatch.setattr(ipaddress.IPv4Address, "__str__", counted)
+    key = traffic.campaign.workspace.admin_api_key
+    # The normal executor: the compiled path does not write IPs.
+    async with client_with(settings, api_compiled_reads=False) as client:
+        body = await execute(client, key, "{ clicks { nodes { id country } } }")
+        assert len(body["data"]["clicks"]["nodes"]) == 4
+        assert texts == []
+        body = await execute(client, key, "{ clicks { nodes { id ip } } }")
+    assert {node["ip"] for node in body["data"]["clicks"]["nodes"]} == {"192.0.2.7"}
+    assert len(texts) == 4
