@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     outage = DatabaseOutage()
     schema = build_schema(settings, outage=outage)
-    compiled = CompiledReads(schema._schema, settings) if settings.api_compiled_reads else None
+    compiled = CompiledReads(schema, settings) if settings.api_compiled_reads else None
     controller = graphql_controller(schema, graphiql=bool(settings.graphiql), compiled=compiled)
     # GraphiQL's page has to load before the user can give it a key.
     controller.before_request = serve_graphiql if settings.graphiql else None

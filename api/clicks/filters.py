@@ -3,7 +3,7 @@
 from datetime import datetime
 
 import strawberry
-from sqlalchemy import ColumnElement, Table, and_, exists, not_, or_, select, true
+from sqlalchemy import ColumnElement, FromClause, and_, exists, not_, or_, select, true
 
 from api.enums import ConversionStatus
 from api.errors import QueryInputError
@@ -153,7 +153,7 @@ def check_click_filter(filter_: ClickFilter | None) -> None:
 
 
 def click_condition(
-    clicks: Table, filter_: ClickFilter | None, *, workspace_id: int
+    clicks: FromClause, filter_: ClickFilter | None, *, workspace_id: int
 ) -> ColumnElement[bool]:
     """The WHERE clause for ``filter_`` on ``clicks`` (the clicks table or an alias of it)."""
     check_click_filter(filter_)
@@ -163,7 +163,7 @@ def click_condition(
     return condition
 
 
-def _condition(clicks: Table, f: ClickFilter, workspace_id: int) -> ColumnElement[bool]:
+def _condition(clicks: FromClause, f: ClickFilter, workspace_id: int) -> ColumnElement[bool]:
     c = clicks.c
     parts: list[ColumnElement[bool]] = []
     if f.created_from is not None:
@@ -217,7 +217,7 @@ def _condition(clicks: Table, f: ClickFilter, workspace_id: int) -> ColumnElemen
 
 
 def _has_event(
-    clicks: Table, workspace_id: int, condition: ColumnElement[bool]
+    clicks: FromClause, workspace_id: int, condition: ColumnElement[bool]
 ) -> ColumnElement[bool]:
     return exists(
         select(1)

@@ -4,7 +4,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ARRAY, DateTime, Row, Text, and_, bindparam, func, select, tuple_
+from sqlalchemy import (
+    ARRAY,
+    DateTime,
+    FromClause,
+    Row,
+    Select,
+    Text,
+    and_,
+    bindparam,
+    func,
+    select,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.selectable import TableValuedAlias
 
@@ -12,6 +24,27 @@ from api.clicks.filters import CLICKS, ClickFilter, click_condition
 from api.database import fetch_all, fetch_count
 from api.pagination import Position
 from models.click_ids import click_time
+
+
+def page_statement(
+    clicks: FromClause,
+    *,
+    workspace_id: int,
+    filter_: ClickFilter | None,
+    after: Position | None,
+    size: int,
+    newest_first: bool,
+) -> Select[Any]:
+    """Up to ``size`` + 1 clicks of ``clicks`` (the table or an alias of it) after ``after`` in
+    (time, id) order: keyset, never OFFSET."""
+    c = clicks.c
+    statement = select(clicks).where(click_condition(clicks, filter_, workspace_id=workspace_id))
+    if after is not None:
+        key = tuple_(c.created_at, c.id)
+        position = tuple_(after.time, after.id)
+        statement = statement.where(key < position if newest_first else key > position)
+    order = (c.created_at.desc(), c.id.desc()) if newest_first else (c.created_at, c.id)
+    return statement.order_by(*order).limit(size + 1)
 
 
 async def page(
@@ -23,15 +56,17 @@ async def page(
     size: int,
     newest_first: bool,
 ) -> Sequence[Row[Any]]:
-    """Up to ``size`` + 1 clicks after ``after`` in (time, id) order: keyset, never OFFSET."""
-    c = CLICKS.c
-    statement = select(CLICKS).where(click_condition(CLICKS, filter_, workspace_id=workspace_id))
-    if after is not None:
-        key = tuple_(c.created_at, c.id)
-        position = tuple_(after.time, after.id)
-        statement = statement.where(key < position if newest_first else key > position)
-    order = (c.created_at.desc(), c.id.desc()) if newest_first else (c.created_at, c.id)
-    return await fetch_all(engine, statement.order_by(*order).limit(size + 1))
+    return await fetch_all(
+        engine,
+        page_statement(
+            CLICKS,
+            workspace_id=workspace_id,
+            filter_=filter_,
+            after=after,
+            size=size,
+            newest_first=newest_first,
+        ),
+    )
 
 
 async def count(engine: AsyncEngine, *, workspace_id: int, filter_: ClickFilter | None) -> int:

@@ -48,6 +48,12 @@ class EventArguments:
     node: FieldNode
 
 
+# Builds a statement: (newest first, cursor prefix, page, has a cursor, first parameter
+# number) -> text, where page is the `page` CTE's text when a filter gave it (its parameters
+# come first).
+Build = Callable[[bool, str, str | None, bool, int], str]
+
+
 @dataclass(slots=True)
 class ClicksField:
     """One `clicks` root field."""
@@ -56,17 +62,27 @@ class ClicksField:
     definition: GraphQLField
     node: FieldNode
     events: list[EventArguments]
-    # (newest_first, cursor prefix, has cursor) -> statement text.
-    build: Callable[[bool, str, bool], str]
+    build: Build
     statements: dict[tuple[bool, bool], str] = field(default_factory=dict)
 
     def statement(self, *, newest_first: bool, order: str, after: bool) -> str:
+        """The statement of a page without a filter: built once per order and cursor use."""
         key = (newest_first, after)
         text = self.statements.get(key)
         if text is None:
-            prefix = cursor_prefix(CursorScope(CLICKS_FIELD, order))
-            text = self.statements[key] = self.build(newest_first, prefix, after)
+            text = self.build(newest_first, _prefix(order), None, after, 1)
+            self.statements[key] = text
         return text
+
+    def filtered_statement(
+        self, *, newest_first: bool, order: str, after: bool, page: str, page_parameters: int
+    ) -> str:
+        """The statement around ``page``, a filtered page's SQL taking the first parameters."""
+        return self.build(newest_first, _prefix(order), page, after, page_parameters + 1)
+
+
+def _prefix(order: str) -> str:
+    return cursor_prefix(CursorScope(CLICKS_FIELD, order))
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,22 +140,27 @@ class _Compiler:
         events: list[EventArguments] = []
         connection = self.collect("ClickConnection", _children(nodes))
 
-        def build(newest_first: bool, prefix: str, after: bool) -> str:
-            # Parameters of the event lists are numbered from $3 in selection order, each
-            # time the text is built: the same order every time.
-            params = _Params(start=3)
-            expression = self.connection(connection, newest_first, prefix, after, params)
-            cursor_params = (params.next(), params.next()) if after else None
+        def build(
+            newest_first: bool, prefix: str, page: str | None, after: bool, first: int
+        ) -> str:
+            # The same numbering every time: workspace, page size, then the event lists'
+            # arguments in selection order, then the cursor's time and id.
+            params = _Params(start=first)
+            workspace, size = params.next(), params.next()
+            names = _Names(workspace, size, params)
+            expression = self.connection(connection, newest_first, prefix, after, names)
+            if page is None:
+                cursor = (params.next(), params.next()) if after else None
+                page = sql.keyset_page(
+                    newest_first=newest_first, after=cursor, workspace=workspace, size=size
+                )
             return sql.click_page(
-                expression,
-                newest_first=newest_first,
-                after=cursor_params,
-                workspace="$1",
-                size="$2",
+                expression, page, newest_first=newest_first, workspace=workspace, size=size
             )
 
         # Built once now, to refuse what cannot compile and to list the `events` fields.
-        self.connection(connection, True, "", False, _Params(start=3), events)
+        names = _Names("$1", "$2", _Params(start=3))
+        self.connection(connection, True, "", False, names, events)
         return ClicksField(key, definition, nodes[0], events, build)
 
     def connection(
@@ -148,7 +169,7 @@ class _Compiler:
         newest_first: bool,
         prefix: str,
         after: bool,
-        params: "_Params",
+        names: "_Names",
         events: list[EventArguments] | None = None,
     ) -> str:
         order = sql.order_by(newest_first)
@@ -158,15 +179,13 @@ class _Compiler:
             if name == "__typename":
                 value = sql.literal("ClickConnection") + "::text"
             elif name == "nodes":
-                click = self.click(_children(nodes), params, events)
+                click = self.click(_children(nodes), names, events)
                 value = sql.page_array(click, order)
             elif name == "edges":
-                edge = self.edge(_children(nodes), prefix, params, events)
-                value = (
-                    f"(SELECT coalesce(json_agg({edge} ORDER BY {order}), '[]'::json) FROM shown c)"
-                )
+                edge = self.edge(_children(nodes), prefix, names, events)
+                value = sql.page_array(edge, order)
             elif name == "pageInfo":
-                value = self.page_info(_children(nodes), newest_first, prefix, after)
+                value = self.page_info(_children(nodes), newest_first, prefix, after, names)
             else:
                 raise NotCompiled(name)
             pairs.append((key, value))
@@ -176,7 +195,7 @@ class _Compiler:
         self,
         selection: list[SelectionSetNode],
         prefix: str,
-        params: "_Params",
+        names: "_Names",
         events: list[EventArguments] | None,
     ) -> str:
         pairs = []
@@ -187,20 +206,25 @@ class _Compiler:
             elif name == "cursor":
                 value = sql.cursor(prefix)
             elif name == "node":
-                value = self.click(_children(nodes), params, events)
+                value = self.click(_children(nodes), names, events)
             else:
                 raise NotCompiled(name)
             pairs.append((key, value))
         return _object(pairs)
 
     def page_info(
-        self, selection: list[SelectionSetNode], newest_first: bool, prefix: str, after: bool
+        self,
+        selection: list[SelectionSetNode],
+        newest_first: bool,
+        prefix: str,
+        after: bool,
+        names: "_Names",
     ) -> str:
         first = sql.order_by(newest_first)
         last = sql.order_by(newest_first, reverse=True)
         expressions = {
             "__typename": sql.literal("PageInfo") + "::text",
-            "hasNextPage": "((SELECT count(*) FROM page) > $2)",
+            "hasNextPage": f"((SELECT count(*) FROM page) > {names.size})",
             "hasPreviousPage": "true" if after else "false",
             "startCursor": f"(SELECT {sql.cursor(prefix)} FROM shown c ORDER BY {first} LIMIT 1)",
             "endCursor": f"(SELECT {sql.cursor(prefix)} FROM shown c ORDER BY {last} LIMIT 1)",
@@ -216,7 +240,7 @@ class _Compiler:
     def click(
         self,
         selection: list[SelectionSetNode],
-        params: "_Params",
+        names: "_Names",
         events: list[EventArguments] | None,
     ) -> str:
         click_type = self.schema.type_map["Click"]
@@ -230,12 +254,12 @@ class _Compiler:
             elif name in sql.EVENT_LISTS:
                 types = statuses = ""
                 if name == "events":
-                    types, statuses = params.next(), params.next()
+                    types, statuses = names.params.next(), names.params.next()
                     if events is not None:
                         definition = click_type.fields[name]  # type: ignore[attr-defined]
                         events.append(EventArguments(definition, nodes[0]))
                 condition = sql.EVENT_LISTS[name](types, statuses)
-                value = sql.event_list(self.event(_children(nodes)), condition, "$1")
+                value = sql.event_list(self.event(_children(nodes)), condition, names.workspace)
             else:
                 raise NotCompiled(name)
             pairs.append((key, value))
@@ -306,6 +330,15 @@ def _object(pairs: list[tuple[str, str]]) -> str:
     if len(pairs) > _MAX_PAIRS:
         raise NotCompiled("too many fields")
     return sql.json_object(pairs)
+
+
+@dataclass(frozen=True, slots=True)
+class _Names:
+    """Parameters of a statement: the workspace's, the page size's, and those to number."""
+
+    workspace: str
+    size: str
+    params: "_Params"
 
 
 class _Params:

@@ -28,9 +28,16 @@ from graphql import (
     specified_rules,
     validate,
 )
+from sqlalchemy import Dialect
+from sqlalchemy.sql.compiler import SQLCompiler
+from strawberry.schema import BaseSchema
+from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types import ExecutionResult
+from strawberry.types.arguments import convert_arguments
 
+from api.clicks.filters import CLICKS
 from api.clicks.queries import ClickOrder
+from api.clicks.repository import page_statement
 from api.compiled.plan import CLICKS_FIELD, ClicksField, Plan, compile_document
 from api.context import Context
 from api.cost import MAX_INPUT_SIZE, Cost, operation_cost
@@ -44,15 +51,13 @@ from models.settings import Settings
 # Documents a process remembers; dashboards send a handful of them.
 CACHED_DOCUMENTS = 512
 _READ_SCOPES = frozenset({ApiScope.READ, ApiScope.ADMIN})
-
-
-class _Refused(Exception):
-    """The normal path would answer with an error."""
+_CLICKS = CLICKS.alias("c")
 
 
 class CompiledReads:
-    def __init__(self, schema: GraphQLSchema, settings: Settings) -> None:
-        self.schema = schema
+    def __init__(self, schema: BaseSchema, settings: Settings) -> None:
+        self.strawberry_schema = schema
+        self.schema: GraphQLSchema = schema._schema  # type: ignore[attr-defined]
         self.max_tokens = settings.api_max_tokens
         self.cost_limit = settings.api_max_query_cost
         self.rules = (
@@ -119,11 +124,16 @@ class CompiledReads:
         workspace_id = context.principal.workspace_id
         try:
             statements = [
-                (key, *_statement(root, coerced, workspace_id))
+                (
+                    key,
+                    *_statement(
+                        root, coerced, workspace_id, self.strawberry_schema, context.engine.dialect
+                    ),
+                )
                 for key, root in plan.roots
                 if isinstance(root, ClicksField)
             ]
-        except (GraphQLError, QueryInputError, _Refused):
+        except (GraphQLError, QueryInputError):
             return None
         texts: dict[str, str] = {}
         try:
@@ -149,29 +159,69 @@ def _invalid(schema: GraphQLSchema, document: DocumentNode, rules: tuple[Any, ..
 
 
 def _statement(
-    root: ClicksField, variables: VariableValues | None, workspace_id: int
+    root: ClicksField,
+    variables: VariableValues | None,
+    workspace_id: int,
+    strawberry_schema: BaseSchema,
+    dialect: Dialect,
 ) -> tuple[str, list[object]]:
-    arguments = get_argument_values(root.definition, root.node, variables)
-    if arguments.get("filter") is not None:
-        # Filters are turned into SQL by the normal path only.
-        raise _Refused
-    size = page_size(arguments.get("first"))
-    order = ClickOrder(arguments.get("orderBy") or ClickOrder.NEWEST_FIRST)
-    after = arguments.get("after")
+    field = root.definition.extensions[GraphQLCoreConverter.DEFINITION_BACKREF]
+    arguments = convert_arguments(
+        get_argument_values(root.definition, root.node, variables),
+        field.arguments,
+        scalar_registry=strawberry_schema.schema_converter.scalar_registry,
+        config=strawberry_schema.config,
+    )
+    size = page_size(arguments["first"])
+    order: ClickOrder = arguments["order_by"]
+    newest_first = order is ClickOrder.NEWEST_FIRST
+    after = arguments["after"]
     position = (
         None if after is None else decode_cursor(after, CursorScope(CLICKS_FIELD, order.name))
     )
-    params: list[object] = [workspace_id, size]
-    for events in root.events:
-        values = get_argument_values(events.definition, events.node, variables)
+    events: list[object] = []
+    for event_list in root.events:
+        values = get_argument_values(event_list.definition, event_list.node, variables)
         statuses = values.get("statuses")
-        params += [
+        events += [
             values.get("types"),
             None if statuses is None else [status.value for status in statuses],
         ]
-    if position is not None:
-        params += [position.time, position.id]
-    text = root.statement(
-        newest_first=order is ClickOrder.NEWEST_FIRST, order=order.name, after=position is not None
+    filter_ = arguments["filter"]
+    if filter_ is None:
+        text = root.statement(newest_first=newest_first, order=order.name, after=after is not None)
+        cursor = [] if position is None else [position.time, position.id]
+        return text, [workspace_id, size, *events, *cursor]
+    # The normal path's own statement for the filtered page (SQLAlchemy Core compiled here,
+    # ~0.3 ms), its parameters first.
+    page = page_statement(
+        _CLICKS,
+        workspace_id=workspace_id,
+        filter_=filter_,
+        after=position,
+        size=size,
+        newest_first=newest_first,
+    ).compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    assert isinstance(page, SQLCompiler)
+    page_params = _positional(page)
+    text = root.filtered_statement(
+        newest_first=newest_first,
+        order=order.name,
+        after=after is not None,
+        page=str(page),
+        page_parameters=len(page_params),
     )
-    return text, params
+    return text, [*page_params, workspace_id, size, *events]
+
+
+def _positional(compiled: SQLCompiler) -> list[object]:
+    """A compiled statement's parameter values in $n order, as SQLAlchemy would bind them."""
+    assert compiled.positiontup is not None
+    processors = compiled._bind_processors
+    values = []
+    for name in compiled.positiontup:
+        value = compiled.params[name]
+        # An IN list's values are named after the list's parameter: `status_1_2`.
+        process = processors.get(name) or processors.get(name.rpartition("_")[0])
+        values.append(process(value) if callable(process) else value)
+    return values

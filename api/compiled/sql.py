@@ -139,30 +139,33 @@ def json_object(pairs: list[tuple[str, str]]) -> str:
     return "json_build_object(" + ", ".join(f"'{key}', {value}" for key, value in pairs) + ")"
 
 
-def click_page(
-    connection: str,
-    *,
-    newest_first: bool,
-    after: tuple[str, str] | None,
-    workspace: str,
-    size: str,
+def keyset_page(
+    *, newest_first: bool, after: tuple[str, str] | None, workspace: str, size: str
 ) -> str:
-    """The statement answering one `clicks` field: its JSON as text.
-
-    ``connection`` is the connection's JSON expression over the CTEs `page` (the page's rows
-    and one more, which says whether more follow) and `shown` (the page); ``after`` the
-    parameters of the cursor's time and id. The keyset and the order are the normal path's
-    (api.clicks.repository.page), so PostgreSQL picks the same plan.
-    """
+    """The page's rows and one more (which says whether more follow), after the cursor
+    ``after`` (its time and id parameters): the normal path's statement without a filter
+    (api.clicks.repository.page_statement), so PostgreSQL picks the same plan."""
     keyset = ""
     if after is not None:
         keyset = (
             f" AND (c.created_at, c.id) {'<' if newest_first else '>'} ({after[0]}, {after[1]})"
         )
     return (
-        f"WITH page AS (SELECT * FROM clicks c WHERE c.workspace_id = {workspace}{keyset} "
-        f"ORDER BY {order_by(newest_first)} LIMIT {size} + 1), "
-        f"shown AS (SELECT * FROM page c ORDER BY {order_by(newest_first)} LIMIT {size}) "
+        f"SELECT * FROM clicks c WHERE c.workspace_id = {workspace}{keyset} "
+        f"ORDER BY {order_by(newest_first)} LIMIT {size} + 1"
+    )
+
+
+def click_page(connection: str, page: str, *, newest_first: bool, workspace: str, size: str) -> str:
+    """The statement answering one `clicks` field: its JSON as text.
+
+    ``connection`` is the connection's JSON expression over the CTEs `page` (``page``: the
+    page's rows and one more) and `shown` (the page). `shown` names the workspace again
+    (every row of the page is of it) so that the parameter has a type in every statement.
+    """
+    return (
+        f"WITH page AS ({page}), shown AS (SELECT * FROM page c WHERE c.workspace_id = "
+        f"{workspace} ORDER BY {order_by(newest_first)} LIMIT {size}) "
         f"SELECT ({connection})::text"
     )
 

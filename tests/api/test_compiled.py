@@ -103,6 +103,39 @@ CORPUS = [
         operation_name="B",
     ),
     Case("query ($first: Int) { clicks(first: $first) { nodes { id } } }", {"first": None}),
+    # Filters: the normal path's SQL for the page, inside the compiled statement.
+    Case('{ clicks(filter: {countries: ["D", "DE"]}) { nodes { id country } } }'),
+    Case(
+        "query ($filter: ClickFilter, $after: String) { clicks(filter: $filter, first: 2, "
+        "after: $after) { pageInfo { hasNextPage hasPreviousPage endCursor } nodes { id "
+        "events(statuses: [APPROVED]) { txid } } } }",
+        {
+            "filter": {
+                "isBot": False,
+                "or": [{"hasConversion": True}, {"not": {"subs": [{"index": 2, "values": []}]}}],
+                "eventStatuses": None,
+            },
+            "after": None,
+        },
+    ),
+    Case(
+        "query ($filter: ClickFilter) { clicks(filter: $filter) { nodes { id } } }",
+        {"filter": {"eventTypes": ["deposit", "transaction"], "eventStatuses": ["OTHER"]}},
+    ),
+    Case(
+        "query ($filter: ClickFilter) { clicks(filter: $filter, orderBy: OLDEST_FIRST) { "
+        "edges { cursor } } }",
+        {"filter": {"hasTransaction": True, "and": [{"countries": []}], "oses": None}},
+    ),
+    Case('{ clicks(filter: {campaignIds: ["1", "x"]}) { nodes { id } } }', compiled=False),
+    Case(
+        "{ clicks(filter: {not: {not: {not: {not: {not: {not: {isBot: true}}}}}}}) { nodes { id "
+        "} } }",
+        compiled=False,
+    ),
+    Case(
+        '{ clicks(filter: {subs: [{index: 21, values: ["a"]}]}) { nodes { id } } }', compiled=False
+    ),
     # Left to the normal path: errors, and fields the compiled path does not write.
     Case("{ clicks(first: 0) { nodes { id } } }", compiled=False),
     Case("{ clicks(first: 1001) { nodes { id } } }", compiled=False),
@@ -112,7 +145,6 @@ CORPUS = [
         {"first": "x"},
         compiled=False,
     ),
-    Case('{ clicks(filter: {countries: ["DE"]}) { nodes { id } } }', compiled=False),
     Case("{ clicks { totalCount nodes { id } } }", compiled=False),
     Case("{ clicks { nodes { id ip campaign { name } } } }", compiled=False),
     Case(
