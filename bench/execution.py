@@ -16,6 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from ipaddress import IPv4Address
 from typing import Any
 
 import msgspec
@@ -131,7 +132,7 @@ def clicks(count: int) -> list[ClickType]:
         click = ClickType(
             id=strawberry.ID(f"click{n:06d}"),
             created_at=START - timedelta(seconds=n),
-            ip="192.0.2.1",
+            inet=IPv4Address("192.0.2.1"),
             user_agent="Mozilla/5.0",
             device_type="mobile",
             os="Android",
