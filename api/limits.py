@@ -176,7 +176,7 @@ def variables_problem(variables: dict[str, Any] | None) -> str | None:
     Checked before graphql-core reads them: coercing, then converting, values costs time in
     their number (a 630 kB filter took seconds), and PostgreSQL cannot store a NUL character,
     so a string holding one could only fail later, less clearly. Filters take far fewer values
-    and nest far less deeply (api.clicks.filters).
+    and nest far less deeply (api.click_filter).
     """
     if not variables:
         return None

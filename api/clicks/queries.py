@@ -5,8 +5,8 @@ from typing import Annotated
 
 import strawberry
 
+from api.click_filter import ClickFilter
 from api.clicks import repository
-from api.clicks.filters import ClickFilter
 from api.clicks.types import ClickType
 from api.context import Context
 from api.enums import graphql_enum
@@ -21,7 +21,7 @@ from api.pagination import (
     page_size,
 )
 from api.permissions import CanRead
-from api.reports.queries import count_clicks
+from api.reports.service import count_clicks
 from api.selection import selection
 
 
@@ -72,7 +72,12 @@ class ClickQueries:
             after=after,
             position=lambda click: Position(click.created_at, click.id),
             scope=scope,
-            count=lambda: count_clicks(info.context, filter),
+            count=lambda: count_clicks(
+                engine,
+                workspace_id=workspace_id,
+                filter_=filter,
+                timeout_ms=info.context.settings.report_timeout_ms,
+            ),
         )
 
     @strawberry.field(

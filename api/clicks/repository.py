@@ -1,27 +1,20 @@
 """SQL for reading clicks."""
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    ARRAY,
-    DateTime,
     FromClause,
     Row,
     Select,
-    Text,
     and_,
-    bindparam,
-    func,
     select,
     tuple_,
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.sql.selectable import TableValuedAlias
 
-from api.clicks.filters import CLICKS, ClickFilter, click_condition
-from api.database import fetch_all, fetch_count
+from api.click_filter import CLICKS, ClickFilter, click_condition
+from api.database import click_keys, fetch_all
 from api.pagination import Position
 from models.click_ids import click_time
 
@@ -69,11 +62,6 @@ async def page(
     )
 
 
-async def count(engine: AsyncEngine, *, workspace_id: int, filter_: ClickFilter | None) -> int:
-    condition = click_condition(CLICKS, filter_, workspace_id=workspace_id)
-    return await fetch_count(engine, select(func.count()).select_from(CLICKS).where(condition))
-
-
 async def by_ids(
     engine: AsyncEngine, *, workspace_id: int, ids: Sequence[str]
 ) -> Sequence[Row[Any]]:
@@ -92,17 +80,4 @@ async def by_ids(
             # The time range lets PostgreSQL skip partitions the ids cannot be in.
             c.created_at.between(min(k[0] for k in keys), max(k[0] for k in keys)),
         ),
-    )
-
-
-def click_keys(keys: Sequence[tuple[datetime, str]]) -> TableValuedAlias:
-    """(time, id) pairs as a table: two array parameters, so the SQL text (and the prepared
-    statement asyncpg caches for it) is the same for any number of keys."""
-    return (
-        func.unnest(
-            bindparam("times", [time for time, _ in keys], type_=ARRAY(DateTime(timezone=True))),
-            bindparam("ids", [click_id for _, click_id in keys], type_=ARRAY(Text)),
-        )
-        .table_valued("time", "id")
-        .render_derived("keys")
     )

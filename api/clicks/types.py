@@ -13,7 +13,7 @@ from strawberry.scalars import JSON
 
 from api.catalog.references import load_references
 from api.catalog.types import CampaignType, OfferType, TrafficSourceType
-from api.clicks.filters import SUB_COUNT
+from api.click_filter import SUB_COUNT
 from api.context import Context
 from api.conversions.types import ConversionEventType
 from api.enums import ConversionStatus

@@ -35,7 +35,7 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types import ExecutionResult
 from strawberry.types.arguments import convert_arguments
 
-from api.clicks.filters import CLICKS
+from api.click_filter import CLICKS
 from api.clicks.queries import ClickOrder
 from api.clicks.repository import page_statement
 from api.compiled.plan import CLICKS_FIELD, ClicksField, Plan, compile_document

@@ -11,7 +11,7 @@ loaders) makes a document take the normal path.
 
 from collections.abc import Callable, Mapping
 
-from api.clicks.filters import CLICKS, EVENTS, SUB_COUNT, TYPES
+from api.click_filter import CLICKS, EVENTS, SUB_COUNT, TYPES
 from models.catalog import TRANSACTION_TYPE
 from models.enums import ConversionStatus
 

@@ -6,14 +6,17 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, and_, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.clicks.filters import EVENTS, TYPES
-from api.clicks.repository import click_keys
 from api.conversions.filters import ConversionFilter
-from api.database import fetch_all, fetch_count
+from api.database import click_keys, fetch_all, fetch_count
 from api.errors import QueryInputError
 from api.pagination import Position
 from api.values import bounded, checked_time
+from models import ConversionEvent, ConversionType
+from models.base import table_of
 from models.click_ids import click_time
+
+EVENTS = table_of(ConversionEvent)
+TYPES = table_of(ConversionType)
 
 _EVENTS_JOIN_TYPES = EVENTS.join(
     TYPES, and_(TYPES.c.workspace_id == EVENTS.c.workspace_id, TYPES.c.id == EVENTS.c.type_id)

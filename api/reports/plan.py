@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from api.clicks.filters import ClickFilter
+from api.click_filter import ClickFilter
 from api.enums import ConversionStatus
 from api.errors import QueryInputError
 from api.reports.types import (

@@ -7,19 +7,17 @@ from zoneinfo import ZoneInfo
 
 import strawberry
 from sqlalchemy import Row
-from sqlalchemy.exc import DBAPIError
 from strawberry.scalars import JSON
 
 from api.catalog.references import load_references
-from api.clicks import repository as clicks_repository
-from api.clicks.filters import ClickFilter, check_click_filter
+from api.click_filter import ClickFilter
 from api.context import Context
 from api.enums import ConversionStatus
-from api.errors import QueryInputError, cancelled_by_timeout
 from api.permissions import CanRead
-from api.reports import repository
-from api.reports.plan import ReportPlan, base_sums, rollup_for
+from api.reports import service
+from api.reports.plan import ReportPlan
 from api.reports.repository import CLICK_SUMS, EVENT_SUMS, EventType, ReportRows
+from api.reports.service import DEFAULT_ROWS, MAX_ROWS
 from api.reports.types import (
     Report,
     ReportAttribution,
@@ -33,9 +31,7 @@ from api.reports.types import (
     TypeMetrics,
 )
 from api.selection import selection
-from api.values import time_zones
-from api.workspaces.repository import get_workspace
-from models.rollups import MICROS, Rollup
+from models.rollups import MICROS
 
 # Metric columns of ReportTable, in order (snake case; the table names them in camel case).
 TABLE_METRICS = (
@@ -52,10 +48,6 @@ TABLE_METRICS = (
     "epc",
     "cpa",
 )
-DEFAULT_ROWS = 1_000
-MAX_ROWS = 10_000
-MAX_SORT_KEYS = 10
-MAX_CONDITIONS = 20
 _SUB = re.compile(r"sub(\d+)")
 SUMS = CLICK_SUMS + EVENT_SUMS
 
@@ -124,119 +116,36 @@ class ReportQueries:
         ] = None,
     ) -> Report:
         context = info.context
-        # The plan computes with the filter's times: check it before.
-        check_click_filter(filter)
-        rows_wanted = DEFAULT_ROWS if first is None else first
-        if not 1 <= rows_wanted <= MAX_ROWS:
-            raise QueryInputError(f"first must be between 1 and {MAX_ROWS}, got {first}")
-        dimensions = tuple(dict.fromkeys(group_by or ()))
-        order = tuple(order_by or ())
-        if len(order) > MAX_SORT_KEYS:
-            raise QueryInputError(f"orderBy takes at most {MAX_SORT_KEYS} keys")
-        if len(having or ()) > MAX_CONDITIONS:
-            raise QueryInputError(f"having takes at most {MAX_CONDITIONS} conditions")
-        for o in order:
-            if (o.metric is not None) + (o.dimension is not None) + o.bucket != 1:
-                raise QueryInputError(
-                    "each orderBy entry sets exactly one of metric, dimension, bucket"
-                )
-            if o.dimension is not None and o.dimension not in dimensions:
-                raise QueryInputError(
-                    f"orderBy {o.dimension.name}: the report is not grouped by it"
-                )
-            if o.bucket and time_bucket is None:
-                raise QueryInputError("orderBy bucket needs a timeBucket")
-        workspace = await get_workspace(context.session, context.principal.workspace_id)
-        assert workspace is not None
-        workspace_timezone = workspace.timezone
-        plan = ReportPlan(
+        result = await service.report(
+            context.engine,
             workspace_id=context.principal.workspace_id,
-            filter=filter,
-            dimensions=dimensions,
-            bucket=time_bucket,
-            timezone=_timezone(timezone) or workspace_timezone,
-            workspace_timezone=workspace_timezone,
+            timeout_ms=context.settings.report_timeout_ms,
+            filter_=filter,
+            group_by=group_by or (),
+            time_bucket=time_bucket,
+            timezone=timezone,
             attribution=attribution,
-            statuses=tuple(
-                (ConversionStatus.APPROVED, ConversionStatus.PENDING)
-                if statuses is None
-                else statuses
-            ),
-            order=order,
-            having=tuple(having or ()),
-            first=rows_wanted,
-            sums=base_sums(_selected_metrics(info), order, tuple(having or ())),
+            statuses=statuses,
+            order_by=order_by or (),
+            having=having or (),
+            first=first,
+            metrics=_selected_metrics(info),
         )
-        rollup = rollup_for(plan)
-        result = await _run(context, plan, rollup, what="the report")
+        plan = result.plan
         wanted = selection(info).names()
         row_fields = selection(info).under("rows").names()
         # A BI pull of the table alone builds no ReportRow objects.
         report_rows = (
-            _rows(plan, result, by_type="byType" in row_fields) if "rows" in wanted else []
+            _rows(plan, result.rows, by_type="byType" in row_fields) if "rows" in wanted else []
         )
         await load_references(report_rows, context.loaders, row_fields)
         return Report(
             rows=report_rows,
-            totals=_totals(result),
-            total_rows=result.totals.total_rows,
-            table=_table(plan, result.rows) if "table" in wanted else None,
-            source="raw" if rollup is None else f"rollup_{rollup.name}",
+            totals=_totals(result.rows),
+            total_rows=result.rows.totals.total_rows,
+            table=_table(plan, result.rows.rows) if "table" in wanted else None,
+            source=result.source,
         )
-
-
-async def count_clicks(context: Context, filter_: ClickFilter | None) -> int:
-    """How many clicks match: summed from a rollup when one holds the filter, else counted."""
-    workspace = await get_workspace(context.session, context.principal.workspace_id)
-    assert workspace is not None
-    plan = ReportPlan(
-        workspace_id=workspace.id or 0,
-        filter=filter_,
-        dimensions=(),
-        bucket=None,
-        timezone=workspace.timezone,
-        workspace_timezone=workspace.timezone,
-        attribution=ReportAttribution.CLICK_TIME,
-        statuses=(),
-        order=(),
-        having=(),
-        first=1,
-        sums=frozenset({"clicks"}),
-    )
-    rollup = rollup_for(plan)
-    if rollup is None:
-        return await clicks_repository.count(
-            context.engine, workspace_id=plan.workspace_id, filter_=filter_
-        )
-    result = await _run(context, plan, rollup, what="totalCount")
-    return int(result.totals.clicks or 0)
-
-
-async def _run(
-    context: Context, plan: ReportPlan, rollup: Rollup | None, *, what: str
-) -> ReportRows:
-    """The report's rows; a statement cut off by the report timeout is the client's to narrow,
-    not an unexpected (masked) error."""
-    timeout_ms = context.settings.report_timeout_ms
-    try:
-        return await repository.report(context.engine, plan, rollup=rollup, timeout_ms=timeout_ms)
-    except DBAPIError as error:
-        if cancelled_by_timeout(error):
-            raise QueryInputError(
-                f"{what} took longer than {timeout_ms} ms; narrow the date range or the filter"
-            ) from None
-        raise
-
-
-def _timezone(asked: str | None) -> str | None:
-    if asked is None:
-        return None
-    # The names a workspace may have; ZoneInfo would also read any file name under tzdata.
-    if asked not in time_zones():
-        raise QueryInputError(
-            f"timezone {asked[:60]!r} is not an IANA time zone such as Europe/Berlin"
-        )
-    return asked
 
 
 def _selected_metrics(info: strawberry.Info[Context]) -> set[str]:

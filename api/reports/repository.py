@@ -26,7 +26,8 @@ from sqlalchemy import Row, func, select, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from api.clicks.filters import CLICKS, click_condition
+from api.click_filter import CLICKS, ClickFilter, click_condition
+from api.database import fetch_count
 from api.reports.plan import ReportPlan
 from api.reports.types import ReportAttribution, SortDirection
 from models.catalog import TRANSACTION_TYPE
@@ -109,6 +110,14 @@ async def report(
             sql, parameters = statement(plan, rollup, types, dialect=engine.dialect)
             totals, *rows = (await conn.exec_driver_sql(sql, tuple(parameters))).all()
     return ReportRows(rows=rows, totals=totals, types=types)
+
+
+async def count_clicks(
+    engine: AsyncEngine, *, workspace_id: int, filter_: ClickFilter | None
+) -> int:
+    """Clicks matching the filter, counted in the raw table (no rollup holds the filter)."""
+    condition = click_condition(CLICKS, filter_, workspace_id=workspace_id)
+    return await fetch_count(engine, select(func.count()).select_from(CLICKS).where(condition))
 
 
 async def event_types(conn: AsyncConnection, workspace_id: int) -> tuple[EventType, ...]:

@@ -5,7 +5,7 @@ from strawberry.types import Info
 
 from api.context import Context
 from api.permissions import CanRead
-from api.workspaces.repository import api_keys, get_workspace
+from api.workspaces.repository import api_keys, read_workspace
 from api.workspaces.types import ApiKeyType, WorkspaceType
 
 
@@ -15,7 +15,7 @@ class WorkspaceQueries:
         description="The workspace the API key belongs to.", permission_classes=[CanRead]
     )
     async def workspace(self, info: Info[Context, None]) -> WorkspaceType:
-        row = await get_workspace(info.context.session, info.context.principal.workspace_id)
+        row = await read_workspace(info.context.engine, info.context.principal.workspace_id)
         # A key cannot outlive its workspace (ON DELETE CASCADE), so the row exists.
         assert row is not None
         return WorkspaceType.from_row(row)

@@ -20,8 +20,17 @@ from models.rollups import rebuild_rollups
 _API_KEYS = table_of(ApiKey)
 
 
+_WORKSPACES = table_of(Workspace)
+
+
 async def get_workspace(session: AsyncSession, workspace_id: int) -> Workspace | None:
     return await session.get(Workspace, workspace_id)
+
+
+async def read_workspace(engine: AsyncEngine, workspace_id: int) -> Row[Any] | None:
+    """get_workspace for reads, which run concurrently: on a connection of their own."""
+    rows = await fetch_all(engine, sa_select(_WORKSPACES).where(_WORKSPACES.c.id == workspace_id))
+    return rows[0] if rows else None
 
 
 async def recount_daily_rollups(session: AsyncSession, workspace_id: int) -> None:

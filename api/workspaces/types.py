@@ -46,7 +46,7 @@ class WorkspaceType:
         return await current_templates(info.context)
 
     @classmethod
-    def from_row(cls, row: Workspace) -> "WorkspaceType":
+    def from_row(cls, row: Workspace | Row[Any]) -> "WorkspaceType":
         assert row.id is not None
         assert row.created_at is not None
         return cls(
