@@ -251,6 +251,9 @@ class _Compiler:
                 value = sql.literal("Click") + "::text"
             elif name in sql.CLICK_FIELDS:
                 value = sql.CLICK_FIELDS[name]
+            elif name in sql.REFERENCES:
+                reference = sql.REFERENCES[name]
+                value = reference.json(self.reference(reference, _children(nodes)), names.workspace)
             elif name in sql.EVENT_LISTS:
                 types = statuses = ""
                 if name == "events":
@@ -260,6 +263,19 @@ class _Compiler:
                         events.append(EventArguments(definition, nodes[0]))
                 condition = sql.EVENT_LISTS[name](types, statuses)
                 value = sql.event_list(self.event(_children(nodes)), condition, names.workspace)
+            else:
+                raise NotCompiled(name)
+            pairs.append((key, value))
+        return _object(pairs)
+
+    def reference(self, reference: sql.Reference, selection: list[SelectionSetNode]) -> str:
+        pairs = []
+        for key, nodes in self.collect(reference.type_name, selection).items():
+            name = nodes[0].name.value
+            if name == "__typename":
+                value = sql.literal(reference.type_name) + "::text"
+            elif name in reference.fields:
+                value = reference.fields[name]
             else:
                 raise NotCompiled(name)
             pairs.append((key, value))

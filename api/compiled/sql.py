@@ -10,10 +10,16 @@ loaders) makes a document take the normal path.
 """
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import Table
 
 from api.click_filter import CLICKS, EVENTS, SUB_COUNT, TYPES
+from models import Campaign, Offer, TrafficSource
+from models.base import table_of
 from models.catalog import TRANSACTION_TYPE
-from models.enums import ConversionStatus
+from models.enums import ConversionStatus, CostModel, RecordStatus
 
 
 def literal(text: str) -> str:
@@ -30,7 +36,7 @@ def iso_time(column: str) -> str:
     )
 
 
-def enum_name(column: str, enum: type[ConversionStatus]) -> str:
+def enum_name(column: str, enum: type[StrEnum]) -> str:
     """The GraphQL name of a stored enum value (members are exposed under their names)."""
     cases = " ".join(f"WHEN {literal(m.value)} THEN {literal(m.name)}" for m in enum)
     return f"CASE {column} {cases} END"
@@ -108,6 +114,77 @@ EVENT_FIELDS: Mapping[str, str] = {
     "countsInRevenue": f"t.{_column(_t, 'counts_in_revenue')}",
     "params": _event("params"),
     "clickId": _event("click_id"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A click's campaign, offer or source: a row of ``table`` by the click's ``column``."""
+
+    type_name: str
+    table: str
+    column: str
+    # GraphQL field -> expression over `r`, the referenced row.
+    fields: Mapping[str, str]
+
+    def json(self, obj: str, workspace: str) -> str:
+        """``obj`` of the row, or null when the click has none."""
+        return (
+            f"(SELECT {obj} FROM {self.table} r WHERE r.workspace_id = {workspace} "
+            f"AND r.id = c.{_column(_c, self.column)})"
+        )
+
+
+def _row_fields(table: Table, **special: str) -> dict[str, str]:
+    """The fields every catalog row has (id, status, createdAt), and ``special`` ones."""
+    columns = table.c
+    return {
+        "id": f"r.{_column(columns, 'id')}::text",
+        "status": enum_name(f"r.{_column(columns, 'status')}", RecordStatus),
+        "createdAt": iso_time(f"r.{_column(columns, 'created_at')}"),
+        **special,
+    }
+
+
+_campaigns, _offers, _sources = table_of(Campaign), table_of(Offer), table_of(TrafficSource)
+# The plain fields of the catalog types; their resolvers (a campaign's source, offers, link,
+# templates) make a document take the normal path.
+REFERENCES: Mapping[str, Reference] = {
+    "campaign": Reference(
+        "Campaign",
+        _campaigns.name,
+        "campaign_id",
+        _row_fields(
+            _campaigns,
+            key=f"r.{_column(_campaigns.c, 'key')}",
+            name=f"r.{_column(_campaigns.c, 'name')}",
+            costModel=enum_name(f"r.{_column(_campaigns.c, 'cost_model')}", CostModel),
+            costValue=f"r.{_column(_campaigns.c, 'cost_value')}::text",
+            attributionWindowDays=f"r.{_column(_campaigns.c, 'attribution_window_days')}",
+        ),
+    ),
+    "offer": Reference(
+        "Offer",
+        _offers.name,
+        "offer_id",
+        _row_fields(
+            _offers,
+            name=f"r.{_column(_offers.c, 'name')}",
+            url=f"r.{_column(_offers.c, 'url')}",
+            payout=f"r.{_column(_offers.c, 'payout')}::text",
+            currency=f"r.{_column(_offers.c, 'currency')}",
+        ),
+    ),
+    "trafficSource": Reference(
+        "TrafficSource",
+        _sources.name,
+        "traffic_source_id",
+        _row_fields(
+            _sources,
+            name=f"r.{_column(_sources.c, 'name')}",
+            clickIdParam=f"r.{_column(_sources.c, 'click_id_param')}",
+        ),
+    ),
 }
 
 # The event lists of a click: which of its events each holds (`Click.conversions`...).

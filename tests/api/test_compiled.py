@@ -103,6 +103,29 @@ CORPUS = [
         operation_name="B",
     ),
     Case("query ($first: Int) { clicks(first: $first) { nodes { id } } }", {"first": None}),
+    # The click's campaign, offer and source (rows[1] has neither offer nor source).
+    Case(
+        "{ clicks { nodes { id campaign { __typename id key name costModel costValue "
+        "attributionWindowDays status createdAt } offer { id name url payout currency status "
+        "createdAt } trafficSource { id name clickIdParam status createdAt } } } }"
+    ),
+    # bench/api_reads.py's page.
+    Case(
+        """
+        query Page($filter: ClickFilter!) {
+          clicks(filter: $filter, first: 100) {
+            nodes {
+              id createdAt country deviceType os browser subs cost
+              campaign { name } offer { name } trafficSource { name }
+              conversions { type txid status amount createdAt secondsFromClick }
+              transactions { txid amount status }
+            }
+          }
+        }
+        """,
+        {"filter": {"createdBefore": "2999-01-01T00:00:00+01:00"}},
+    ),
+    Case("{ clicks { nodes { campaign { name trafficSource { name } } } } }", compiled=False),
     # Filters: the normal path's SQL for the page, inside the compiled statement.
     Case('{ clicks(filter: {countries: ["D", "DE"]}) { nodes { id country } } }'),
     Case(
@@ -215,7 +238,7 @@ async def clicks(
             "": "",
         },
     )
-    rows[1].update(sub20="last", params={"sub1": None})
+    rows[1].update(sub20="last", params={"sub1": None}, offer_id=None, traffic_source_id=None)
     rows[2].update(sub2="only-two")
     await session.execute(insert(Click), rows)
     events = []
