@@ -2,14 +2,16 @@
 
 A document compiles when it is a query whose every root field is `clicks` (or
 `__typename`) and whose every field below is plain data that `api.compiled.sql` writes:
-connection fields (nodes, edges with cursors, pageInfo), the click's columns, its event lists
-with their fields. Fragments and inline fragments on the selected types are followed;
-directives, `totalCount`, the click's campaign, offer, source and IP, and anything else make
-it None, and the document runs through the normal executor.
+connection fields (nodes, edges with cursors, pageInfo), the click's columns, the plain
+fields of its campaign, offer and source, its event lists with their fields. Fragments and
+inline fragments on the selected types are followed; directives, `totalCount`, the click's
+IP, the catalog types' resolvers and anything else make it None, and the document runs
+through the normal executor.
 
-The statement's text depends on the order and on whether a cursor is given: each variant is
-built once, when first asked for. Parameters: $1 the workspace, $2 the page size, then one
-pair per `events(types, statuses)` field, then the cursor's time and id.
+Without a filter, the statement's text depends on the order and on whether a cursor is
+given: each variant is built once, when first asked for. Parameters: the workspace, the page
+size, one pair per `events(types, statuses)` field, then the cursor's time and id. With a
+filter, the page comes from the normal path's statement, whose parameters come first.
 """
 
 from collections.abc import Callable, Iterator

@@ -5,8 +5,8 @@ reads: text for ids and Decimals (`str(Decimal)` of a numeric(18, 6) is its text
 for times (`datetime.isoformat()` of a UTC time: microseconds only when there are any), the
 enum's GraphQL name for a status, JSON numbers that decode to the same float. A field that
 has no such expression here (the IP, whose text Python and PostgreSQL write differently for
-some IPv6 addresses; the campaign, offer, source and conversion type, which resolve through
-loaders) makes a document take the normal path.
+some IPv6 addresses; fields with resolvers, such as an event's conversion type or a
+campaign's offers) makes a document take the normal path.
 """
 
 from collections.abc import Callable, Mapping
