@@ -94,10 +94,11 @@ class _Checker:
 
     def node(
         self, node: ast.Node, *, outer: list[_Scope], bound: frozenset[Term], ctes: frozenset[str]
-    ) -> None:
+    ) -> frozenset[str]:
+        """Check a statement; return the names of its output columns held to one value."""
         if isinstance(node, ast.SelectStmt | ast.UpdateStmt | ast.DeleteStmt):
-            self.query(node, outer=outer, bound=bound, ctes=ctes)
-        elif isinstance(node, ast.InsertStmt):
+            return self.query(node, outer=outer, bound=bound, ctes=ctes)
+        if isinstance(node, ast.InsertStmt):
             self.insert(node, outer=outer, bound=bound, ctes=ctes)
         elif isinstance(node, ast.CopyStmt):
             self.copy(node, outer=outer, bound=bound, ctes=ctes)
@@ -107,6 +108,7 @@ class _Checker:
             # DDL, LOCK, TRUNCATE...: every shard, by nature.
             for table in sorted(self.tables_in(node, ctes)):
                 self.found.append(f"{type(node).__name__} on {table} reaches every shard")
+        return frozenset()
 
     def with_ctes(
         self, node: ast.Node, *, outer: list[_Scope], bound: frozenset[Term], ctes: frozenset[str]
@@ -166,18 +168,17 @@ class _Checker:
         outer: list[_Scope],
         bound: frozenset[Term],
         ctes: frozenset[str],
-    ) -> None:
+    ) -> frozenset[str]:
         ctes = self.with_ctes(node, outer=outer, bound=bound, ctes=ctes)
         if isinstance(node, ast.SelectStmt) and node.larg is not None:
-            self.node(node.larg, outer=outer, bound=bound, ctes=ctes)
-            self.node(node.rarg, outer=outer, bound=bound, ctes=ctes)
-            return
+            left = self.node(node.larg, outer=outer, bound=bound, ctes=ctes)
+            return left & self.node(node.rarg, outer=outer, bound=bound, ctes=ctes)
         self.counter += 1
         scope = _Scope(str(self.counter))
         scopes = [scope, *outer]
         conditions: list[ast.Node] = []
         usings: list[tuple[set[str], set[str], list[str]]] = []
-        subqueries: list[tuple[ast.Node, bool]] = []
+        subqueries: list[tuple[ast.Node, bool, str]] = []
         items: list[ast.Node] = []
         if isinstance(node, ast.UpdateStmt | ast.DeleteStmt):
             items.append(node.relation)
@@ -189,6 +190,12 @@ class _Checker:
         classes = _UnionFind()
         for term in bound:
             classes.union(term, CONST)
+        # A subquery in FROM that holds a column to one value holds it for the outer query too
+        # (PostgreSQL pulls simple ones up, and equalities reach through the others).
+        for subquery, lateral, alias in subqueries:
+            if not lateral:
+                for column in self.node(subquery, outer=outer, bound=bound, ctes=ctes):
+                    classes.union((scope.name, alias, column), CONST)
         for condition in conditions:
             for left, right in _equalities(condition):
                 a, b = self.term(left, scopes), self.term(right, scopes)
@@ -204,15 +211,37 @@ class _Checker:
             if key is not None and not classes.bound((scope.name, alias, key)):
                 self.found.append(f"{table} ({alias}) is read without {key} = $n: every shard")
         inner_bound = frozenset(t for t in list(classes.parent) if classes.bound(t) and t != CONST)
-        for subquery, lateral in subqueries:
-            self.node(
-                subquery,
-                outer=scopes if lateral else outer,
-                bound=inner_bound if lateral else bound,
-                ctes=ctes,
-            )
+        for subquery, lateral, _ in subqueries:
+            if lateral:
+                self.node(subquery, outer=scopes, bound=inner_bound, ctes=ctes)
         for sublink in _sublinks(node):
             self.node(sublink, outer=scopes, bound=inner_bound, ctes=ctes)
+        return self.bound_outputs(node, scope, scopes, classes)
+
+    def bound_outputs(
+        self,
+        node: ast.SelectStmt | ast.UpdateStmt | ast.DeleteStmt,
+        scope: _Scope,
+        scopes: list[_Scope],
+        classes: _UnionFind,
+    ) -> frozenset[str]:
+        targets = getattr(node, "targetList", None) or getattr(node, "returningList", None) or ()
+        names = set()
+        for target in targets:
+            value = target.val
+            if not isinstance(value, ast.ColumnRef):
+                continue
+            if isinstance(value.fields[-1], ast.A_Star):
+                names.update(
+                    column
+                    for (name, _, column) in list(classes.parent)
+                    if name == scope.name and classes.bound((name, _, column))
+                )
+                continue
+            term = self.term(value, scopes)
+            if term is not None and term != CONST and classes.bound(term):
+                names.add(target.name or term[2])
+        return frozenset(names)
 
     # Parts
 
@@ -228,7 +257,7 @@ class _Checker:
         ctes: frozenset[str],
         conditions: list[ast.Node],
         usings: list[tuple[set[str], set[str], list[str]]],
-        subqueries: list[tuple[ast.Node, bool]],
+        subqueries: list[tuple[ast.Node, bool, str]],
     ) -> set[str]:
         """Add a FROM item's relations to the scope; return their aliases."""
         if isinstance(item, ast.RangeVar):
@@ -245,14 +274,14 @@ class _Checker:
                 usings.append((left, right, [name.sval for name in item.usingClause]))
             return left | right
         if isinstance(item, ast.RangeSubselect):
-            subqueries.append((item.subquery, bool(item.lateral)))
+            subqueries.append((item.subquery, bool(item.lateral), item.alias.aliasname))
             scope.relations[item.alias.aliasname] = None
             return {item.alias.aliasname}
         if isinstance(item, ast.RangeFunction):
             alias = item.alias.aliasname if item.alias else f"function{len(scope.relations)}"
             scope.relations[alias] = None
             for sublink in _sublinks(item):
-                subqueries.append((sublink, True))
+                subqueries.append((sublink, True, alias))
             return {alias}
         return set()
 
