@@ -7,6 +7,7 @@ import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ingestion import multirow
 from ingestion.clicks.records import CampaignRoute, ClickRecord, OfferRoute
 from models.enums import CostModel, RecordStatus
 
@@ -85,9 +86,10 @@ async def find_campaign(engine: AsyncEngine, key: str) -> CampaignRoute | None:
 
 VisitorKey = tuple[int, int, bytes]
 
-# Both run once per workspace of a batch, pipelined in one round trip (asyncpg's fetchmany and
-# executemany): on Citus each execution then goes to its workspace's shard, where one
-# statement over unnest() arrays of every workspace's keys would go to all of them.
+# Routed by workspace on Citus: the look-up runs once per workspace of a batch, pipelined in
+# one round trip (asyncpg's fetchmany), and the upsert is multi-row VALUES (ingestion.multirow).
+# One statement over unnest() arrays of every workspace's keys went to all shards, or (the
+# upsert) through the coordinator.
 _LAST_SEEN = """
     SELECT f.workspace_id, f.campaign_id, f.fingerprint, f.last_click_at
     FROM click_fingerprints f
@@ -96,7 +98,7 @@ _LAST_SEEN = """
 """
 _REMEMBER = """
     INSERT INTO click_fingerprints (workspace_id, campaign_id, fingerprint, last_click_at)
-    VALUES ($1, $2, $3, $4)
+    VALUES {values}
     ON CONFLICT (workspace_id, campaign_id, fingerprint) DO UPDATE
     SET last_click_at = greatest(click_fingerprints.last_click_at, excluded.last_click_at)
 """
@@ -134,7 +136,7 @@ async def insert_clicks(
 
 async def remember_visitors(conn: asyncpg.Connection, latest: dict[VisitorKey, datetime]) -> None:
     # In key order, so two processes recording the same visitors lock them in the same order.
-    await conn.executemany(_REMEMBER, [(*key, latest[key]) for key in sorted(latest)])
+    await multirow.insert(conn, _REMEMBER, [(*key, latest[key]) for key in sorted(latest)])
 
 
 def _row(click: ClickRecord, is_unique: bool) -> tuple[object, ...]:

@@ -13,6 +13,7 @@ from ipaddress import ip_network
 import asyncpg
 import msgspec
 
+from ingestion import multirow
 from ingestion.postbacks.records import (
     ClickFacts,
     ClickKey,
@@ -75,10 +76,10 @@ async def find_workspace(conn: asyncpg.Connection, secret: str) -> WorkspaceRule
     )
 
 
-# The statements below run once per workspace or per row, pipelined in one round trip by
-# asyncpg's fetchmany/executemany: on Citus each execution then goes to one shard, where one
-# statement over a JSON array of every workspace's rows went to all shards, or (an INSERT ...
-# SELECT from it) through the coordinator.
+# Routed by workspace on Citus: the click look-up runs once per workspace of a group, pipelined
+# in one round trip (asyncpg's fetchmany), and inserts are multi-row VALUES (ingestion.multirow).
+# One statement over a JSON array of every workspace's rows went to all shards, or (an INSERT
+# ... SELECT from it) through the coordinator.
 _CLICKS = """
     SELECT k.workspace_id, k.created_at, k.id, c.attribution_window_days,
            c.cost_model, c.cost_value, o.payout, o.currency
@@ -138,7 +139,7 @@ _INSERT_EVENT = """
         workspace_id, click_created_at, click_id, type_id, txid, dedup_txid, added_txids,
         status, amount, original_amount, original_currency, cost, created_at, updated_at,
         params)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14::jsonb)
+    VALUES {values}
     ON CONFLICT (workspace_id, click_created_at, click_id, type_id, dedup_txid) DO NOTHING
     RETURNING id, workspace_id, click_created_at, click_id, type_id, dedup_txid
 """
@@ -154,7 +155,8 @@ async def insert_events(
     """
     if not events:
         return {}
-    rows = await conn.fetchmany(
+    rows = await multirow.insert(
+        conn,
         _INSERT_EVENT,
         [
             (
@@ -170,6 +172,7 @@ async def insert_events(
                 e.original_amount,
                 e.original_currency,
                 e.cost,
+                e.received_at,
                 e.received_at,
                 msgspec.json.encode(e.params).decode(),
             )
@@ -244,12 +247,13 @@ async def update_event(
 _LOG_HIT = """
     INSERT INTO postback_log (workspace_id, received_at, kind, method, source_ip, query, body,
                               click_id, conversion_event_id, outcome, reason, http_status)
-    VALUES ($1, $2, $3, $4, $5::inet, $6, $7, $8, $9, $10, $11, $12)
+    VALUES {values}
 """
 
 
 async def log_hits(conn: asyncpg.Connection, hits: Sequence[tuple[Hit, Outcome]]) -> None:
-    await conn.executemany(
+    await multirow.insert(
+        conn,
         _LOG_HIT,
         [
             (
