@@ -267,20 +267,22 @@ async def visitors_refused(engine: AsyncEngine, session: AsyncSession) -> AsyncI
         "CREATE TRIGGER test_refuse_visitors BEFORE INSERT ON click_fingerprints "
         "FOR EACH STATEMENT EXECUTE FUNCTION test_refuse_visitors()",
     ]
-    async with engine.begin() as conn:
-        for statement in statements:
+    # One transaction each: Citus must propagate a function before DDL may use it.
+    for statement in statements:
+        async with engine.begin() as conn:
             await conn.execute(text(statement))
     try:
         yield
     finally:
         # The test's reads keep a lock on the table until its transaction ends.
         await session.rollback()
-        async with engine.begin() as conn:
-            await conn.execute(
-                text("DROP TRIGGER IF EXISTS test_refuse_visitors ON click_fingerprints")
-            )
-            await conn.execute(text("DROP FUNCTION test_refuse_visitors()"))
-            await conn.execute(text("DROP SEQUENCE test_visitor_attempts"))
+        for statement in (
+            "DROP TRIGGER IF EXISTS test_refuse_visitors ON click_fingerprints",
+            "DROP FUNCTION test_refuse_visitors()",
+            "DROP SEQUENCE test_visitor_attempts",
+        ):
+            async with engine.begin() as conn:
+                await conn.execute(text(statement))
 
 
 async def test_failing_visitor_records_are_logged_once_then_their_end(
