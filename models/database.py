@@ -5,7 +5,6 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from functools import cache
-from typing import Any
 
 import asyncpg
 import msgspec
@@ -13,6 +12,7 @@ from litestar import Litestar
 from litestar.datastructures import State
 from sqlalchemy import URL, event, make_url
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine.interfaces import AdaptedConnection
 from sqlalchemy.exc import InvalidatePoolError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -107,7 +107,7 @@ def create_engine(url: str, settings: Settings, *, application_name: str) -> Asy
     return engine
 
 
-def _prepare_codecs(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+def _prepare_codecs(dbapi_connection: AdaptedConnection, record: ConnectionPoolEntry) -> None:
     """Load, on connecting, the codecs of every column type the tables use.
 
     asyncpg looks up a type it has no codec for (arrays of the types SQLAlchemy decodes as text,

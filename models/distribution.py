@@ -73,9 +73,7 @@ def placement(table: Table) -> Placement:
 
 def tenant_tables(metadata: MetaData = SQLModel.metadata) -> frozenset[str]:
     """Tables every statement must address by ``workspace_id = $n``."""
-    return frozenset(
-        t.name for t in metadata.sorted_tables if placement(t) is Placement.TENANT
-    )
+    return frozenset(t.name for t in metadata.sorted_tables if placement(t) is Placement.TENANT)
 
 
 def plan(names: Iterable[str], metadata: MetaData = SQLModel.metadata) -> list[Distribution]:

@@ -133,9 +133,13 @@ class _Checker:
         table = self.rules.table(node.relation.relname)
         key = self.rules.keys.get(table)
         select = node.selectStmt
-        if key is not None and key != ANCHOR_KEY and node.cols:
-            if key not in {col.name for col in node.cols}:
-                self.found.append(f"INSERT into {table} without {key}")
+        if (
+            key is not None
+            and key != ANCHOR_KEY
+            and node.cols
+            and key not in {col.name for col in node.cols}
+        ):
+            self.found.append(f"INSERT into {table} without {key}")
         if select is None or select.valuesLists:
             return
         if key is not None and any(
@@ -147,7 +151,12 @@ class _Checker:
         self.node(select, outer=outer, bound=bound, ctes=ctes)
 
     def copy(
-        self, node: ast.CopyStmt, *, outer: list[_Scope], bound: frozenset[Term], ctes: frozenset[str]
+        self,
+        node: ast.CopyStmt,
+        *,
+        outer: list[_Scope],
+        bound: frozenset[Term],
+        ctes: frozenset[str],
     ) -> None:
         if node.query is not None:
             self.node(node.query, outer=outer, bound=bound, ctes=ctes)
@@ -226,7 +235,7 @@ class _Checker:
         classes: _UnionFind,
     ) -> frozenset[str]:
         targets = getattr(node, "targetList", None) or getattr(node, "returningList", None) or ()
-        names = set()
+        names: set[str] = set()
         for target in targets:
             value = target.val
             if not isinstance(value, ast.ColumnRef):

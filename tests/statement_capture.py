@@ -76,7 +76,7 @@ class StatementCapture:
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         capture = self
         connection = asyncpg.connection.Connection
-        get_statement = connection._get_statement
+        get_statement = connection._get_statement  # type: ignore[attr-defined]
         execute = connection.execute
         copy_records = connection.copy_records_to_table
 
@@ -133,15 +133,11 @@ def _sender(frame: Any) -> str | None:
     """The app function on the awaiting chain nearest the statement; None for a test's own."""
     while frame is not None:
         path = Path(frame.f_code.co_filename)
-        if (
-            path != Path(__file__)
-            and path.is_relative_to(REPOSITORY)
-            and ".venv" not in path.parts
-        ):
+        if path != Path(__file__) and path.is_relative_to(REPOSITORY) and ".venv" not in path.parts:
             parts = path.relative_to(REPOSITORY).with_suffix("").parts
             if parts[0] not in APP_PACKAGES:
                 return None
-            return ".".join(parts) + ":" + frame.f_code.co_qualname
+            return ".".join(parts) + ":" + str(frame.f_code.co_qualname)
         # SQLAlchemy's run_sync and ORM code run in a greenlet that awaits through this frame:
         # the sync code that sent the statement (a migration, say) is on that greenlet's stack.
         child = frame.f_locals.get("context") if frame.f_code.co_name == "greenlet_spawn" else None

@@ -23,8 +23,8 @@ from api.mutation_errors import InvalidInput, Missing, StillReferenced, Taken
 from api.values import time_problem
 from models import Campaign, CampaignOffer, Offer, TrafficSource, Workspace
 from models.catalog import CAMPAIGN_KEY
-from models.enums import CostModel, DuplicatePolicy, RecordStatus
 from models.db_errors import constraint_of, table_of
+from models.enums import CostModel, DuplicatePolicy, RecordStatus
 
 MAX_NAME_LENGTH = 200
 _KEY_TAKEN = "this campaign key is taken; choose another one (or leave it out for a random one)"
@@ -176,9 +176,9 @@ async def _atomic(
             if (constraint_of(cause) or "").endswith("_key"):
                 raise Taken(_KEY_TAKEN, field="key") from None
             raise Taken(f"another {label} already has this name", field="name") from None
-        if isinstance(cause, asyncpg.CheckViolationError) and (
-            constraint_of(cause) or ""
-        ).endswith("_revshare_percent"):
+        if isinstance(cause, asyncpg.CheckViolationError) and (constraint_of(cause) or "").endswith(
+            "_revshare_percent"
+        ):
             raise InvalidInput(
                 "a RevShare campaign's cost value is a percent of revenue: 0 to 100",
                 field="costValue",

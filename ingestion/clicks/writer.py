@@ -166,8 +166,8 @@ class ClickWriter:
                 # No unit went in: the fault is the table's or the cluster's (a worker down),
                 # not each row's. Raising commits nothing, so the batch may be retried whole.
                 raise errors[0]
-        for error in errors:
-            logger.error("clicks not recorded", exc_info=error)
+        for refused in errors:
+            logger.error("clicks not recorded", exc_info=refused)
         return failed
 
     async def _record_visitors(self) -> None:

@@ -78,6 +78,7 @@ async def _type_lookups(engine: AsyncEngine) -> list[str]:
     sent: list[str] = []
     async with engine.connect() as conn:
         raw = (await conn.get_raw_connection()).driver_connection
+        assert raw is not None
         raw.add_query_logger(lambda record: sent.append(record.query))
         await conn.execute(_FIRST_USE)
     # Query loggers are called soon after, not during, the statement.

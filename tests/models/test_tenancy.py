@@ -70,7 +70,7 @@ async def test_every_key_of_a_tenant_table_in_the_database_includes_workspace_id
 ):
     async with engine.connect() as conn:
         rows = (await conn.execute(_KEYS)).all()
-        parents = dict(
+        parents: dict[str, str] = dict(
             (
                 await conn.execute(
                     text(
