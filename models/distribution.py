@@ -112,6 +112,10 @@ def distribute(connection: Connection, names: Iterable[str]) -> list[Distributio
     if not citus_installed(connection):
         return []
     done = plan(names)
+    # Migrations run in one transaction, and Citus refuses to create shards over parallel
+    # connections once the transaction has touched a reference table that a new distributed
+    # table points at (campaigns -> campaign_keys): one connection per worker, then.
+    connection.execute(text("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'"))
     for distribution in done:
         connection.execute(text(distribution.sql))
     for distribution in reversed(done):
