@@ -12,6 +12,7 @@ connection, and at most that many statements per batch.
 """
 
 from collections.abc import Iterator, Sequence
+from functools import cache
 from typing import TypeVar
 
 import asyncpg
@@ -31,6 +32,7 @@ def chunks(rows: Sequence[T], largest: int = LARGEST_CHUNK) -> Iterator[Sequence
         start += size
 
 
+@cache
 def values_list(width: int, count: int) -> str:
     """``($1, $2), ($3, $4)`` for ``count`` rows of ``width`` parameters."""
     return ", ".join(
