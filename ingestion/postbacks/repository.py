@@ -77,7 +77,8 @@ async def find_workspace(conn: asyncpg.Connection, secret: str) -> WorkspaceRule
 
 
 # Routed by workspace on Citus: the click look-up runs once per workspace of a group, pipelined
-# in one round trip (asyncpg's fetchmany), and inserts are multi-row VALUES (ingestion.multirow).
+# in one round trip (asyncpg's fetchmany), events are a multi-row VALUES (ingestion.multirow)
+# and log rows a COPY.
 # One statement over a JSON array of every workspace's rows went to all shards, or (an INSERT
 # ... SELECT from it) through the coordinator.
 _CLICKS = """
@@ -244,18 +245,29 @@ async def update_event(
     )
 
 
-_LOG_HIT = """
-    INSERT INTO postback_log (workspace_id, received_at, kind, method, source_ip, query, body,
-                              click_id, conversion_event_id, outcome, reason, http_status)
-    VALUES {values}
-"""
+LOG_COLUMNS = (
+    "workspace_id",
+    "received_at",
+    "kind",
+    "method",
+    "source_ip",
+    "query",
+    "body",
+    "click_id",
+    "conversion_event_id",
+    "outcome",
+    "reason",
+    "http_status",
+)
 
 
 async def log_hits(conn: asyncpg.Connection, hits: Sequence[tuple[Hit, Outcome]]) -> None:
-    await multirow.insert(
-        conn,
-        _LOG_HIT,
-        [
+    # A COPY: routed row by row on Citus like VALUES, with one statement text whatever the
+    # group's size, so no re-preparing per size.
+    await conn.copy_records_to_table(
+        "postback_log",
+        columns=LOG_COLUMNS,
+        records=[
             (
                 outcome.workspace_id or UNKNOWN_WORKSPACE_ID,
                 hit.received_at,
