@@ -5,8 +5,8 @@ from unnest() arrays or jsonb_to_recordset() runs through the coordinator. One s
 batch, not one per row, nor one per power-of-two chunk: a statement costs the database mostly
 per statement (executor start, and until issue 11's section 1 lands, five rollup trigger
 statements on conversion events). One INSERT per row measured 4-7x slower than the set-based
-statement it replaced; power-of-two chunks (at most nine statements a batch, ten texts) cost
-the postback bench about a fifth of its throughput. The text depends on the row count, so it
+statement it replaced, and power-of-two chunks (at most nine statements a batch, ten texts)
+measured slower on the postback bench than one statement. The text depends on the row count, so it
 is prepared once per count and connection (asyncpg keeps the last 100 per connection); group
 commit batches under a steady load stay within a few dozen counts.
 """
