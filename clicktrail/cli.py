@@ -293,9 +293,12 @@ def _prepare_database(settings: Settings, stack: ExitStack, *, migrate: bool) ->
         if migrate:
             engine = create_engine(url, settings, application_name="clicktrail-migrate")
             try:
-                await upgrade(engine, months_ahead=settings.partitions_ahead_months)
+                distributed = await upgrade(engine, months_ahead=settings.partitions_ahead_months)
             finally:
                 await engine.dispose()
+            # Once, on the migration that placed them on a Citus cluster.
+            for distribution in distributed:
+                print(f"citus: {distribution}")
 
     asyncio.run(prepare())
     return url

@@ -18,6 +18,9 @@ from sqlmodel import Field, SQLModel
 
 from models.base import timestamp_column
 
+# Read by models.distribution: on Citus every node holds a copy of these.
+REFERENCE = {"info": {"distribution": "reference"}}
+
 
 def _owner() -> "Column[int]":
     return Column(BigInteger, nullable=False)
@@ -28,7 +31,7 @@ class CampaignKey(SQLModel, table=True):
 
     __tablename__ = "campaign_keys"
     # The target of campaigns' foreign key, which makes a key name one workspace's campaigns.
-    __table_args__ = (UniqueConstraint("workspace_id", "key"),)
+    __table_args__ = (UniqueConstraint("workspace_id", "key"), REFERENCE)
 
     key: str = Field(sa_column=Column(Text, primary_key=True))
     workspace_id: int = Field(sa_column=_owner())
@@ -39,7 +42,7 @@ class PostbackSecret(SQLModel, table=True):
     """A secret in postback and pixel URLs; after a rotation the old one works until it expires."""
 
     __tablename__ = "postback_secrets"
-    __table_args__ = (Index(None, "workspace_id"),)
+    __table_args__ = (Index(None, "workspace_id"), REFERENCE)
 
     secret: str = Field(sa_column=Column(Text, primary_key=True))
     workspace_id: int = Field(sa_column=_owner())
@@ -51,7 +54,7 @@ class ApiKeyHash(SQLModel, table=True):
     """The SHA-256 of an API key's secret and the workspace whose key it is."""
 
     __tablename__ = "api_key_hashes"
-    __table_args__ = (UniqueConstraint("workspace_id", "secret_hash"),)
+    __table_args__ = (UniqueConstraint("workspace_id", "secret_hash"), REFERENCE)
 
     secret_hash: bytes = Field(sa_column=Column(LargeBinary, primary_key=True))
     workspace_id: int = Field(sa_column=_owner())

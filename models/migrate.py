@@ -7,6 +7,7 @@ from alembic.config import Config
 from sqlalchemy import Connection, ForeignKeyConstraint, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from models.distribution import DISTRIBUTED, Distribution
 from models.partitions import is_partition, prepare_partitions
 
 MIGRATION_LOCK_KEY = 0x636C6D67  # "clmg"
@@ -33,17 +34,25 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
-async def upgrade(engine: AsyncEngine, *, revision: str = "head", months_ahead: int = 3) -> None:
-    """Apply migrations up to ``revision``, then create partitions through ``months_ahead``."""
+async def upgrade(
+    engine: AsyncEngine, *, revision: str = "head", months_ahead: int = 3
+) -> list[Distribution]:
+    """Apply migrations up to ``revision``, then create partitions through ``months_ahead``.
 
-    def run(connection: Connection) -> None:
+    Returns the tables the migrations distributed on Citus (none on plain PostgreSQL).
+    """
+
+    def run(connection: Connection) -> list[Distribution]:
         command.upgrade(alembic_config(connection), revision)
+        done: list[Distribution] = connection.info.pop(DISTRIBUTED, [])
+        return done
 
     async with engine.begin() as conn:
         # Several instances may start at once; the first upgrades, the others then find head.
         await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
-        await conn.run_sync(run)
+        distributed = await conn.run_sync(run)
     await prepare_partitions(engine, months_ahead=months_ahead)
+    return distributed
 
 
 async def downgrade(engine: AsyncEngine, *, revision: str) -> None:

@@ -28,6 +28,7 @@ from models.database import create_engine
 from models.embedded import start_embedded
 from models.migrate import upgrade
 from models.settings import Settings
+from tests.statement_capture import StatementCapture, check
 
 TEST_SERVER_VARIABLE = "CLICKTRAIL_TEST_DATABASE_URL"
 # The suite's own connections; an outage spares them.
@@ -38,6 +39,35 @@ hypothesis.settings.register_profile(
     "clicktrail", derandomize=True, max_examples=200, deadline=None, database=None
 )
 hypothesis.settings.load_profile("clicktrail")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def statement_capture() -> Iterator[StatementCapture]:
+    """Every statement the app sends, from the first fixture to the last teardown."""
+    capture = StatementCapture()
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        capture.install(monkeypatch)
+        yield capture
+    # What background work sent after the last test's own check.
+    _fail_on_broken(capture, "the suite's last teardowns")
+
+
+@pytest.fixture(autouse=True)
+def _statements_route(statement_capture: StatementCapture) -> Iterator[None]:
+    """Fails a test whose app statements would not each reach one shard on Citus."""
+    yield
+    _fail_on_broken(statement_capture, "this test (or background work since the last check)")
+
+
+def _fail_on_broken(capture: StatementCapture, during: str) -> None:
+    broken = list(check(capture))
+    if broken:
+        pytest.fail(
+            f"statements sent during {during} would not reach one shard on Citus "
+            "(add workspace_id = $n, or a reason to tests/statement_capture.py ALLOWED):\n"
+            + "\n".join(broken),
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,7 @@ from api.mutation_errors import InvalidInput, Missing, StillReferenced, Taken
 from api.values import time_problem
 from models import Campaign, CampaignOffer, Offer, TrafficSource, Workspace
 from models.catalog import CAMPAIGN_KEY
+from models.db_errors import constraint_of, table_of
 from models.enums import CostModel, DuplicatePolicy, RecordStatus
 
 MAX_NAME_LENGTH = 200
@@ -172,18 +173,18 @@ async def _atomic(
         cause = error.orig.__cause__ if error.orig is not None else None
         label = _LABELS[kind]
         if isinstance(cause, asyncpg.UniqueViolationError):
-            if (cause.constraint_name or "").endswith("_key"):
+            if (constraint_of(cause) or "").endswith("_key"):
                 raise Taken(_KEY_TAKEN, field="key") from None
             raise Taken(f"another {label} already has this name", field="name") from None
-        if isinstance(cause, asyncpg.CheckViolationError) and (
-            cause.constraint_name or ""
-        ).endswith("_revshare_percent"):
+        if isinstance(cause, asyncpg.CheckViolationError) and (constraint_of(cause) or "").endswith(
+            "_revshare_percent"
+        ):
             raise InvalidInput(
                 "a RevShare campaign's cost value is a percent of revenue: 0 to 100",
                 field="costValue",
             ) from None
         if deleting and isinstance(cause, asyncpg.ForeignKeyViolationError):
-            table = cause.table_name or ""
+            table = table_of(cause) or ""
             referrer = next(
                 (name for prefix, name in _REFERRERS.items() if table.startswith(prefix)),
                 "other rows",

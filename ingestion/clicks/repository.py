@@ -7,6 +7,7 @@ import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ingestion import multirow
 from ingestion.clicks.records import CampaignRoute, ClickRecord, OfferRoute
 from models.enums import CostModel, RecordStatus
 
@@ -85,16 +86,19 @@ async def find_campaign(engine: AsyncEngine, key: str) -> CampaignRoute | None:
 
 VisitorKey = tuple[int, int, bytes]
 
+# Routed by workspace on Citus: the look-up runs once per workspace of a batch, pipelined in
+# one round trip (asyncpg's fetchmany), and the upsert is multi-row VALUES (ingestion.multirow).
+# One statement over unnest() arrays of every workspace's keys went to all shards, or (the
+# upsert) through the coordinator.
 _LAST_SEEN = """
     SELECT f.workspace_id, f.campaign_id, f.fingerprint, f.last_click_at
     FROM click_fingerprints f
-    JOIN unnest($1::bigint[], $2::bigint[], $3::bytea[])
-      AS k(workspace_id, campaign_id, fingerprint)
-      USING (workspace_id, campaign_id, fingerprint)
+    WHERE f.workspace_id = $1 AND f.campaign_id = ANY($2::bigint[])
+      AND f.fingerprint = ANY($3::bytea[])
 """
 _REMEMBER = """
     INSERT INTO click_fingerprints (workspace_id, campaign_id, fingerprint, last_click_at)
-    SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[], $4::timestamptz[])
+    VALUES {values}
     ON CONFLICT (workspace_id, campaign_id, fingerprint) DO UPDATE
     SET last_click_at = greatest(click_fingerprints.last_click_at, excluded.last_click_at)
 """
@@ -104,10 +108,22 @@ async def last_seen(
     conn: asyncpg.Connection, keys: Sequence[VisitorKey]
 ) -> dict[VisitorKey, datetime]:
     """When each visitor last clicked its campaign, as far as the fingerprints know (no locks)."""
-    rows = await conn.fetch(_LAST_SEEN, *([k[i] for k in keys] for i in range(3)))
-    return {
+    by_workspace: dict[int, list[VisitorKey]] = {}
+    for key in keys:
+        by_workspace.setdefault(key[0], []).append(key)
+    rows = await conn.fetchmany(
+        _LAST_SEEN,
+        [
+            (workspace_id, list({k[1] for k in group}), list({k[2] for k in group}))
+            for workspace_id, group in by_workspace.items()
+        ],
+    )
+    wanted = set(keys)
+    # Campaigns and fingerprints were asked for apart: keep the pairs that were asked for.
+    found = {
         (r["workspace_id"], r["campaign_id"], r["fingerprint"]): r["last_click_at"] for r in rows
     }
+    return {key: at for key, at in found.items() if key in wanted}
 
 
 async def insert_clicks(
@@ -119,10 +135,8 @@ async def insert_clicks(
 
 
 async def remember_visitors(conn: asyncpg.Connection, latest: dict[VisitorKey, datetime]) -> None:
-    keys = list(latest)
-    await conn.execute(
-        _REMEMBER, *([k[i] for k in keys] for i in range(3)), [latest[k] for k in keys]
-    )
+    # In key order, so two processes recording the same visitors lock them in the same order.
+    await multirow.insert(conn, _REMEMBER, [(*key, latest[key]) for key in sorted(latest)])
 
 
 def _row(click: ClickRecord, is_unique: bool) -> tuple[object, ...]:

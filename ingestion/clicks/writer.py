@@ -20,6 +20,7 @@ from ingestion.clicks.records import ClickRecord
 from ingestion.clicks.repository import VisitorKey, insert_clicks, last_seen, remember_visitors
 from ingestion.group_commit import GroupCommit, NotCommittedError
 from models.database import driver_connection
+from models.db_errors import constraint_of
 from models.failure_log import FailureLog
 
 logger = logging.getLogger(__name__)
@@ -39,7 +40,14 @@ Latest = dict[VisitorKey, datetime]
 Unit = tuple[ClickRecord, ...]
 # What one row can cause (a value the column refuses, a constraint it breaks), unlike a lost
 # connection: a batch failing so is written again unit by unit, so only that row's unit fails.
-ROW_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, UnicodeEncodeError)
+# On Citus a COPY row that a worker refuses arrives as XX000 (internal error), whatever the
+# cause: it may be a row's fault too, so it takes the same path.
+ROW_ERRORS = (
+    asyncpg.DataError,
+    asyncpg.IntegrityConstraintViolationError,
+    asyncpg.InternalServerError,
+    UnicodeEncodeError,
+)
 
 
 class ClickWriter:
@@ -108,6 +116,8 @@ class ClickWriter:
                 if not _one_rows_fault(error):
                     raise
                 if len(units) == 1:
+                    if isinstance(error, asyncpg.InternalServerError):
+                        raise  # perhaps no row's fault: a retry of the batch may pass
                     logger.exception("clicks not recorded")
                     return [NotCommittedError("the clicks could not be committed")]
                 logger.warning("a batch of %d units failed; writing them one by one", len(units))
@@ -138,6 +148,7 @@ class ClickWriter:
         """COPY unit by unit, in time order; return the error of each unit that failed, by
         its position."""
         failed: dict[int, Exception] = {}
+        errors: list[Exception] = []
         order = sorted(range(len(units)), key=lambda i: min(c.created_at for c in units[i]))
         # One transaction around the savepoints: if the connection fails midway, nothing is
         # committed and the batch can be retried whole without duplicates.
@@ -149,8 +160,14 @@ class ClickWriter:
                 except ROW_ERRORS as error:
                     if not _one_rows_fault(error):
                         raise
-                    logger.exception("clicks not recorded")
+                    errors.append(error)
                     failed[i] = NotCommittedError("the clicks could not be committed")
+            if errors and len(errors) == len(units):
+                # No unit went in: the fault is the table's or the cluster's (a worker down),
+                # not each row's. Raising commits nothing, so the batch may be retried whole.
+                raise errors[0]
+        for refused in errors:
+            logger.error("clicks not recorded", exc_info=refused)
         return failed
 
     async def _record_visitors(self) -> None:
@@ -175,7 +192,7 @@ class ClickWriter:
 
 
 def _one_rows_fault(error: Exception) -> bool:
-    """Whether a row error is that row's own, not the table's: a click with no partition to go
-    to (partition upkeep fell behind) is a CHECK violation without a constraint, and every
+    """Whether a row error may be that row's own, not the table's: a click with no partition to
+    go to (partition upkeep fell behind) is a CHECK violation naming no constraint, and every
     other click of the batch would fail the same way, one savepoint each."""
-    return not (isinstance(error, asyncpg.CheckViolationError) and error.constraint_name is None)
+    return not (isinstance(error, asyncpg.CheckViolationError) and constraint_of(error) is None)

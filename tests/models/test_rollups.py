@@ -206,8 +206,8 @@ async def ingest_a_realistic_mix(
     # The clicks keep their CPC and CPM cost; their events now cost a CPA and a RevShare.
     await session.execute(
         text(
-            "UPDATE campaigns SET cost_model = CASE name WHEN 'Summer' THEN 'cpa' "
-            "ELSE 'revshare' END, cost_value = CASE name WHEN 'Summer' THEN 1.2 ELSE 25 END "
+            "UPDATE campaigns SET cost_model = CASE WHEN name = 'Summer' THEN 'cpa' "
+            "ELSE 'revshare' END, cost_value = CASE WHEN name = 'Summer' THEN 1.2 ELSE 25 END "
             "WHERE workspace_id = :w"
         ),
         {"w": ws},

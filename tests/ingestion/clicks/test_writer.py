@@ -98,6 +98,80 @@ async def poison(engine: AsyncEngine, session: AsyncSession) -> AsyncIterator[st
             await conn.execute(text("ALTER TABLE clicks DROP CONSTRAINT test_poison"))
 
 
+@pytest.fixture
+async def refused_by_a_worker(engine: AsyncEngine, session: AsyncSession) -> AsyncIterator[str]:
+    """Clicks with this user agent fail with SQLSTATE XX000, as Citus reports a COPY row that a
+    worker refused. The function and the constraint go in transactions of their own, as Citus
+    needs (a function is propagated to the workers before DDL may use it)."""
+    async with engine.connect() as conn:
+        if (
+            await conn.execute(text("SELECT count(*) FROM pg_extension WHERE extname = 'citus'"))
+        ).scalar():
+            pytest.skip("on Citus a worker's own refusals are XX000 already")
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "CREATE FUNCTION test_worker_accepts(agent text) RETURNS boolean "
+                "LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN "
+                "IF agent = 'refused' THEN "
+                "RAISE EXCEPTION 'worker refused the row' USING ERRCODE = 'XX000'; END IF; "
+                "RETURN true; END $$"
+            )
+        )
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "ALTER TABLE clicks ADD CONSTRAINT test_worker "
+                "CHECK (test_worker_accepts(user_agent))"
+            )
+        )
+    try:
+        yield "refused"
+    finally:
+        await session.rollback()
+        async with engine.begin() as conn:
+            await conn.execute(text("ALTER TABLE clicks DROP CONSTRAINT test_worker"))
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP FUNCTION test_worker_accepts"))
+
+
+async def test_a_click_a_worker_refuses_with_xx000_fails_alone(
+    engine: AsyncEngine,
+    session: AsyncSession,
+    campaign: TrackedCampaign,
+    refused_by_a_worker: str,
+):
+    async with engine.begin() as conn:
+        now = datetime.now(UTC)
+        await ensure_partitions(conn, since=now, until=now)
+    clicks = [_click(campaign, agent) for agent in ("first", refused_by_a_worker, "last")]
+    first, failed, last = await _one_durable_batch(engine, clicks)
+
+    assert (first, last) == (None, None)
+    assert isinstance(failed, NotCommittedError)
+    stored = (await session.execute(text("SELECT user_agent FROM clicks ORDER BY 1"))).scalars()
+    assert list(stored) == ["first", "last"]
+
+
+async def test_a_batch_whose_every_unit_fails_with_xx000_fails_whole(
+    engine: AsyncEngine,
+    session: AsyncSession,
+    campaign: TrackedCampaign,
+    refused_by_a_worker: str,
+    service_log: list[logging.LogRecord],
+):
+    async with engine.begin() as conn:
+        now = datetime.now(UTC)
+        await ensure_partitions(conn, since=now, until=now)
+    clicks = [_click(campaign, refused_by_a_worker) for _ in range(3)]
+    outcomes = await _one_durable_batch(engine, clicks)
+
+    assert all(isinstance(outcome, NotCommittedError) for outcome in outcomes)
+    assert await count(session, "SELECT count(*) FROM clicks") == 0
+    # Failed as a batch (the cluster's fault, perhaps), not logged as three bad clicks.
+    assert not [r for r in service_log if r.getMessage() == "clicks not recorded"]
+
+
 async def test_a_poisoned_click_does_not_take_down_its_batch(
     client_at, session: AsyncSession, campaign: TrackedCampaign, poison: str
 ):
@@ -193,20 +267,22 @@ async def visitors_refused(engine: AsyncEngine, session: AsyncSession) -> AsyncI
         "CREATE TRIGGER test_refuse_visitors BEFORE INSERT ON click_fingerprints "
         "FOR EACH STATEMENT EXECUTE FUNCTION test_refuse_visitors()",
     ]
-    async with engine.begin() as conn:
-        for statement in statements:
+    # One transaction each: Citus must propagate a function before DDL may use it.
+    for statement in statements:
+        async with engine.begin() as conn:
             await conn.execute(text(statement))
     try:
         yield
     finally:
         # The test's reads keep a lock on the table until its transaction ends.
         await session.rollback()
-        async with engine.begin() as conn:
-            await conn.execute(
-                text("DROP TRIGGER IF EXISTS test_refuse_visitors ON click_fingerprints")
-            )
-            await conn.execute(text("DROP FUNCTION test_refuse_visitors()"))
-            await conn.execute(text("DROP SEQUENCE test_visitor_attempts"))
+        for statement in (
+            "DROP TRIGGER IF EXISTS test_refuse_visitors ON click_fingerprints",
+            "DROP FUNCTION test_refuse_visitors()",
+            "DROP SEQUENCE test_visitor_attempts",
+        ):
+            async with engine.begin() as conn:
+                await conn.execute(text(statement))
 
 
 async def test_failing_visitor_records_are_logged_once_then_their_end(
