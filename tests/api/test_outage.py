@@ -94,9 +94,9 @@ async def test_a_database_lost_during_a_request_is_a_503(
     pages = " ".join(f"p{i}: clicks {{ nodes {{ id }} }}" for i in range(4))
     with database_proxy(settings.database_url) as proxy:
         # The resolvers' concurrent reads: the compiled path would run the four pages one after
-        # the other on the key lookup's connection.
+        # the other on the key lookup's connection; no warm pool, so the pages need new ones.
         async with client_with(
-            settings, database_url=proxy.url, api_compiled_reads=False
+            settings, database_url=proxy.url, api_compiled_reads=False, pool_min_size=1
         ) as client:
             assert await answered(client, workspace)
             # The key lookup runs on a pooled connection; the pages need new ones.
