@@ -9,11 +9,33 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api.database import fetch_all
-from models import ForwardingWorkspace, ForwardTemplate
+from models import ConversionType, ForwardingWorkspace, ForwardTemplate, TrafficSource
 from models.base import table_of
 
 _TEMPLATES = table_of(ForwardTemplate)
 _DIRECTORY = table_of(ForwardingWorkspace)
+_SOURCES = table_of(TrafficSource)
+_TYPES = table_of(ConversionType)
+
+
+async def source_and_type_exist(
+    session: AsyncSession, *, workspace_id: int, traffic_source_id: int, conversion_type_id: int
+) -> tuple[bool, bool]:
+    """Whether the workspace has this traffic source, and this conversion type."""
+    sources, types = _SOURCES, _TYPES
+    row = (
+        await session.execute(
+            select(
+                select(sources.c.id)
+                .where(sources.c.workspace_id == workspace_id, sources.c.id == traffic_source_id)
+                .exists(),
+                select(types.c.id)
+                .where(types.c.workspace_id == workspace_id, types.c.id == conversion_type_id)
+                .exists(),
+            )
+        )
+    ).one()
+    return bool(row[0]), bool(row[1])
 
 
 async def upsert_template(

@@ -8,7 +8,6 @@ from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.catalog import repository as catalog
 from api.forwarding import repository
 from api.mutation_errors import InvalidInput, Missing, StillReferenced
 from models.enums import ConversionStatus, ForwardMethod
@@ -48,12 +47,16 @@ async def set_template(
         raise InvalidInput("payoutShare is a percent: 0 to 100", field="payoutShare")
     # Checked first, so that another workspace's ids are not found rather than a foreign key
     # violation.
-    for kind, id, label in (
-        ("traffic_source", traffic_source_id, "traffic source"),
-        ("conversion_type", conversion_type_id, "conversion type"),
-    ):
-        if await catalog.row_by_id(session, kind, workspace_id=workspace_id, id=id) is None:  # type: ignore[arg-type]
-            raise Missing(f"no {label} with id {id}")
+    source, type_ = await repository.source_and_type_exist(
+        session,
+        workspace_id=workspace_id,
+        traffic_source_id=traffic_source_id,
+        conversion_type_id=conversion_type_id,
+    )
+    if not source:
+        raise Missing(f"no traffic source with id {traffic_source_id}")
+    if not type_:
+        raise Missing(f"no conversion type with id {conversion_type_id}")
     values = {
         "traffic_source_id": traffic_source_id,
         "conversion_type_id": conversion_type_id,
