@@ -7,8 +7,10 @@ on the first path segment: /ok (200), /fail (500), /hang (never answers), /redir
 """
 
 import asyncio
+import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import cast
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -33,6 +35,8 @@ class Receiver:
     keep: bool = True
     received: list[Received] = field(default_factory=list)
     event_ids: Counter[str] = field(default_factory=Counter)
+    # When each event id first arrived (wall clock, comparable with the database's).
+    first_seen: dict[str, float] = field(default_factory=dict)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     _server: asyncio.Server | None = None
     _transports: set[asyncio.Transport] = field(default_factory=set)
@@ -60,6 +64,7 @@ class Receiver:
         event_id = request.params.get("ev")
         if event_id is not None:
             self.event_ids[event_id] += 1
+            self.first_seen.setdefault(event_id, time.time())
         self.arrived.set()
 
     async def wait_for(self, count: int, timeout_s: float = 10.0) -> None:
@@ -79,9 +84,9 @@ class _Protocol(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
-        self._receiver._transports.add(transport)
+        # uvloop's transports are not asyncio.Transport subclasses, but have its methods.
+        self._transport = cast(asyncio.Transport, transport)
+        self._receiver._transports.add(self._transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
         assert self._transport is not None

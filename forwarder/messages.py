@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -71,11 +72,16 @@ def macro_values(row: asyncpg.Record) -> dict[str, str]:
     return {name: "" if value is None else str(value) for name, value in values.items()}
 
 
+@lru_cache(maxsize=1_024)
+def _masked(template: str) -> str:
+    return masked(template)
+
+
 def message(row: asyncpg.Record) -> Message:
     template = str(row["url"])
     values = macro_values(row)
     url = render(template, values)
-    shown = render(masked(template), values)
+    shown = render(_masked(template), values)
     method = ForwardMethod(str(row["method"]))
     body = None
     if method is ForwardMethod.POST:
