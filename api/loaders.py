@@ -77,6 +77,26 @@ async def _templates_by_source_id(
     return [grouped[key] for key in ids]
 
 
+async def _forwards_by_event_id(
+    engine: AsyncEngine, workspace_id: int, ids: list[int]
+) -> Sequence[list[Row[Any]]]:
+    grouped: dict[int, list[Row[Any]]] = {key: [] for key in ids}
+    for row in await forwarding.by_event_ids(engine, workspace_id=workspace_id, event_ids=ids):
+        grouped[row.conversion_event_id].append(row)
+    return [grouped[key] for key in ids]
+
+
+async def _attempts_by_forward_id(
+    engine: AsyncEngine, workspace_id: int, ids: list[int]
+) -> Sequence[list[Row[Any]]]:
+    grouped: dict[int, list[Row[Any]]] = {key: [] for key in ids}
+    for row in await forwarding.attempts_by_forward_ids(
+        engine, workspace_id=workspace_id, forward_ids=ids
+    ):
+        grouped[row.forward_id].append(row)
+    return [grouped[key] for key in ids]
+
+
 @dataclass(frozen=True, slots=True)
 class Loaders:
     campaign_by_id: DataLoader[int, Row[Any] | None]
@@ -91,6 +111,8 @@ class Loaders:
     click_by_id: DataLoader[str, Row[Any] | None]
     events_by_click_id: DataLoader[str, list[Row[Any]]]
     forward_templates_by_source_id: DataLoader[int, list[Row[Any]]]
+    forwards_by_event_id: DataLoader[int, list[Row[Any]]]
+    forward_attempts_by_forward_id: DataLoader[int, list[Row[Any]]]
 
 
 def create_loaders(engine: AsyncEngine, workspace_id: int) -> Loaders:
@@ -107,5 +129,9 @@ def create_loaders(engine: AsyncEngine, workspace_id: int) -> Loaders:
         events_by_click_id=DataLoader(partial(_events_by_click_id, engine, workspace_id)),
         forward_templates_by_source_id=DataLoader(
             partial(_templates_by_source_id, engine, workspace_id)
+        ),
+        forwards_by_event_id=DataLoader(partial(_forwards_by_event_id, engine, workspace_id)),
+        forward_attempts_by_forward_id=DataLoader(
+            partial(_attempts_by_forward_id, engine, workspace_id)
         ),
     )

@@ -24,6 +24,7 @@ from api.cost import QueryCost
 from api.errors import MaskUnexpectedErrors, should_mask
 from api.execution import PlainDataExecutor
 from api.forwarding.mutations import ForwardingMutations
+from api.forwarding.queries import ForwardingQueries
 from api.limits import document_rules
 from api.operation import OperationNameRequired
 from api.outage import DatabaseOutage, connection_lost
@@ -42,6 +43,7 @@ class Query(
     ConversionQueries,
     PostbackLogQueries,
     ReportQueries,
+    ForwardingQueries,
 ):
     pass
 

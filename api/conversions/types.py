@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 from api.catalog.types import ConversionTypeType
 from api.context import Context
 from api.enums import ConversionStatus
+from api.forwarding.types import ForwardType
 from api.selection import selection
 
 if TYPE_CHECKING:
@@ -60,6 +61,14 @@ class ConversionEventType:
             return None
         [click] = await ClickType.load_many(info.context, [row], selection(info))
         return click
+
+    @strawberry.field(
+        description="What was sent to the click's traffic source about this event: one forward "
+        "per status change its template sends, with every attempt."
+    )
+    async def forwards(self, info: strawberry.Info[Context]) -> list[ForwardType]:
+        rows = await info.context.loaders.forwards_by_event_id.load(int(self.id))
+        return [ForwardType.from_row(row) for row in rows]
 
     @strawberry.field(description="The event's conversion type and its settings.")
     async def conversion_type(self, info: strawberry.Info[Context]) -> ConversionTypeType:

@@ -8,7 +8,7 @@ from api.arguments import FIELDS, ObjectId
 from api.context import Context
 from api.forwarding import service
 from api.forwarding.inputs import SetForwardTemplateInput
-from api.forwarding.types import ForwardTemplateType
+from api.forwarding.types import ForwardTemplateType, ForwardType
 from api.ids import required_id
 from api.mutation_errors import Deleted, InputError, InUse, NotFound, returns_errors
 from api.permissions import IsAdmin
@@ -18,6 +18,10 @@ ForwardTemplateResult = Annotated[
     strawberry.union(
         "ForwardTemplateResult", description="The forward template as saved, or why not."
     ),
+]
+ForwardResult = Annotated[
+    ForwardType | NotFound | InputError,
+    strawberry.union("ForwardResult", description="The forward as replayed, or why not."),
 ]
 DeleteForwardTemplateResult = Annotated[
     Deleted | NotFound | InUse,
@@ -68,3 +72,17 @@ class ForwardingMutations:
             id=required_id(id, "forward template"),
         )
         return Deleted(id=id)
+
+    @strawberry.mutation(
+        description="Send a delivered or dead forward again, soon, with the same {event_id}; "
+        "its attempts count from 0 again. A pending one is already on its way (InputError).",
+        permission_classes=[IsAdmin],
+    )
+    @returns_errors
+    async def replay_forward(self, info: strawberry.Info[Context], id: ObjectId) -> ForwardResult:
+        row = await service.replay(
+            info.context.session,
+            workspace_id=info.context.principal.workspace_id,
+            id=required_id(id, "forward"),
+        )
+        return ForwardType.from_row(row)

@@ -4,13 +4,25 @@ for loaders and resolvers (through the engine, concurrently)."""
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Result, Row, delete, func, select
+from sqlalchemy import ColumnElement, Result, Row, and_, delete, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from api.database import fetch_all
-from models import ConversionType, ForwardingWorkspace, ForwardTemplate, TrafficSource
+from api.database import fetch_all, fetch_count
+from api.errors import QueryInputError
+from api.forwarding.filters import ForwardFilter
+from api.pagination import Position
+from api.values import bounded, checked_time, row_ids
+from models import (
+    ConversionType,
+    Forward,
+    ForwardAttempt,
+    ForwardingWorkspace,
+    ForwardTemplate,
+    TrafficSource,
+)
 from models.base import table_of
+from models.enums import ForwardState
 
 _TEMPLATES = table_of(ForwardTemplate)
 _DIRECTORY = table_of(ForwardingWorkspace)
@@ -86,3 +98,120 @@ async def templates_by_source(
         .where(table.c.workspace_id == workspace_id, table.c.traffic_source_id.in_(source_ids))
         .order_by(table.c.traffic_source_id, table.c.conversion_type_id),
     )
+
+
+_FORWARDS = table_of(Forward)
+_ATTEMPTS = table_of(ForwardAttempt)
+# A forward's attempts shown at most (newest first): retries stop at the attempt limit, but
+# replays start again.
+MAX_ATTEMPTS_SHOWN = 100
+
+
+def _condition(workspace_id: int, f: ForwardFilter | None) -> ColumnElement[bool]:
+    c = _FORWARDS.c
+    parts = [c.workspace_id == workspace_id]
+    if f is not None:
+        if f.states is not None:
+            parts.append(c.state.in_([s.value for s in bounded(f.states, "states")]))
+        if f.traffic_source_ids is not None:
+            ids = row_ids(bounded(f.traffic_source_ids, "trafficSourceIds"), "trafficSourceIds")
+            parts.append(c.traffic_source_id.in_(ids))
+        if f.conversion_event_id is not None:
+            [event_id] = row_ids([f.conversion_event_id], "conversionEventId")
+            parts.append(c.conversion_event_id == event_id)
+        if f.click_id is not None:
+            parts.append(c.click_id == f.click_id)
+        if f.created_from is not None:
+            parts.append(c.created_at >= checked_time(f.created_from, "createdFrom"))
+        if f.created_before is not None:
+            parts.append(c.created_at < checked_time(f.created_before, "createdBefore"))
+    return and_(*parts)
+
+
+async def page(
+    engine: AsyncEngine,
+    *,
+    workspace_id: int,
+    filter_: ForwardFilter | None,
+    after: Position | None,
+    size: int,
+) -> Sequence[Row[Any]]:
+    """Up to ``size`` + 1 forwards, newest first, after ``after``: keyset on (created_at, id)."""
+    c = _FORWARDS.c
+    statement = select(_FORWARDS).where(_condition(workspace_id, filter_))
+    if after is not None:
+        try:
+            after_id = int(after.id)
+        except ValueError:
+            raise QueryInputError("cursor is not one this API returned") from None
+        statement = statement.where(tuple_(c.created_at, c.id) < tuple_(after.time, after_id))
+    return await fetch_all(
+        engine, statement.order_by(c.created_at.desc(), c.id.desc()).limit(size + 1)
+    )
+
+
+async def count(engine: AsyncEngine, *, workspace_id: int, filter_: ForwardFilter | None) -> int:
+    statement = select(func.count()).select_from(_FORWARDS).where(_condition(workspace_id, filter_))
+    return await fetch_count(engine, statement)
+
+
+async def by_event_ids(
+    engine: AsyncEngine, *, workspace_id: int, event_ids: Sequence[int]
+) -> Sequence[Row[Any]]:
+    c = _FORWARDS.c
+    return await fetch_all(
+        engine,
+        select(_FORWARDS)
+        .where(c.workspace_id == workspace_id, c.conversion_event_id.in_(event_ids))
+        .order_by(c.created_at, c.id),
+    )
+
+
+async def attempts_by_forward_ids(
+    engine: AsyncEngine, *, workspace_id: int, forward_ids: Sequence[int]
+) -> Sequence[Row[Any]]:
+    """The newest MAX_ATTEMPTS_SHOWN attempts of each forward, newest first."""
+    c = _ATTEMPTS.c
+    ranked = (
+        select(
+            _ATTEMPTS,
+            func.row_number()
+            .over(partition_by=c.forward_id, order_by=(c.attempted_at.desc(), c.id.desc()))
+            .label("rank"),
+        )
+        .where(c.workspace_id == workspace_id, c.forward_id.in_(forward_ids))
+        .subquery()
+    )
+    return await fetch_all(
+        engine,
+        select(ranked)
+        .where(ranked.c.rank <= MAX_ATTEMPTS_SHOWN)
+        .order_by(ranked.c.forward_id, ranked.c.rank),
+    )
+
+
+async def replay(session: AsyncSession, *, workspace_id: int, id: int) -> Row[Any] | None:
+    """Make a delivered or dead forward due now, its attempts counted from 0 again; the row
+    as it is then, or None when the workspace has no such forward (or it is pending)."""
+    table = _FORWARDS
+    c = table.c
+    result: Result[Any] = await session.execute(
+        update(table)
+        .where(c.workspace_id == workspace_id, c.id == id, c.state != ForwardState.PENDING.value)
+        .values(
+            state=ForwardState.PENDING.value,
+            attempts=0,
+            next_attempt_at=func.now(),
+            delivered_at=None,
+        )
+        .returning(table)
+    )
+    return result.first()
+
+
+async def forward_by_id(session: AsyncSession, *, workspace_id: int, id: int) -> Row[Any] | None:
+    c = _FORWARDS.c
+    result = await session.execute(
+        select(_FORWARDS).where(c.workspace_id == workspace_id, c.id == id)
+    )
+    return result.first()

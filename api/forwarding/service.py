@@ -88,3 +88,18 @@ async def delete_template(session: AsyncSession, *, workspace_id: int, id: int) 
         raise
     if not deleted:
         raise Missing(f"no forward template with id {id}")
+
+
+async def replay(session: AsyncSession, *, workspace_id: int, id: int) -> Row[Any]:
+    """Make a delivered or dead forward due again now."""
+    row = await repository.replay(session, workspace_id=workspace_id, id=id)
+    if row is not None:
+        return row
+    current = await repository.forward_by_id(session, workspace_id=workspace_id, id=id)
+    if current is None:
+        raise Missing(f"no forward with id {id}")
+    raise InvalidInput(
+        f"forward {id} is pending: it is sent at {current.next_attempt_at.isoformat()} at the "
+        "latest, so there is nothing to replay",
+        field="id",
+    )
