@@ -7,7 +7,7 @@ transaction as the rows they describe (see models.rollups). Every workspace's ro
 recounted from its raw rows, pending changes included.
 
 Revision ID: 0012
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-05 17:00:00.000000
 """
 
@@ -21,7 +21,7 @@ from models.distribution import distribute
 from models.rollups import ROLLUPS, recount_sql
 
 revision: str = "0012"
-down_revision: str | None = "0011"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -113,9 +113,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # 0011's pending twins, empty: the recount holds every change. Below 0012 nothing keeps
-    # the rollups current any more (the older migrations create no triggers), and on Citus
-    # the twins stay on the coordinator (undistributing is an operator's decision, see 0011).
+    # The pending twins of 0004, empty: the recount holds every change. Below 0012 nothing
+    # keeps the rollups current any more (the older migrations create no triggers), and on
+    # Citus the twins stay on the coordinator (undistributing is an operator's decision).
     for table in ROLLUP_TABLES:
         op.execute(f"CREATE TABLE {table}_pending (LIKE {table})")
     for table in SIGNATURE_TABLES:
