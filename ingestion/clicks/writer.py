@@ -12,6 +12,7 @@ click, or one click-API request), so only that row's unit fails.
 """
 
 import asyncio
+import contextlib
 import logging
 from datetime import datetime, timedelta
 from operator import attrgetter
@@ -26,7 +27,7 @@ from ingestion.group_commit import GroupCommit, NotCommittedError
 from models.database import driver_connection
 from models.db_errors import constraint_of
 from models.failure_log import FailureLog
-from models.rollups import DIMENSIONS, ClickChanges, lock_shared
+from models.rollups import DIMENSIONS, ClickChanges, begin_shared, lock_shared
 
 logger = logging.getLogger(__name__)
 
@@ -118,9 +119,7 @@ class ClickWriter:
             latest.update((key, self._recent[key]) for key in keys if key in self._recent)
             in_order = sorted(clicks, key=lambda c: c.created_at)
             try:
-                async with conn.transaction():
-                    await lock_shared(conn, {c.workspace_id for c in clicks})
-                    written = await self._copy(conn, in_order, latest)
+                written = await self._copy_batch(conn, in_order, latest)
                 latest.update(written)
             except ROW_ERRORS as error:
                 if not _one_rows_fault(error):
@@ -137,12 +136,36 @@ class ClickWriter:
         self._seen.put_nowait(seen)
         return [failed.get(i) for i in range(len(units))]
 
+    async def _copy_batch(
+        self, conn: asyncpg.Connection, clicks: list[ClickRecord], latest: Latest
+    ) -> Latest:
+        """`_copy` in a transaction of its own, in three round trips (see begin_shared)."""
+        await conn.execute(begin_shared({c.workspace_id for c in clicks}))
+        try:
+            written, changes = await self._rows(conn, clicks, latest)
+            await conn.execute(f"{changes.insert_sql()};COMMIT")
+        except BaseException:
+            # Not left to the pool: SQLAlchemy's reset on return knows nothing of this BEGIN.
+            with contextlib.suppress(Exception):
+                await conn.execute("ROLLBACK")
+            raise
+        return written
+
     async def _copy(
         self, conn: asyncpg.Connection, clicks: list[ClickRecord], latest: Latest
     ) -> Latest:
         """COPY clicks (in time order) with their uniqueness, and their rollup changes, in the
         caller's transaction, which holds the rollup locks of their workspaces; return each
         visitor's latest click, for `latest` once committed."""
+        written, changes = await self._rows(conn, clicks, latest)
+        await changes.write(conn)
+        return written
+
+    async def _rows(
+        self, conn: asyncpg.Connection, clicks: list[ClickRecord], latest: Latest
+    ) -> tuple[Latest, ClickChanges]:
+        """COPY clicks (in time order) with their uniqueness; return each visitor's latest
+        click and the clicks' rollup changes, still to be written."""
         written: Latest = {}
         rows = []
         changes = ClickChanges()
@@ -161,8 +184,7 @@ class ClickWriter:
                 cost=click.cost,
             )
         await insert_clicks(conn, rows)
-        await changes.write(conn)
-        return written
+        return written, changes
 
     async def _copy_each(
         self, conn: asyncpg.Connection, units: list[Unit], latest: Latest
