@@ -28,7 +28,9 @@ from models.rollups import (
     CLICK_MEASURES,
     EVENT_MEASURES,
     ROLLUPS,
+    ClickChanges,
     Rollup,
+    begin_shared,
     compact_rollups,
     rebuild_rollups,
 )
@@ -628,3 +630,33 @@ async def test_rebuild_of_some_rollups_leaves_the_others_alone(
     for table, expected in (("rollup_geo_daily_clicks", 10), ("rollup_geo_clicks", None)):
         total = (await session.execute(text(f"SELECT sum(clicks) FROM {table}"))).scalar()
         assert total == expected, table
+
+
+async def test_changes_written_out_as_sql_keep_any_text_as_it_is(
+    engine: AsyncEngine, workspace: NewWorkspace
+):
+    """The click writer sends its sums as literals: quotes and backslashes stay data."""
+    hostile = ("D'", "a\\'); DROP TABLE clicks; --\\")
+    changes = ClickChanges()
+    moment = datetime(2030, 1, 1, 12, 7, tzinfo=UTC)
+    changes.add(
+        _id(workspace),
+        moment,
+        (1, None, 2**62, *hostile),
+        unique=True,
+        bot=False,
+        cost=Decimal("999999999999.999999"),
+    )
+    async with driver_connection(engine) as conn:
+        await conn.execute(f"{begin_shared([_id(workspace)])}; {changes.insert_sql()}; COMMIT")
+        row = await conn.fetchrow(
+            "SELECT * FROM rollup_clicks_pending WHERE workspace_id = $1", _id(workspace)
+        )
+    assert row is not None
+    assert (row["slot"], row["offer_id"], row["traffic_source_id"]) == (
+        datetime(2030, 1, 1, 12, 0, tzinfo=UTC),
+        None,
+        2**62,
+    )
+    assert (row["country"], row["device_type"]) == hostile
+    assert row["cost_micros"] == 999_999_999_999_999_999
