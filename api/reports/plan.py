@@ -31,6 +31,8 @@ _TIME_FILTERS = {"created_from", "created_before"}
 
 CLICK_METRICS = {"clicks", "unique_clicks", "bot_clicks", "cost"}
 EVENT_METRICS = {"conversions", "transactions", "revenue", "by_type"}
+# Counted from the forwards of the clicks' events; no rollup holds them.
+FORWARD_METRICS = {"forwarded", "forward_failed"}
 # Cost is the clicks' (CPC, CPM) plus their events' (CPA, RevShare).
 _EVENT_COST = {"cost"}
 # Derived metrics and the sums they are computed from.
@@ -63,11 +65,15 @@ class ReportPlan:
     @property
     def needs_clicks(self) -> bool:
         # With no metric selected, the clicks still say which groups exist.
-        return bool(self.sums & CLICK_METRICS) or not self.sums & EVENT_METRICS
+        return bool(self.sums & CLICK_METRICS) or not self.sums & (EVENT_METRICS | FORWARD_METRICS)
 
     @property
     def needs_events(self) -> bool:
         return bool(self.sums & (EVENT_METRICS | _EVENT_COST))
+
+    @property
+    def needs_forwards(self) -> bool:
+        return bool(self.sums & FORWARD_METRICS)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -98,7 +104,7 @@ def base_sums(
     wanted = set(selected)
     wanted |= {o.metric.value for o in order if o.metric is not None}
     wanted |= {condition.metric.value for condition in having}
-    sums = wanted & (CLICK_METRICS | EVENT_METRICS)
+    sums = wanted & (CLICK_METRICS | EVENT_METRICS | FORWARD_METRICS)
     for metric, needs in DERIVED.items():
         if metric in wanted:
             sums |= needs
@@ -108,6 +114,8 @@ def base_sums(
 def rollup_for(plan: ReportPlan) -> Rollup | None:
     """The first rollup that holds every dimension the report groups and filters by, at a
     grain that fits its time zone, buckets and date range; None: read the raw tables."""
+    if plan.needs_forwards:
+        return None
     f = plan.filter
     needed = set(plan.columns)
     bounds: list[datetime] = []

@@ -17,7 +17,7 @@ from api.enums import ConversionStatus
 from api.permissions import CanRead
 from api.reports import service
 from api.reports.plan import ReportPlan
-from api.reports.repository import CLICK_SUMS, EVENT_SUMS, EventType, ReportRows
+from api.reports.repository import CLICK_SUMS, EVENT_SUMS, FORWARD_SUMS, EventType, ReportRows
 from api.reports.service import DEFAULT_ROWS, MAX_ROWS
 from api.reports.types import (
     Report,
@@ -53,7 +53,7 @@ TABLE_METRICS = (
     "cpa",
 )
 _SUB = re.compile(r"sub(\d+)")
-SUMS = CLICK_SUMS + EVENT_SUMS
+SUMS = CLICK_SUMS + EVENT_SUMS + FORWARD_SUMS
 
 
 @strawberry.type
@@ -273,6 +273,8 @@ def _metrics(sums: dict[str, Any]) -> dict[str, Any]:
         "cr": conversions * 100 / clicks if clicks else None,
         "epc": money(_divided(revenue, clicks)) if clicks else None,
         "cpa": money(_divided(cost, conversions)) if conversions else None,
+        "forwarded": int(sums.get("forwarded") or 0),
+        "forward_failed": int(sums.get("forward_failed") or 0),
     }
 
 

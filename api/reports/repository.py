@@ -35,6 +35,7 @@ from models.rollups import CLICKS_PENDING, EVENTS_PENDING, MICROS, Rollup
 
 CLICK_SUMS = ("clicks", "unique_clicks", "bot_clicks", "cost")
 EVENT_SUMS = ("conversions", "transactions", "revenue")
+FORWARD_SUMS = ("forwarded", "forward_failed")
 # Sums in millionths of the workspace currency, besides each type's amount column.
 MONEY_SUMS = frozenset({"cost", "revenue"})
 REPORT_WORK_MEM = "64MB"
@@ -53,6 +54,8 @@ _METRICS = {
     "cr": "(conversions::numeric * 100 / nullif(clicks, 0))",
     "epc": f"(revenue::numeric / {MICROS} / nullif(clicks, 0))",
     "cpa": f"(cost::numeric / {MICROS} / nullif(conversions, 0))",
+    "forwarded": "forwarded",
+    "forward_failed": "forward_failed",
 }
 
 
@@ -157,8 +160,9 @@ def statement(
     dimensions = list(plan.columns)
     keys = [*dimensions, *(["bucket"] if plan.bucket is not None else [])]
     click_sums = list(CLICK_SUMS if plan.needs_clicks else ())
+    forward_sums = list(FORWARD_SUMS if plan.needs_forwards else ())
     type_sums = [c for t in types for c in (t.count_column, t.amount_column)]
-    sums = [f"sum({s}){_cast(s)} AS {s}" for s in click_sums]
+    sums = [f"sum({s}){_cast(s)} AS {s}" for s in [*click_sums, *forward_sums]]
     for t in types:
         of_type = f"FILTER (WHERE type_id = {p(t.id, 'bigint')})"
         sums.append(f"sum(events) {of_type}::bigint AS {t.count_column}")
@@ -168,12 +172,15 @@ def statement(
         f"FROM (\n{' UNION ALL '.join(parts)}\n) AS parts"
         + (f"\nGROUP BY {_list(keys)}" if keys else "")
     )
-    ctes["filled"] = _with_empty_buckets(plan, p, dimensions, click_sums, type_sums)
+    ctes["filled"] = _with_empty_buckets(
+        plan, p, dimensions, [*click_sums, *forward_sums], type_sums
+    )
     derived = _event_sums(types) if plan.needs_events else []
     ctes["rows"] = f"SELECT {_list(['filled.*', *derived])} FROM filled"
     columns = [
         *keys,
         *click_sums,
+        *forward_sums,
         *(EVENT_SUMS if plan.needs_events else ()),
         *(type_sums if "by_type" in plan.sums else ()),
     ]
@@ -236,6 +243,7 @@ def _part(keys: Sequence[str], sums: Sequence[str], source: str, where: Sequence
 # (CPA, RevShare) in the clicks' cost column.
 _NO_CLICK_COUNTS = [f"NULL::bigint AS {s}" for s in CLICK_SUMS if s != "cost"]
 _NO_EVENTS = ["NULL::bigint AS type_id", "NULL::bigint AS events", "NULL::numeric AS amount"]
+_NO_FORWARDS = [f"NULL::bigint AS {s}" for s in FORWARD_SUMS]
 
 
 def _bucket(plan: ReportPlan, p: _Parameters, moment: str, *, grain: str | None = None) -> str:
@@ -332,7 +340,8 @@ def _matched_clicks(plan: ReportPlan, ctes: dict[str, str], dialect: Dialect) ->
     )
     p = _Parameters([compiled.params[name] for name in compiled.positiontup or ()])
     by_conversion_time = plan.attribution is ReportAttribution.CONVERSION_TIME
-    if plan.needs_clicks or (plan.needs_events and not by_conversion_time):
+    of_clicks = plan.needs_events or plan.needs_forwards
+    if plan.needs_clicks or (of_clicks and not by_conversion_time):
         # The date range apart from the filter, which also finds the clicks of events counted
         # at their own time. PostgreSQL pulls the subquery up: the range still picks the
         # partitions.
@@ -343,7 +352,7 @@ def _matched_clicks(plan: ReportPlan, ctes: dict[str, str], dialect: Dialect) ->
         ctes["matched"] = f"SELECT {_list(['c.*', *bucket])} FROM (\n{compiled}\n) AS c" + (
             f"\nWHERE {' AND '.join(in_range)}" if in_range else ""
         )
-    if plan.needs_events and by_conversion_time:
+    if of_clicks and by_conversion_time:
         ctes["matched_any_time"] = str(compiled)
     return p
 
@@ -352,6 +361,7 @@ def _raw_parts(plan: ReportPlan, p: _Parameters) -> list[str]:
     """Sums of the matched clicks, and of their events by type, per group."""
     parts = []
     keys = [*plan.columns, *(["bucket"] if plan.bucket is not None else [])]
+    no_forwards = _NO_FORWARDS if plan.needs_forwards else []
     if plan.needs_clicks:
         sums = [
             "count(*) AS clicks",
@@ -359,6 +369,7 @@ def _raw_parts(plan: ReportPlan, p: _Parameters) -> list[str]:
             "count(*) FILTER (WHERE is_bot) AS bot_clicks",
             f"round(sum(cost) * {MICROS}) AS cost",
             *_NO_EVENTS,
+            *no_forwards,
         ]
         parts.append(
             f"SELECT {_list([*keys, *sums])}\nFROM matched"
@@ -375,6 +386,7 @@ def _raw_parts(plan: ReportPlan, p: _Parameters) -> list[str]:
             "e.type_id",
             "count(*) AS events",
             f"round(sum(e.amount) * {MICROS}) AS amount",
+            *no_forwards,
         ]
         where = [
             f"e.workspace_id = {p(plan.workspace_id, 'bigint')}",
@@ -399,7 +411,38 @@ def _raw_parts(plan: ReportPlan, p: _Parameters) -> list[str]:
             )
             + f"\nGROUP BY {_list(group)}"
         )
+    if plan.needs_forwards:
+        parts.append(_forward_part(plan, p))
     return parts
+
+
+def _forward_part(plan: ReportPlan, p: _Parameters) -> str:
+    """Delivered and dead forwards of the matched clicks' events, per group, at the click's
+    time or (attributed by conversion time) at the time the forward was queued."""
+    by_conversion_time = plan.attribution is ReportAttribution.CONVERSION_TIME
+    keys = [f"m.{d}" for d in plan.columns]
+    if plan.bucket is not None:
+        keys.append(_bucket(plan, p, "f.created_at") if by_conversion_time else "m.bucket")
+    sums = [
+        *_NO_CLICK_COUNTS,
+        "NULL::numeric AS cost",
+        *_NO_EVENTS,
+        "count(*) FILTER (WHERE f.state = 'delivered') AS forwarded",
+        "count(*) FILTER (WHERE f.state = 'dead') AS forward_failed",
+    ]
+    where = [
+        f"f.workspace_id = {p(plan.workspace_id, 'bigint')}",
+        *_range(plan, p, "f.created_at" if by_conversion_time else "f.click_created_at"),
+    ]
+    group = [*(f"m.{d}" for d in plan.columns), *(["bucket"] if plan.bucket else [])]
+    matched = "matched_any_time" if by_conversion_time else "matched"
+    return _part(
+        keys,
+        sums,
+        f"forwards AS f JOIN {matched} AS m\n"
+        "    ON m.created_at = f.click_created_at AND m.id = f.click_id",
+        where,
+    ) + (f"\nGROUP BY {_list(group)}" if group else "")
 
 
 def _with_empty_buckets(

@@ -90,6 +90,8 @@ class ReportAttribution(StrEnum):
     CR="Conversions / clicks x 100.",
     EPC="Revenue per click.",
     CPA="Cost per conversion.",
+    FORWARDED="Forwards the traffic source took (answered 2xx).",
+    FORWARD_FAILED="Forwards dead-lettered: out of attempts, or refused for good.",
 )
 class ReportMetric(StrEnum):
     CLICKS = "clicks"
@@ -104,6 +106,8 @@ class ReportMetric(StrEnum):
     CR = "cr"
     EPC = "epc"
     CPA = "cpa"
+    FORWARDED = "forwarded"
+    FORWARD_FAILED = "forward_failed"
 
 
 @graphql_enum("Sort direction.", ASC="Smallest first.", DESC="Largest first.")
@@ -197,6 +201,13 @@ class ReportRow:
     cpa: Decimal | None = strawberry.field(
         description="Cost per conversion, to the millionth (half to even); null without "
         "conversions."
+    )
+    forwarded: int = strawberry.field(
+        description="Forwards of the group's events that the traffic source took (2xx); "
+        "whatever the events' statuses, read from the raw tables (no rollup holds them)."
+    )
+    forward_failed: int = strawberry.field(
+        description="Forwards of the group's events that were dead-lettered."
     )
     by_type: list[TypeMetrics] = strawberry.field(
         description="Count and revenue per conversion type: transactions apart from "

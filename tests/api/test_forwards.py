@@ -310,3 +310,74 @@ async def test_a_template_with_forwards_is_disabled_not_deleted(
     )
     assert deleted["deleteForwardTemplate"]["__typename"] == "InUse"
     assert "disable it instead" in deleted["deleteForwardTemplate"]["message"]
+
+
+FORWARD_REPORT = """
+query($groupBy: [ReportDimension!], $bucket: TimeBucket, $attribution: ReportAttribution,
+      $having: [ReportCondition!], $filter: ClickFilter) {
+  report(groupBy: $groupBy, timeBucket: $bucket, attribution: $attribution, having: $having,
+         filter: $filter) {
+    source
+    rows { campaign { name } clicks conversions forwarded forwardFailed }
+    totals { clicks forwarded forwardFailed }
+  }
+}
+"""
+
+
+async def test_reports_count_forwarded_and_failed(
+    ingestion_client: Client,
+    api_client: Client,
+    campaign: TrackedCampaign,
+    template_for,
+    receiver: Receiver,
+    engine: AsyncEngine,
+    settings: Settings,
+):
+    await _one_dead_one_delivered(
+        ingestion_client, campaign, template_for, receiver, engine, settings
+    )
+    await click(ingestion_client)  # a click with no event: counted in clicks only
+    key = campaign.workspace.admin_api_key
+    for attribution in ("CLICK_TIME", "CONVERSION_TIME"):
+        found = (
+            await data(
+                api_client,
+                key,
+                FORWARD_REPORT,
+                {"groupBy": ["CAMPAIGN"], "bucket": "DAY", "attribution": attribution},
+            )
+        )["report"]
+        assert found["source"] == "raw"
+        [row] = found["rows"]
+        assert row == {
+            "campaign": {"name": "Summer sale"},
+            "clicks": 3,
+            "conversions": 1,
+            "forwarded": 1,
+            "forwardFailed": 1,
+        }
+        assert found["totals"] == {"clicks": 3, "forwarded": 1, "forwardFailed": 1}
+    kept = await data(
+        api_client,
+        key,
+        FORWARD_REPORT,
+        {"having": [{"metric": "FORWARD_FAILED", "comparison": "GT", "value": 1}]},
+    )
+    assert kept["report"]["rows"] == []
+    # Forwards count only with their clicks: a filter that matches none counts none.
+    other = (await data(api_client, key, FORWARD_REPORT, {"filter": {"campaignIds": ["999999"]}}))[
+        "report"
+    ]
+    assert other["totals"] == {"clicks": 0, "forwarded": 0, "forwardFailed": 0}
+
+
+async def test_a_report_without_forward_metrics_still_uses_the_rollups(
+    api_client: Client, campaign: TrackedCampaign
+):
+    found = await data(
+        api_client,
+        campaign.workspace.admin_api_key,
+        "{ report(groupBy: [CAMPAIGN]) { source totals { clicks } } }",
+    )
+    assert found["report"]["source"] != "raw"
