@@ -21,6 +21,7 @@ from api.catalog.queries import CatalogQueries
 from api.clicks.queries import ClickQueries
 from api.conversions.queries import ConversionQueries
 from api.cost import QueryCost
+from api.delays.queries import DelayQueries
 from api.errors import MaskUnexpectedErrors, should_mask
 from api.execution import PlainDataExecutor
 from api.limits import document_rules
@@ -41,6 +42,7 @@ class Query(
     ConversionQueries,
     PostbackLogQueries,
     ReportQueries,
+    DelayQueries,
 ):
     pass
 
