@@ -264,9 +264,7 @@ async def test_a_slow_subscriber_is_told_how_many_events_it_missed(
             types = await conversion_type_ids(session, campaign.workspace_id)
             rows = (
                 await session.execute(
-                    insert(ConversionEvent).returning(
-                        ConversionEvent.id, ConversionEvent.click_created_at
-                    ),
+                    insert(EVENTS_TABLE).returning(EVENTS_TABLE.c.id),
                     [
                         {
                             "workspace_id": campaign.workspace_id,
