@@ -21,15 +21,18 @@ from api.catalog.queries import CatalogQueries
 from api.clicks.queries import ClickQueries
 from api.conversions.queries import ConversionQueries
 from api.cost import QueryCost
+from api.delays.queries import DelayQueries
 from api.errors import MaskUnexpectedErrors, should_mask
 from api.execution import PlainDataExecutor
 from api.forwarding.mutations import ForwardingMutations
 from api.forwarding.queries import ForwardingQueries
 from api.limits import document_rules
+from api.live.subscriptions import Subscription
 from api.operation import OperationNameRequired
 from api.outage import DatabaseOutage, connection_lost
 from api.postback_log.queries import PostbackLogQueries
 from api.reports.queries import ReportQueries
+from api.transport import SubscriptionsOverWebsocket
 from api.workspaces.mutations import WorkspaceMutations
 from api.workspaces.queries import WorkspaceQueries
 from models.settings import Settings, get_settings
@@ -44,6 +47,7 @@ class Query(
     PostbackLogQueries,
     ReportQueries,
     ForwardingQueries,
+    DelayQueries,
 ):
     pass
 
@@ -78,6 +82,7 @@ def build_schema(
     *,
     query: type = Query,
     mutation: type | None = Mutation,
+    subscription: type | None = Subscription,
     outage: DatabaseOutage | None = None,
 ) -> strawberry.Schema:
     # Extensions are per-request factories, but the depth and alias rules are built once:
@@ -91,6 +96,7 @@ def build_schema(
         partial(AddValidationRules, limit_rules),
         ValidationCache,
         OperationNameRequired,
+        SubscriptionsOverWebsocket,
         partial(QueryCost, limit=settings.api_max_query_cost),
         MaskUnexpectedErrors,
     ]
@@ -98,6 +104,7 @@ def build_schema(
         outage=outage or DatabaseOutage(),
         query=query,
         mutation=mutation,
+        subscription=subscription,
         extensions=extensions,
         execution_context_class=PlainDataExecutor,
     )
