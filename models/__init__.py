@@ -14,6 +14,7 @@ from models.directory import ApiKeyHash, CampaignKey, PostbackSecret
 from models.fingerprint import ClickFingerprint
 from models.postback_log import PostbackLogEntry
 from models.rollups import ROLLUPS, Rollup
+from models.uploads import UploadJob, UploadQueueEntry, UploadResult, UploadRow
 from models.workspace import ApiKey, Workspace
 
 __all__ = [
@@ -33,5 +34,9 @@ __all__ = [
     "PostbackSecret",
     "Rollup",
     "TrafficSource",
+    "UploadJob",
+    "UploadQueueEntry",
+    "UploadResult",
+    "UploadRow",
     "Workspace",
 ]
