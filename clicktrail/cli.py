@@ -25,10 +25,12 @@ from clicktrail.progress import ProgressBar
 from clicktrail.servers import (
     API,
     SERVICES,
+    WORKERS,
     PortInUseError,
     run_service,
     run_side_by_side,
 )
+from forwarder import main as forwarder_main
 from ingestion.uploads.service import process_job
 from models.database import (
     DatabaseUnavailableError,
@@ -39,7 +41,7 @@ from models.database import (
 from models.embedded import DataDirLockedError, lock_data_dir, start_embedded
 from models.enums import CostModel
 from models.migrate import upgrade
-from models.rollups import rebuild_rollups
+from models.rollups import rebuild_rollups, workspace_ids
 from models.settings import Settings, get_settings, ingestion_url
 from models.templates import TrackingTemplates, tracking_templates
 from models.upload_files import MAX_FILE_BYTES, UploadFile, UploadFileError, read_upload
@@ -94,6 +96,13 @@ def _parser() -> argparse.ArgumentParser:
         one = commands.add_parser(f"serve-{name}", help=f"migrate, then run the {name} app only")
         one.add_argument("--no-migrate", action="store_true", help="skip the schema upgrade")
         one.set_defaults(handler=_serve_one, service=service)
+
+    forward = commands.add_parser(
+        "serve-forwarder",
+        help="migrate, then send conversions to the traffic sources' postback templates",
+    )
+    forward.add_argument("--no-migrate", action="store_true", help="skip the schema upgrade")
+    forward.set_defaults(handler=_serve_forwarder)
 
     migrate = commands.add_parser("migrate", help="upgrade the schema and create partitions ahead")
     migrate.set_defaults(handler=_migrate)
@@ -161,7 +170,7 @@ def _amount(value: str) -> Decimal:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     with ExitStack() as stack:
         if not settings.database_url:
-            for name in SERVICES:
+            for name in [*SERVICES, *WORKERS]:
                 stack.enter_context(lock_data_dir(settings.data_dir, name))
             _graphiql_on_unless_set(settings)
         # Leaving the block stops the embedded server, on Ctrl+C and SIGTERM too (both end
@@ -182,6 +191,15 @@ def _serve_one(args: argparse.Namespace, settings: Settings) -> int:
         os.environ["CLICKTRAIL_DATABASE_URL"] = url
         get_settings.cache_clear()
         run_service(settings, args.service)
+    return 0
+
+
+def _serve_forwarder(args: argparse.Namespace, settings: Settings) -> int:
+    with ExitStack() as stack:
+        if not settings.database_url:
+            stack.enter_context(lock_data_dir(settings.data_dir, "forwarder"))
+        url = _prepare_database(settings, stack, migrate=not args.no_migrate)
+        forwarder_main.run(settings, url)
     return 0
 
 
@@ -271,8 +289,16 @@ def _rebuild_rollups(args: argparse.Namespace, settings: Settings) -> int:
     async def rebuild(session: AsyncSession) -> None:
         if args.workspace is not None and await session.get(Workspace, args.workspace) is None:
             raise WorkspaceInputError(f"workspace {args.workspace} does not exist")
-        rows = await rebuild_rollups(await session.connection(), workspace_id=args.workspace)
-        await session.commit()
+        if args.workspace is None:
+            workspaces = await workspace_ids(await session.connection())
+            await session.commit()
+        else:
+            workspaces = [args.workspace]
+        rows = 0
+        # One transaction per workspace: each one's writers wait only for its own recount.
+        for workspace_id in workspaces:
+            rows += await rebuild_rollups(await session.connection(), workspace_id=workspace_id)
+            await session.commit()
         scope = "every workspace" if args.workspace is None else f"workspace {args.workspace}"
         print(f"rollups rebuilt for {scope}: {rows} rows")
 

@@ -1,9 +1,10 @@
 """What a postback or pixel hit carries in, and what clicktrail answers."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from typing import Any
 
 from models.conversion_rules import EventCost
 from models.enums import ConversionStatus, CostModel, DuplicatePolicy, HitKind, HitOutcome
@@ -36,6 +37,14 @@ class TypeRule:
 
 
 @dataclass(frozen=True, slots=True)
+class ForwardRule:
+    """An enabled forward template: which statuses of its events go to its traffic source."""
+
+    template_id: int
+    statuses: frozenset[ConversionStatus]
+
+
+@dataclass(frozen=True, slots=True)
 class WorkspaceRules:
     """A workspace as postbacks need it; cached briefly per process."""
 
@@ -45,6 +54,8 @@ class WorkspaceRules:
     signing_secret: str | None
     status_aliases: dict[str, str]
     types: dict[str, TypeRule]
+    # Enabled forward templates by (traffic source id, conversion type id).
+    forwarding: dict[tuple[int, int], ForwardRule] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +87,8 @@ class NewEvent:
     workspace_id: int
     click_created_at: datetime
     click_id: str
+    # The click's traffic source, whose forward templates may send the event on.
+    traffic_source_id: int | None
     type_id: int
     duplicate_policy: DuplicatePolicy
     txid: str
@@ -89,6 +102,8 @@ class NewEvent:
     params: dict[str, str]
     # The campaign's terms for this event; its cost follows its amount.
     cost_terms: EventCost
+    # The click's values of the rollup dimensions (models.rollups.DIMENSIONS).
+    click_dimensions: tuple[Any, ...]
     # The window only stops new events: a status change or chargeback of a stored one may
     # come months after the click.
     attribution_window_days: int
@@ -123,16 +138,20 @@ class NewEvent:
 @dataclass(frozen=True, slots=True)
 class ClickFacts:
     created_at: datetime
+    traffic_source_id: int | None
     attribution_window_days: int
     offer_payout: Decimal | None
     offer_currency: str | None
     cost_model: CostModel
     cost_value: Decimal
+    # The click's values of the rollup dimensions (models.rollups.DIMENSIONS).
+    dimensions: tuple[Any, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class StoredEvent:
     id: int
+    created_at: datetime
     status: ConversionStatus
     amount: Decimal
     original_amount: Decimal | None
@@ -164,3 +183,15 @@ class RateSpan:
 
     def covers(self, at: datetime) -> bool:
         return self.valid_from <= at and (self.until is None or at < self.until)
+
+
+@dataclass(frozen=True, slots=True)
+class NewForward:
+    """An outbox row: an event stored, or its status changed, that a template sends on."""
+
+    event: NewEvent
+    template_id: int
+    event_id: int
+    status: ConversionStatus
+    amount: Decimal
+    txid: str

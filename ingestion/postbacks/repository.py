@@ -18,8 +18,10 @@ from ingestion.postbacks.records import (
     ClickFacts,
     ClickKey,
     EventKey,
+    ForwardRule,
     Hit,
     NewEvent,
+    NewForward,
     Outcome,
     RateSpan,
     StoredEvent,
@@ -28,6 +30,7 @@ from ingestion.postbacks.records import (
 )
 from models.enums import ConversionStatus, CostModel, DuplicatePolicy
 from models.postback_log import UNKNOWN_WORKSPACE_ID
+from models.rollups import DIMENSIONS
 
 # Longest raw query or body kept in the log (the limits refuse longer ones anyway).
 LOG_TEXT_LIMIT = 16 * 1024
@@ -63,6 +66,11 @@ async def workspace_rules(conn: asyncpg.Connection, workspace_id: int) -> Worksp
         "FROM conversion_types WHERE workspace_id = $1",
         row["id"],
     )
+    templates = await conn.fetch(
+        "SELECT id, traffic_source_id, conversion_type_id, statuses FROM forward_templates "
+        "WHERE workspace_id = $1 AND enabled",
+        row["id"],
+    )
     aliases: dict[str, object] = json.loads(row["status_aliases"])
     return WorkspaceRules(
         id=row["id"],
@@ -79,6 +87,13 @@ async def workspace_rules(conn: asyncpg.Connection, workspace_id: int) -> Worksp
             )
             for t in types
         },
+        forwarding={
+            (t["traffic_source_id"], t["conversion_type_id"]): ForwardRule(
+                template_id=t["id"],
+                statuses=frozenset(ConversionStatus(s) for s in t["statuses"]),
+            )
+            for t in templates
+        },
     )
 
 
@@ -87,14 +102,16 @@ async def workspace_rules(conn: asyncpg.Connection, workspace_id: int) -> Worksp
 # and log rows a COPY.
 # One statement over a JSON array of every workspace's rows went to all shards, or (an INSERT
 # ... SELECT from it) through the coordinator.
-_CLICKS = """
+# Column names from the rollup definitions (traffic_source_id among them).
+_CLICKS = f"""
     SELECT k.workspace_id, k.created_at, k.id, c.attribution_window_days,
-           c.cost_model, c.cost_value, o.payout, o.currency
+           c.cost_model, c.cost_value, o.payout, o.currency,
+           {", ".join(f"k.{d}" for d in DIMENSIONS)}
     FROM clicks k
     JOIN campaigns c ON c.workspace_id = k.workspace_id AND c.id = k.campaign_id
     LEFT JOIN offers o ON o.workspace_id = k.workspace_id AND o.id = k.offer_id
     WHERE k.workspace_id = $1 AND k.id = ANY($2::text[]) AND k.created_at = ANY($3::timestamptz[])
-"""
+"""  # noqa: S608
 
 
 async def find_clicks(
@@ -116,11 +133,13 @@ async def find_clicks(
     return {
         (r["workspace_id"], r["created_at"], r["id"]): ClickFacts(
             created_at=r["created_at"],
+            traffic_source_id=r["traffic_source_id"],
             attribution_window_days=r["attribution_window_days"],
             offer_payout=r["payout"],
             offer_currency=r["currency"],
             cost_model=CostModel(r["cost_model"]),
             cost_value=r["cost_value"],
+            dimensions=tuple(r[d] for d in DIMENSIONS),
         )
         for r in rows
         # Ids and times were asked for apart: keep the pairs that were asked for.
@@ -208,7 +227,7 @@ async def lock_event(conn: asyncpg.Connection, event: NewEvent) -> StoredEvent |
     """The stored event with this event's dedup key, if any, locked until the transaction ends."""
     row = await conn.fetchrow(
         """
-        SELECT id, status, amount, original_amount, txid, added_txids, cost
+        SELECT id, created_at, status, amount, original_amount, txid, added_txids, cost
         FROM conversion_events
         WHERE workspace_id = $1 AND click_created_at = $2 AND click_id = $3
           AND type_id = $4 AND dedup_txid = $5
@@ -220,6 +239,7 @@ async def lock_event(conn: asyncpg.Connection, event: NewEvent) -> StoredEvent |
         return None
     return StoredEvent(
         id=row["id"],
+        created_at=row["created_at"],
         status=ConversionStatus(row["status"]),
         amount=row["amount"],
         original_amount=row["original_amount"],
@@ -258,6 +278,42 @@ async def update_event(
         event.workspace_id,
         event.click_created_at,
         event_id,
+    )
+
+
+_INSERT_FORWARDS = """
+    INSERT INTO forwards (
+        workspace_id, template_id, traffic_source_id, conversion_type_id, conversion_event_id,
+        click_created_at, click_id, event_status, amount, txid, created_at, next_attempt_at)
+    VALUES {values}
+"""
+
+
+async def insert_forwards(conn: asyncpg.Connection, forwards: Sequence[NewForward]) -> None:
+    """Put forwards in the outbox, in the transaction of the events they send (one statement;
+    none when no event of the group is forwarded)."""
+    if not forwards:
+        return
+    await multirow.insert(
+        conn,
+        _INSERT_FORWARDS,
+        [
+            (
+                f.event.workspace_id,
+                f.template_id,
+                f.event.traffic_source_id,
+                f.event.type_id,
+                f.event_id,
+                f.event.click_created_at,
+                f.event.click_id,
+                f.status.value,
+                f.amount,
+                f.txid,
+                f.event.received_at,
+                f.event.received_at,
+            )
+            for f in forwards
+        ],
     )
 
 

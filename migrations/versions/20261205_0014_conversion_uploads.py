@@ -1,7 +1,7 @@
 """conversion uploads: jobs, their rows, the queue of unfinished jobs, and `upload` log hits
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-05 17:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from models.distribution import distribute
 
 revision: str = "0014"
-down_revision: str | None = "0011"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
