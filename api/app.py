@@ -15,7 +15,7 @@ from litestar.stores.memory import MemoryStore
 
 from api.auth import KeyDirectory, KeyUsage
 from api.compiled.reads import CompiledReads
-from api.graphiql import serve_graphiql
+from api.graphiql import graphiql_assets, serve_graphiql
 from api.http import graphql_controller, server_error
 from api.outage import DatabaseOutage
 from api.ratelimit import STORE as RATE_LIMIT_STORE
@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     rate_limit = settings.api_rate_limit_per_minute
     rate_limit_store = MemoryStore()
     return Litestar(
-        route_handlers=[health, controller],
+        route_handlers=[health, controller, *([graphiql_assets()] if settings.graphiql else [])],
         state=State(
             {
                 "settings": settings,

@@ -16,6 +16,8 @@ from models.enums import (
     ConversionStatus,
     CostModel,
     DuplicatePolicy,
+    ForwardMethod,
+    ForwardState,
     HitKind,
     HitOutcome,
     RecordStatus,
@@ -95,12 +97,26 @@ graphql_enum(
     DUPLICATE="Changed nothing: the event was already stored.",
     REJECTED="Refused; the reason code says why.",
 )(HitOutcome)
+graphql_enum(
+    "How a forward is sent to the traffic source.",
+    GET="The filled URL, as a GET request.",
+    POST="The URL without its query, the query sent as an x-www-form-urlencoded body.",
+)(ForwardMethod)
+graphql_enum(
+    "Where a forward to a traffic source stands.",
+    PENDING="Waiting for its first attempt or a retry.",
+    DELIVERED="The source answered 2xx.",
+    DEAD="Out of attempts, or refused for good (a 4xx, a private address): only a replay "
+    "sends it again.",
+)(ForwardState)
 
 __all__ = [
     "ApiScope",
     "ConversionStatus",
     "CostModel",
     "DuplicatePolicy",
+    "ForwardMethod",
+    "ForwardState",
     "HitKind",
     "HitOutcome",
     "RecordStatus",

@@ -1,15 +1,30 @@
-"""GraphiQL's page, served without an API key.
+"""GraphiQL's page, served without an API key, with its scripts from the package itself.
 
 The page is static HTML; every query it sends is an ordinary request that needs
-`Authorization: Bearer <key>` (set in GraphiQL's headers editor).
+`Authorization: Bearer <key>` (set in GraphiQL's headers editor). Its scripts and styles are
+files in `api/static/graphiql` (tools/refresh_assets.py fetches them from npm at pinned
+versions), so the page works on a machine without internet.
 """
 
+from pathlib import Path
 from typing import Any
 
-from litestar import MediaType, Request, Response
-from strawberry.http.ides import get_graphql_ide_html
+from litestar import MediaType, Request, Response, Router
+from litestar.datastructures import CacheControlHeader
+from litestar.static_files import create_static_files_router
 
-_PAGE = get_graphql_ide_html(graphql_ide="graphiql")
+_HERE = Path(__file__).parent
+ASSETS_PATH = "/static/graphiql"
+_PAGE = (_HERE / "graphiql.html").read_text()
+
+
+def graphiql_assets() -> Router:
+    return create_static_files_router(
+        ASSETS_PATH,
+        directories=[_HERE / "static" / "graphiql"],
+        name="graphiql-assets",
+        cache_control=CacheControlHeader(public=True, max_age=86_400),
+    )
 
 
 async def serve_graphiql(request: Request[Any, Any, Any]) -> Response[str] | None:

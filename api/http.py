@@ -6,9 +6,17 @@ variables nested past the interpreter's recursion limit, with a bare 500; its ow
 (a batch, no query) are plain text. Here the body is decoded by msgspec into the request's
 shape, and every refusal is `{"errors": [{"message", "extensions": {"code"}}]}`: 400 for a
 request that is not a GraphQL request the API can run, 503 while the database is down.
+
+A client that accepts `application/graphql-response+json` (GraphQL over HTTP) gets that media
+type, with the statuses the specification gives it: a request error (the document does not
+parse or validate, a variable is refused, a limit is exceeded: errors before execution, which
+carry no path) is a 400 without `data`; an executed operation is a 200 whatever its field
+errors. Clients asking for `application/json` (or nothing) keep the status codes they had.
 """
 
 import logging
+import re
+from contextvars import ContextVar
 from http import HTTPStatus
 from typing import Any
 
@@ -36,6 +44,14 @@ logger = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1_048_576
 # Seconds a client should wait before retrying while the database is unavailable.
 RETRY_AFTER_S = 5
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+# An Accept header past this is read no further (servers cap the whole header anyway).
+_MAX_ACCEPT_CHARS = 4_096
+# RFC 9110's qvalue: 0 to 1 with at most three decimals; anything else drops its entry.
+_QVALUE = re.compile(r"(?:0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?)")
+# Whether the request being answered asked for application/graphql-response+json (each request
+# runs in its own task; the controller instance is shared by all).
+_wants_graphql_response: ContextVar[bool] = ContextVar("wants_graphql_response", default=False)
 
 
 class _Body(msgspec.Struct, rename="camel"):
@@ -115,6 +131,8 @@ def graphql_controller(
             response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
             sub_response: Response[bytes],
         ) -> Response[bytes]:
+            if _wants_graphql_response.get() and isinstance(response_data, dict):
+                return self._graphql_response(response_data, sub_response)
             if isinstance(response_data, dict) and response_data.get("errors"):
                 status = _status(response_data)
                 if status is not None:
@@ -122,6 +140,22 @@ def graphql_controller(
                     if status == HTTPStatus.SERVICE_UNAVAILABLE:
                         sub_response.headers["Retry-After"] = str(RETRY_AFTER_S)
             response: Response[bytes] = super().create_response(response_data, sub_response)
+            return response
+
+        def _graphql_response(
+            self, response_data: GraphQLHTTPResponse, sub_response: Response[bytes]
+        ) -> Response[bytes]:
+            errors = response_data.get("errors") or []
+            if response_data.get("data") is None and errors:
+                if not any(isinstance(error, dict) and "path" in error for error in errors):
+                    # A request error: nothing was executed, so there is no `data` at all.
+                    response_data = {k: v for k, v in response_data.items() if k != "data"}  # type: ignore[assignment]
+                    sub_response.status_code = HTTPStatus.BAD_REQUEST
+                if _status(response_data) == HTTPStatus.SERVICE_UNAVAILABLE:
+                    sub_response.status_code = HTTPStatus.SERVICE_UNAVAILABLE
+                    sub_response.headers["Retry-After"] = str(RETRY_AFTER_S)
+            response: Response[bytes] = super().create_response(response_data, sub_response)
+            response.media_type = GRAPHQL_RESPONSE_JSON
             return response
 
         async def execute_single(
@@ -150,15 +184,51 @@ def graphql_controller(
         async def execute_request(
             self, request: Request[Any, Any, Any], context: Context, root_value: None
         ) -> Response[Any]:
+            wants = wants_graphql_response(request.headers.get("accept"))
+            _wants_graphql_response.set(wants)
             try:
                 response: Response[Any] = await self.run(
                     request, context=context, root_value=root_value
                 )
             except HTTPException as error:
-                return error_response(error.reason, status=error.status_code)
+                refusal = error_response(error.reason, status=error.status_code)
+                if wants:
+                    refusal.media_type = GRAPHQL_RESPONSE_JSON
+                return refusal
             return response
 
     return Controller
+
+
+def wants_graphql_response(accept: str | None) -> bool:
+    """Whether a request with this Accept header gets `application/graphql-response+json`: it
+    names that type with a weight above 0 and at least that of `application/json`. Wildcards
+    alone (`*/*`, a browser's fetch) keep `application/json`, as older clients expect."""
+    if not accept:
+        return False
+    weights: dict[str, float] = {}
+    for entry in accept[:_MAX_ACCEPT_CHARS].split(","):
+        media_type, *parameters = entry.split(";")
+        weight = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                value = value.strip()
+                weight = float(value) if _QVALUE.fullmatch(value) else -1.0
+        media_type = media_type.strip().lower()
+        if weight >= 0 and media_type in (
+            GRAPHQL_RESPONSE_JSON,
+            "application/json",
+            "application/*",
+            "*/*",
+        ):
+            weights[media_type] = max(weight, weights.get(media_type, 0.0))
+    if weights.get(GRAPHQL_RESPONSE_JSON, 0.0) <= 0:
+        return False
+    json_weight = weights.get(
+        "application/json", weights.get("application/*", weights.get("*/*", 0.0))
+    )
+    return weights[GRAPHQL_RESPONSE_JSON] >= json_weight
 
 
 def _parse_body(body: bytes) -> GraphQLRequestData:

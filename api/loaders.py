@@ -13,6 +13,7 @@ from strawberry.dataloader import DataLoader
 from api.catalog import repository as catalog
 from api.clicks import repository as clicks
 from api.conversions import repository as conversions
+from api.forwarding import repository as forwarding
 from api.workspaces import repository as workspaces
 
 
@@ -65,6 +66,17 @@ async def _events_by_click_id(
     return [grouped[key] for key in ids]
 
 
+async def _templates_by_source_id(
+    engine: AsyncEngine, workspace_id: int, ids: list[int]
+) -> Sequence[list[Row[Any]]]:
+    grouped: dict[int, list[Row[Any]]] = {key: [] for key in ids}
+    for row in await forwarding.templates_by_source(
+        engine, workspace_id=workspace_id, source_ids=ids
+    ):
+        grouped[row.traffic_source_id].append(row)
+    return [grouped[key] for key in ids]
+
+
 @dataclass(frozen=True, slots=True)
 class Loaders:
     campaign_by_id: DataLoader[int, Row[Any] | None]
@@ -78,6 +90,7 @@ class Loaders:
     postback_secret: DataLoader[None, str | None]
     click_by_id: DataLoader[str, Row[Any] | None]
     events_by_click_id: DataLoader[str, list[Row[Any]]]
+    forward_templates_by_source_id: DataLoader[int, list[Row[Any]]]
 
 
 def create_loaders(engine: AsyncEngine, workspace_id: int) -> Loaders:
@@ -92,4 +105,7 @@ def create_loaders(engine: AsyncEngine, workspace_id: int) -> Loaders:
         postback_secret=DataLoader(partial(_postback_secret, engine, workspace_id)),
         click_by_id=DataLoader(partial(_clicks_by_id, engine, workspace_id)),
         events_by_click_id=DataLoader(partial(_events_by_click_id, engine, workspace_id)),
+        forward_templates_by_source_id=DataLoader(
+            partial(_templates_by_source_id, engine, workspace_id)
+        ),
     )

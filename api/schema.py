@@ -23,6 +23,7 @@ from api.conversions.queries import ConversionQueries
 from api.cost import QueryCost
 from api.errors import MaskUnexpectedErrors, should_mask
 from api.execution import PlainDataExecutor
+from api.forwarding.mutations import ForwardingMutations
 from api.limits import document_rules
 from api.operation import OperationNameRequired
 from api.outage import DatabaseOutage, connection_lost
@@ -49,7 +50,7 @@ class Query(
     description="Changes to the caller's workspace; admin keys only. Each answers with the "
     "saved object or a typed error (InputError, NotFound, Conflict, InUse) to show the user."
 )
-class Mutation(WorkspaceMutations, CatalogMutations):
+class Mutation(WorkspaceMutations, CatalogMutations, ForwardingMutations):
     pass
 
 

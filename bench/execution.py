@@ -188,7 +188,7 @@ def report_rows(count: int) -> list[ReportRow]:
                 offer_id=None,
                 traffic_source_id=None,
                 campaign=campaigns[n % 40],
-                by_type=[TypeMetrics(type="conversion", count=500, revenue=6000.0)],
+                by_type=[TypeMetrics(type="conversion", count=500, revenue=Decimal(6000))],
                 **_metrics(sums),
             )
         )

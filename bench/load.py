@@ -45,11 +45,12 @@ from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 
 from api.catalog.service import create_campaign
+from api.forwarding.service import set_template
 from api.workspaces.service import create_workspace
 from bench.machine import CpuTimes, cpu_times, free_port, idle_share
 from models.database import create_engine, display_url
 from models.embedded import start_embedded
-from models.enums import CostModel
+from models.enums import ConversionStatus, CostModel, ForwardMethod
 from models.migrate import upgrade
 from models.settings import Settings
 
@@ -238,6 +239,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--buffered", action="store_true", help="CLICKTRAIL_CLICK_DURABILITY=buffered"
     )
+    parser.add_argument(
+        "--forward",
+        action="store_true",
+        help="give the source a forward template for transactions: every postback also "
+        "writes an outbox row (nothing sends them during the run)",
+    )
     parser.add_argument("--verbose", action="store_true", help="print wrk's own reports too")
     return parser
 
@@ -255,7 +262,7 @@ async def run(
     engine = _engine(database.url)
     try:
         await upgrade(engine)
-        seeded = await seed(engine)
+        seeded = await seed(engine, forward=args.forward)
         # One connection for every count, in autocommit so each read sees fresh statistics.
         async with engine.connect() as probe:
             await probe.execution_options(isolation_level="AUTOCOMMIT")
@@ -350,8 +357,9 @@ def _engine(url: str) -> AsyncEngine:
     )
 
 
-async def seed(engine: AsyncEngine) -> Seeded:
-    """A workspace with a CPC campaign `bench` that sends all its traffic to one offer."""
+async def seed(engine: AsyncEngine, *, forward: bool = False) -> Seeded:
+    """A workspace with a CPC campaign `bench` that sends all its traffic to one offer; with
+    ``forward``, its source has a forward template for transactions."""
     async with async_sessionmaker(engine, expire_on_commit=False)() as session:
         created = await create_workspace(session, name="Bench")
         workspace_id = created.workspace.id
@@ -369,6 +377,26 @@ async def seed(engine: AsyncEngine) -> Seeded:
                 payout=Decimal(2),
             )
         ).campaign
+        if forward:
+            assert campaign.traffic_source_id is not None
+            await set_template(
+                session,
+                workspace_id=workspace_id,
+                traffic_source_id=campaign.traffic_source_id,
+                conversion_type_id=await session.scalar(
+                    text(
+                        "SELECT id FROM conversion_types WHERE workspace_id = :w "
+                        "AND name = 'transaction'"
+                    ),
+                    {"w": workspace_id},
+                ),
+                url="https://source.example/pb?c={external_id}&p={payout}&ev={event_id}",
+                method=ForwardMethod.GET,
+                statuses=[ConversionStatus.APPROVED],
+                payout_override=None,
+                payout_share=None,
+                enabled=True,
+            )
         await session.commit()
         assert campaign.id is not None
         return Seeded(workspace_id, campaign.id, created.postback_secret)
@@ -691,6 +719,11 @@ async def postback_phase(
     log_rows = await count(
         probe, "SELECT count(*) FROM postback_log WHERE workspace_id = :w", **workspace
     )
+    if args.forward:
+        forwards = await count(
+            probe, "SELECT count(*) FROM forwards WHERE workspace_id = :w", **workspace
+        )
+        print(f"postbacks: {forwards} forwards queued for {rows} events", flush=True)
     phase = Phase(
         result,
         rows,

@@ -24,10 +24,12 @@ from api.workspaces.service import (
 from clicktrail.servers import (
     API,
     SERVICES,
+    WORKERS,
     PortInUseError,
     run_service,
     run_side_by_side,
 )
+from forwarder import main as forwarder_main
 from models.database import DatabaseUnavailableError, check_database, create_engine
 from models.embedded import DataDirLockedError, lock_data_dir, start_embedded
 from models.enums import CostModel
@@ -82,6 +84,13 @@ def _parser() -> argparse.ArgumentParser:
         one = commands.add_parser(f"serve-{name}", help=f"migrate, then run the {name} app only")
         one.add_argument("--no-migrate", action="store_true", help="skip the schema upgrade")
         one.set_defaults(handler=_serve_one, service=service)
+
+    forward = commands.add_parser(
+        "serve-forwarder",
+        help="migrate, then send conversions to the traffic sources' postback templates",
+    )
+    forward.add_argument("--no-migrate", action="store_true", help="skip the schema upgrade")
+    forward.set_defaults(handler=_serve_forwarder)
 
     migrate = commands.add_parser("migrate", help="upgrade the schema and create partitions ahead")
     migrate.set_defaults(handler=_migrate)
@@ -141,7 +150,7 @@ def _amount(value: str) -> Decimal:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     with ExitStack() as stack:
         if not settings.database_url:
-            for name in SERVICES:
+            for name in [*SERVICES, *WORKERS]:
                 stack.enter_context(lock_data_dir(settings.data_dir, name))
             _graphiql_on_unless_set(settings)
         # Leaving the block stops the embedded server, on Ctrl+C and SIGTERM too (both end
@@ -162,6 +171,15 @@ def _serve_one(args: argparse.Namespace, settings: Settings) -> int:
         os.environ["CLICKTRAIL_DATABASE_URL"] = url
         get_settings.cache_clear()
         run_service(settings, args.service)
+    return 0
+
+
+def _serve_forwarder(args: argparse.Namespace, settings: Settings) -> int:
+    with ExitStack() as stack:
+        if not settings.database_url:
+            stack.enter_context(lock_data_dir(settings.data_dir, "forwarder"))
+        url = _prepare_database(settings, stack, migrate=not args.no_migrate)
+        forwarder_main.run(settings, url)
     return 0
 
 

@@ -50,6 +50,8 @@ class Service:
 INGESTION = Service("ingestion", "ingestion.app:create_app", "ingestion_port")
 API = Service("api", "api.app:create_app", "api_port")
 SERVICES = {service.name: service for service in (INGESTION, API)}
+# Processes without a port, run beside the services by `clicktrail serve`: name -> module.
+WORKERS = {"forwarder": "forwarder.main"}
 
 
 def ingestion_worker() -> object:
@@ -114,14 +116,16 @@ def run_side_by_side(settings: Settings, database_url: str) -> int:
     for service in SERVICES.values():
         check_port_free(settings, service)
     env = {**os.environ, "CLICKTRAIL_DATABASE_URL": database_url}
+    # This module rather than the CLI: the child skips importing the migration machinery.
+    commands = {name: ["-m", "clicktrail.servers", name] for name in SERVICES}
+    commands.update({name: ["-m", module] for name, module in WORKERS.items()})
     children = {
         name: subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
-            # This module rather than the CLI: the child skips importing the migration machinery.
-            [sys.executable, "-m", "clicktrail.servers", name],
+            [sys.executable, *command],
             env=env,
             preexec_fn=_ended_with(os.getpid()),  # safe: this process runs no threads
         )
-        for name in SERVICES
+        for name, command in commands.items()
     }
     stopping = False
 
@@ -136,6 +140,7 @@ def run_side_by_side(settings: Settings, database_url: str) -> int:
         print("clicktrail is running:", flush=True)
         print(f"  ingestion  {INGESTION.url(settings)}   (health: /health, OpenAPI: /schema)")
         print(f"  GraphQL    {API.url(settings)}/graphql   (health: {API.url(settings)}/health)")
+        print("  forwarder  sending conversions to traffic sources' postback templates")
         print("Press Ctrl+C to stop.", flush=True)
     exit_code = 0
     while not stopping:
@@ -174,11 +179,11 @@ def _ended_with(parent: int) -> Callable[[], None] | None:
 
 def _wait_ready(settings: Settings, children: dict[str, subprocess.Popen[bytes]]) -> bool:
     deadline = time.monotonic() + READY_TIMEOUT_S
-    pending = set(children)
+    pending = set(SERVICES)
     while pending and time.monotonic() < deadline:
+        if any(child.poll() is not None for child in children.values()):
+            return False
         for name in list(pending):
-            if children[name].poll() is not None:
-                return False
             try:
                 with urllib.request.urlopen(f"{SERVICES[name].url(settings)}/health", timeout=1):  # noqa: S310
                     pending.discard(name)

@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from importlib.metadata import version
 
 from litestar import HttpMethod, Litestar, Response, route
 from litestar.datastructures import State
 from litestar.handlers import HTTPRouteHandler
-from litestar.openapi import OpenAPIConfig
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ingestion.clicks.endpoints import record_clicks, tracking_link
@@ -19,6 +19,7 @@ from ingestion.clicks.repository import prune_fingerprints
 from ingestion.clicks.service import CampaignDirectory
 from ingestion.clicks.writer import ClickWriter
 from ingestion.errors import EXCEPTION_HANDLERS
+from ingestion.openapi_ui import openapi_config, swagger_assets
 from ingestion.postbacks.endpoints import pixel, postback_get, postback_post
 from ingestion.postbacks.service import WorkspaceDirectory
 from ingestion.postbacks.writer import PostbackWriter
@@ -110,14 +111,17 @@ async def _prune_fingerprints(engine: AsyncEngine, window: timedelta) -> None:
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     return Litestar(
-        route_handlers=_with_options(
-            health,
-            tracking_link,
-            record_clicks,
-            postback_get,
-            postback_post,
-            pixel,
-        ),
+        route_handlers=[
+            *_with_options(
+                health,
+                tracking_link,
+                record_clicks,
+                postback_get,
+                postback_post,
+                pixel,
+            ),
+            swagger_assets(),
+        ],
         state=State({"settings": settings, "database_url": database_url(settings)}),
         lifespan=[
             database_lifespan("clicktrail-ingestion"),
@@ -125,7 +129,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ingestion_lifespan,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
-        openapi_config=OpenAPIConfig(title="clicktrail ingestion", version="0.1.0"),
+        openapi_config=openapi_config(version("clicktrail")),
     )
 
 

@@ -12,6 +12,7 @@ from models.click import Click
 from models.conversion import ConversionEvent
 from models.directory import ApiKeyHash, CampaignKey, PostbackSecret
 from models.fingerprint import ClickFingerprint
+from models.forwarding import Forward, ForwardAttempt, ForwardingWorkspace, ForwardTemplate
 from models.postback_log import PostbackLogEntry
 from models.rollups import ROLLUPS, Rollup
 from models.workspace import ApiKey, Workspace
@@ -28,6 +29,10 @@ __all__ = [
     "ConversionEvent",
     "ConversionType",
     "CurrencyRate",
+    "Forward",
+    "ForwardAttempt",
+    "ForwardTemplate",
+    "ForwardingWorkspace",
     "Offer",
     "PostbackLogEntry",
     "PostbackSecret",

@@ -67,3 +67,18 @@ class Attribution(StrEnum):
 
     CLICK = "click"  # the time of the click it belongs to
     CONVERSION = "conversion"  # the time the event was recorded
+
+
+class ForwardMethod(StrEnum):
+    """How a forward reaches the traffic source: the URL as is, or its query as a form body."""
+
+    GET = "GET"
+    POST = "POST"
+
+
+class ForwardState(StrEnum):
+    """Where a forward stands in the outbox."""
+
+    PENDING = "pending"  # waiting for its (next) attempt
+    DELIVERED = "delivered"  # the source answered 2xx
+    DEAD = "dead"  # out of attempts, or refused for good: only a replay sends it again

@@ -95,6 +95,24 @@ class Settings(BaseSettings):
     # How long the click-id cookie lets a pixel find its click.
     cookie_max_age_days: int = Field(default=30, ge=1, le=400)
 
+    # Forwarding conversions to traffic sources (`clicktrail serve-forwarder`).
+    # Requests in flight to one destination (scheme, host, port) at once.
+    forward_concurrency: int = Field(default=32, ge=1, le=1_000)
+    # Forwards held in memory (claimed, not yet acknowledged) by one forwarder process.
+    forward_max_in_flight: int = Field(default=2_000, ge=10, le=100_000)
+    # Whole-request limit per attempt: connect, send, and read the answer.
+    forward_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    # Attempts before a forward is dead-lettered; retries wait base * 2^(n-1) seconds (at most
+    # the cap), with jitter.
+    forward_max_attempts: int = Field(default=8, ge=1, le=50)
+    forward_backoff_base_s: float = Field(default=10.0, gt=0, le=3_600)
+    forward_backoff_max_s: float = Field(default=3_600.0, gt=0, le=86_400)
+    # How often the outbox is looked at when it had nothing due.
+    forward_poll_ms: int = Field(default=100, ge=5, le=10_000)
+    # Loopback destinations are refused like private ones, unless this is on (tests, a
+    # receiver on one's own machine). Private, link-local and metadata addresses always are.
+    forward_allow_loopback: bool = False
+
 
 def ingestion_url(settings: Settings) -> str:
     return settings.public_url or f"http://{settings.host}:{settings.ingestion_port}"

@@ -26,7 +26,7 @@ import pytest
 from tests.routing import Rules, problems
 
 REPOSITORY = Path(__file__).resolve().parent.parent
-APP_PACKAGES = frozenset({"api", "ingestion", "models", "clicktrail", "migrations"})
+APP_PACKAGES = frozenset({"api", "ingestion", "forwarder", "models", "clicktrail", "migrations"})
 # Set to a path to write every statement that breaks a rule, allowed or not, as JSON lines.
 REPORT_VARIABLE = "CLICKTRAIL_ROUTING_REPORT"
 

@@ -1,6 +1,7 @@
 // GraphQL-over-HTTP conformance audit (graphql-http's auditServer) of a running API.
 // Usage: GRAPHQL_AUTHORIZATION='Bearer <key>' node audit.mjs http://127.0.0.1:8001/graphql
-// Prints every result; exits 1 when a MUST requirement fails (an `error` result).
+// Prints every result; exits 1 when a MUST requirement fails (an `error` result) or a SHOULD
+// one does (a `warn` result): the API meets both.
 import { auditServer } from 'graphql-http';
 
 const [url] = process.argv.slice(2);
@@ -30,4 +31,4 @@ for (const result of results) {
   }
 }
 console.log(Object.entries(counts).map(([status, n]) => `${n} ${status}`).join(', '));
-process.exit(counts.error > 0 ? 1 : 0);
+process.exit(counts.error > 0 || counts.warn > 0 ? 1 : 0);

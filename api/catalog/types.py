@@ -9,6 +9,7 @@ from sqlalchemy import Row
 
 from api.context import Context
 from api.enums import CostModel, DuplicatePolicy, RecordStatus
+from api.forwarding.types import ForwardTemplateType
 from api.workspaces.types import TrackingTemplatesType, current_templates, ingestion_base_url
 
 
@@ -23,6 +24,14 @@ class TrafficSourceType:
     )
     status: RecordStatus = strawberry.field(description="Active, paused or archived.")
     created_at: datetime = strawberry.field(description="When it was created.")
+
+    @strawberry.field(
+        description="Outgoing postbacks telling the source about its clicks' conversions, one "
+        "per conversion type."
+    )
+    async def forward_templates(self, info: strawberry.Info[Context]) -> list[ForwardTemplateType]:
+        rows = await info.context.loaders.forward_templates_by_source_id.load(int(self.id))
+        return [ForwardTemplateType.from_row(row) for row in rows]
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> "TrafficSourceType":

@@ -2,6 +2,7 @@
 
 import re
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -32,6 +33,9 @@ from api.reports.types import (
 )
 from api.selection import selection
 from models.rollups import MICROS
+
+# Decimal places of the rollups' integer sums (millionths), those of a stored amount.
+_MONEY_PLACES = len(str(MICROS)) - 1
 
 # Metric columns of ReportTable, in order (snake case; the table names them in camel case).
 TABLE_METRICS = (
@@ -248,8 +252,10 @@ def _totals(result: ReportRows) -> ReportRow:
 def _metrics(sums: dict[str, Any]) -> dict[str, Any]:
     """Every metric from the sums present; absent ones are zero.
 
-    Money comes in integer millionths, and every money figure and ratio is one division of two
-    integers, which Python rounds correctly (Decimal arithmetic took 11 us a row).
+    Money comes in integer millionths and leaves as exact decimals of millionths, as event
+    amounts do; per-click and per-conversion money is rounded to the millionth in integers
+    (Decimal arithmetic took 11 us a row). A ratio is one division of two integers, which
+    Python rounds correctly.
     """
     clicks, conversions = int(sums.get("clicks") or 0), int(sums.get("conversions") or 0)
     revenue, cost = int(sums.get("revenue") or 0), int(sums.get("cost") or 0)
@@ -260,14 +266,27 @@ def _metrics(sums: dict[str, Any]) -> dict[str, Any]:
         "bot_clicks": int(sums.get("bot_clicks") or 0),
         "conversions": conversions,
         "transactions": int(sums.get("transactions") or 0),
-        "revenue": revenue / MICROS,
-        "cost": cost / MICROS,
-        "profit": profit / MICROS,
+        "revenue": money(revenue),
+        "cost": money(cost),
+        "profit": money(profit),
         "roi": profit * 100 / cost if cost else None,
         "cr": conversions * 100 / clicks if clicks else None,
-        "epc": revenue / (clicks * MICROS) if clicks else None,
-        "cpa": cost / (conversions * MICROS) if conversions else None,
+        "epc": money(_divided(revenue, clicks)) if clicks else None,
+        "cpa": money(_divided(cost, conversions)) if conversions else None,
     }
+
+
+def money(micros: int) -> Decimal:
+    """Integer millionths as the decimal they are, with six places like a stored amount."""
+    return Decimal(micros).scaleb(-_MONEY_PLACES)
+
+
+def _divided(dividend: int, divisor: int) -> int:
+    """dividend / divisor (divisor > 0) rounded to an integer, half to even."""
+    quotient, remainder = divmod(dividend, divisor)
+    if 2 * remainder > divisor or (2 * remainder == divisor and quotient % 2):
+        quotient += 1
+    return quotient
 
 
 def _type_positions(
@@ -284,7 +303,7 @@ def _type_positions(
 def _by_type(row: Row[Any], types: list[tuple[str, int, int]]) -> list[TypeMetrics]:
     """The types with events in the group (a rollup's pending rows may net out to none)."""
     return [
-        TypeMetrics(type=name, count=int(row[n]), revenue=int(row[a] or 0) / MICROS)
+        TypeMetrics(type=name, count=int(row[n]), revenue=money(int(row[a] or 0)))
         for name, n, a in types
         if row[n]
     ]

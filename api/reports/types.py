@@ -1,6 +1,7 @@
 """GraphQL types of the aggregate report."""
 
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 
 import strawberry
@@ -152,7 +153,7 @@ class ReportCondition:
 class TypeMetrics:
     type: str = strawberry.field(description="Conversion type name: conversion, transaction, ...")
     count: int = strawberry.field(description="How many events of the type.")
-    revenue: float = strawberry.field(description="Their amounts, in workspace currency.")
+    revenue: Decimal = strawberry.field(description="Their amounts, in workspace currency.")
 
 
 @strawberry.type(description="A subN value a report row is grouped by.")
@@ -163,7 +164,8 @@ class SubValue:
 
 @strawberry.type(
     description="One group of a report (or the totals). Dimensions not grouped by are null. "
-    "Money is in workspace currency. Only the metrics a query selects are computed."
+    "Money is in workspace currency, exact, as Decimal like event amounts; ratios (roi, cr) are "
+    "floats. Only the metrics a query selects are computed."
 )
 class ReportRow:
     bucket: datetime | None = strawberry.field(
@@ -179,19 +181,22 @@ class ReportRow:
     bot_clicks: int = strawberry.field(description="Clicks by known bots.")
     conversions: int = strawberry.field(description="Events of types that count as conversions.")
     transactions: int = strawberry.field(description="Events of type `transaction`.")
-    revenue: float = strawberry.field(description="Amounts of types that count in revenue.")
-    cost: float = strawberry.field(
+    revenue: Decimal = strawberry.field(description="Amounts of types that count in revenue.")
+    cost: Decimal = strawberry.field(
         description="What the traffic cost: its clicks (CPC, CPM) and their events (CPA, "
         "RevShare) in the statuses counted."
     )
-    profit: float = strawberry.field(description="Revenue minus cost.")
+    profit: Decimal = strawberry.field(description="Revenue minus cost.")
     roi: float | None = strawberry.field(description="Profit / cost x 100; null without cost.")
     cr: float | None = strawberry.field(
         description="Conversions / clicks x 100; null without clicks."
     )
-    epc: float | None = strawberry.field(description="Revenue per click; null without clicks.")
-    cpa: float | None = strawberry.field(
-        description="Cost per conversion; null without conversions."
+    epc: Decimal | None = strawberry.field(
+        description="Revenue per click, to the millionth (half to even); null without clicks."
+    )
+    cpa: Decimal | None = strawberry.field(
+        description="Cost per conversion, to the millionth (half to even); null without "
+        "conversions."
     )
     by_type: list[TypeMetrics] = strawberry.field(
         description="Count and revenue per conversion type: transactions apart from "
@@ -224,7 +229,8 @@ class ReportTable:
     )
     rows: JSON = strawberry.field(
         description="One array per row, values in `columns` order: times in ISO 8601 with the "
-        "report's offset, money as numbers, ratios null where their divisor is zero."
+        "report's offset, money as decimal strings (as the Decimal scalar), ratios as numbers, "
+        "null where their divisor is zero."
     )
 
 

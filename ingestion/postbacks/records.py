@@ -1,6 +1,6 @@
 """What a postback or pixel hit carries in, and what clicktrail answers."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
@@ -36,6 +36,14 @@ class TypeRule:
 
 
 @dataclass(frozen=True, slots=True)
+class ForwardRule:
+    """An enabled forward template: which statuses of its events go to its traffic source."""
+
+    template_id: int
+    statuses: frozenset[ConversionStatus]
+
+
+@dataclass(frozen=True, slots=True)
 class WorkspaceRules:
     """A workspace as postbacks need it; cached briefly per process."""
 
@@ -45,6 +53,8 @@ class WorkspaceRules:
     signing_secret: str | None
     status_aliases: dict[str, str]
     types: dict[str, TypeRule]
+    # Enabled forward templates by (traffic source id, conversion type id).
+    forwarding: dict[tuple[int, int], ForwardRule] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +84,8 @@ class NewEvent:
     workspace_id: int
     click_created_at: datetime
     click_id: str
+    # The click's traffic source, whose forward templates may send the event on.
+    traffic_source_id: int | None
     type_id: int
     duplicate_policy: DuplicatePolicy
     txid: str
@@ -121,6 +133,7 @@ class NewEvent:
 @dataclass(frozen=True, slots=True)
 class ClickFacts:
     created_at: datetime
+    traffic_source_id: int | None
     attribution_window_days: int
     offer_payout: Decimal | None
     offer_currency: str | None
@@ -149,3 +162,15 @@ class Outcome:
     workspace_id: int | None = None
     click_id: str | None = None
     event_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewForward:
+    """An outbox row: an event stored, or its status changed, that a template sends on."""
+
+    event: NewEvent
+    template_id: int
+    event_id: int
+    status: ConversionStatus
+    amount: Decimal
+    txid: str

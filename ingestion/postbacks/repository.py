@@ -18,8 +18,10 @@ from ingestion.postbacks.records import (
     ClickFacts,
     ClickKey,
     EventKey,
+    ForwardRule,
     Hit,
     NewEvent,
+    NewForward,
     Outcome,
     StoredEvent,
     TypeRule,
@@ -57,6 +59,11 @@ async def find_workspace(conn: asyncpg.Connection, secret: str) -> WorkspaceRule
         "FROM conversion_types WHERE workspace_id = $1",
         row["id"],
     )
+    templates = await conn.fetch(
+        "SELECT id, traffic_source_id, conversion_type_id, statuses FROM forward_templates "
+        "WHERE workspace_id = $1 AND enabled",
+        row["id"],
+    )
     aliases: dict[str, object] = json.loads(row["status_aliases"])
     return WorkspaceRules(
         id=row["id"],
@@ -73,6 +80,13 @@ async def find_workspace(conn: asyncpg.Connection, secret: str) -> WorkspaceRule
             )
             for t in types
         },
+        forwarding={
+            (t["traffic_source_id"], t["conversion_type_id"]): ForwardRule(
+                template_id=t["id"],
+                statuses=frozenset(ConversionStatus(s) for s in t["statuses"]),
+            )
+            for t in templates
+        },
     )
 
 
@@ -82,7 +96,7 @@ async def find_workspace(conn: asyncpg.Connection, secret: str) -> WorkspaceRule
 # One statement over a JSON array of every workspace's rows went to all shards, or (an INSERT
 # ... SELECT from it) through the coordinator.
 _CLICKS = """
-    SELECT k.workspace_id, k.created_at, k.id, c.attribution_window_days,
+    SELECT k.workspace_id, k.created_at, k.id, k.traffic_source_id, c.attribution_window_days,
            c.cost_model, c.cost_value, o.payout, o.currency
     FROM clicks k
     JOIN campaigns c ON c.workspace_id = k.workspace_id AND c.id = k.campaign_id
@@ -110,6 +124,7 @@ async def find_clicks(
     return {
         (r["workspace_id"], r["created_at"], r["id"]): ClickFacts(
             created_at=r["created_at"],
+            traffic_source_id=r["traffic_source_id"],
             attribution_window_days=r["attribution_window_days"],
             offer_payout=r["payout"],
             offer_currency=r["currency"],
@@ -242,6 +257,42 @@ async def update_event(
         event.workspace_id,
         event.click_created_at,
         event_id,
+    )
+
+
+_INSERT_FORWARDS = """
+    INSERT INTO forwards (
+        workspace_id, template_id, traffic_source_id, conversion_type_id, conversion_event_id,
+        click_created_at, click_id, event_status, amount, txid, created_at, next_attempt_at)
+    VALUES {values}
+"""
+
+
+async def insert_forwards(conn: asyncpg.Connection, forwards: Sequence[NewForward]) -> None:
+    """Put forwards in the outbox, in the transaction of the events they send (one statement;
+    none when no event of the group is forwarded)."""
+    if not forwards:
+        return
+    await multirow.insert(
+        conn,
+        _INSERT_FORWARDS,
+        [
+            (
+                f.event.workspace_id,
+                f.template_id,
+                f.event.traffic_source_id,
+                f.event.type_id,
+                f.event_id,
+                f.event.click_created_at,
+                f.event.click_id,
+                f.status.value,
+                f.amount,
+                f.txid,
+                f.event.received_at,
+                f.event.received_at,
+            )
+            for f in forwards
+        ],
     )
 
 

@@ -39,6 +39,7 @@ from ingestion.postbacks.records import (
     EventKey,
     Hit,
     NewEvent,
+    NewForward,
     Outcome,
     Report,
     WorkspaceRules,
@@ -141,18 +142,39 @@ async def apply(conn: asyncpg.Connection, batch: Sequence[Prepared]) -> list[Out
         if event.within_window:
             first_of_key.setdefault(event.key, i)
     inserted = await repository.insert_events(conn, [events[i] for i in first_of_key.values()])
+    forwards: list[NewForward] = []
     for i, event in events.items():
         p = ready[i]
         if first_of_key.get(event.key) == i and event.key in inserted:
-            outcomes[i] = _done(HitOutcome.ACCEPTED, p, inserted[event.key])
+            event_id = inserted[event.key]
+            outcomes[i] = _done(HitOutcome.ACCEPTED, p, event_id)
+            _forward(forwards, p, event, event_id, event.status, event.amount, event.txid)
             continue
         try:
-            outcomes[i] = await _repeat(conn, p, event)
+            outcomes[i] = await _repeat(conn, p, event, forwards)
         except IngestionError as exc:
             outcomes[i] = _refused(exc, p.workspace, p.report.click_id)
+    await repository.insert_forwards(conn, forwards)
     ordered = [outcomes[i] for i in range(len(batch))]
     await repository.log_hits(conn, [(p.hit, o) for p, o in zip(batch, ordered, strict=True)])
     return ordered
+
+
+def _forward(
+    forwards: list[NewForward],
+    ready: Ready,
+    event: NewEvent,
+    event_id: int,
+    status: ConversionStatus,
+    amount: Decimal,
+    txid: str,
+) -> None:
+    """Queue the outbox row of a stored event or status change, when a template sends it."""
+    if event.traffic_source_id is None:
+        return
+    rule = ready.workspace.forwarding.get((event.traffic_source_id, event.type_id))
+    if rule is not None and status in rule.statuses:
+        forwards.append(NewForward(event, rule.template_id, event_id, status, amount, txid))
 
 
 def _refused(
@@ -350,6 +372,7 @@ async def _event(conn: asyncpg.Connection, ready: Ready, click: ClickFacts | Non
         workspace_id=workspace.id,
         click_created_at=report.click_created_at,
         click_id=report.click_id,
+        traffic_source_id=click.traffic_source_id,
         type_id=rule.id,
         duplicate_policy=rule.duplicate_policy,
         txid=report.txid,
@@ -370,10 +393,13 @@ async def _event(conn: asyncpg.Connection, ready: Ready, click: ClickFacts | Non
     )
 
 
-async def _repeat(conn: asyncpg.Connection, ready: Ready, event: NewEvent) -> Outcome:
+async def _repeat(
+    conn: asyncpg.Connection, ready: Ready, event: NewEvent, forwards: list[NewForward]
+) -> Outcome:
     """A postback whose dedup key exists: a status change, the type's policy, or a duplicate.
 
-    A key that does not exist was not inserted because the click is outside its window.
+    A key that does not exist was not inserted because the click is outside its window. A
+    status change is queued for forwarding (an amount change alone is not).
     """
     report = ready.report
     stored = await repository.lock_event(conn, event)
@@ -428,6 +454,8 @@ async def _repeat(conn: asyncpg.Connection, ready: Ready, event: NewEvent) -> Ou
         # the cost the event was recorded with.
         cost=stored.cost if new_amount == stored.amount else event.cost_terms.of(new_amount),
     )
+    if status != stored.status:
+        _forward(forwards, ready, event, stored.id, status, new_amount, txid)
     return _done(HitOutcome.UPDATED, ready, stored.id)
 
 

@@ -311,26 +311,33 @@ def answered(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
 
 
 async def _both(
-    clients: tuple[Client, Client], key: str, case: Case, answered: list[bool]
+    clients: tuple[Client, Client],
+    key: str,
+    case: Case,
+    answered: list[bool],
+    accept: str | None = None,
 ) -> bytes:
     body = {"query": case.query, "variables": case.variables, "operationName": case.operation_name}
-    headers = {"Authorization": f"Bearer {key}"}
+    headers = {"Authorization": f"Bearer {key}", **({"Accept": accept} if accept else {})}
     answered.clear()
     compiled = await clients[0].post("/graphql", json=body, headers=headers)
     normal = await clients[1].post("/graphql", json=body, headers=headers)
     assert (compiled.status_code, compiled.content) == (normal.status_code, normal.content)
+    assert compiled.headers["content-type"] == normal.headers["content-type"]
     assert answered == [case.compiled], case.query
     return compiled.content
 
 
+@pytest.mark.parametrize("accept", [None, "application/graphql-response+json"])
 @pytest.mark.parametrize("case", CORPUS, ids=[str(n) for n in range(len(CORPUS))])
 async def test_the_compiled_path_answers_as_the_normal_one(
     clicks: TrackedCampaign,
     clients: tuple[Client, Client],
     answered: list[bool],
     case: Case,
+    accept: str | None,
 ):
-    content = await _both(clients, clicks.workspace.admin_api_key, case, answered)
+    content = await _both(clients, clicks.workspace.admin_api_key, case, answered, accept)
     if case.compiled:
         assert b'"errors"' not in content
 

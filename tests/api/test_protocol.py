@@ -323,3 +323,109 @@ async def test_no_cors_headers_by_default(
     )
     assert response.status_code == 200
     assert "access-control-allow-origin" not in response.headers
+
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+async def _post_accepting(
+    client: AsyncTestClient[Litestar],
+    workspace: NewWorkspace,
+    accept: str,
+    query: str,
+    variables: dict[str, object] | None = None,
+):
+    return await client.post(
+        "/graphql",
+        json={"query": query, "variables": variables},
+        headers={**auth(workspace), "Accept": accept},
+    )
+
+
+async def test_graphql_response_json_is_answered_to_clients_that_accept_it(
+    api_client: AsyncTestClient[Litestar], workspace: NewWorkspace
+):
+    response = await _post_accepting(
+        api_client,
+        workspace,
+        f"{GRAPHQL_RESPONSE}, application/json;q=0.9",
+        "{ workspace { name } }",
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(GRAPHQL_RESPONSE)
+    assert response.json()["data"] == {"workspace": {"name": "Acme Media"}}
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        ("{ workspace { id }", None),
+        ("{ workspace { nope } }", None),
+        ("query ($n: Int) { clicks(first: $n) { nodes { id } } }", {"n": "many"}),
+        ("query ($n: Int!) { workspace { id } }", {"n": 1}),
+    ],
+    ids=["parse", "validation", "variable coercion", "unused variable"],
+)
+async def test_a_request_error_is_a_400_without_data_for_graphql_response_json(
+    api_client: AsyncTestClient[Litestar], workspace: NewWorkspace, query: str, variables
+):
+    response = await _post_accepting(api_client, workspace, GRAPHQL_RESPONSE, query, variables)
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith(GRAPHQL_RESPONSE)
+    body = response.json()
+    assert "data" not in body
+    assert body["errors"][0]["extensions"]["code"]
+    as_json = await _post_accepting(api_client, workspace, "application/json", query, variables)
+    assert as_json.status_code == 200
+    assert as_json.headers["content-type"].startswith("application/json")
+    assert as_json.json() == {"data": None, **body}
+
+
+async def test_a_field_error_is_a_200_with_data_for_graphql_response_json(
+    api_client: AsyncTestClient[Litestar], workspace: NewWorkspace
+):
+    response = await _post_accepting(
+        api_client, workspace, GRAPHQL_RESPONSE, "{ clicks(first: 0) { nodes { id } } }"
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert "data" in body
+    assert body["errors"][0]["path"] == ["clicks"]
+
+
+async def test_a_refused_body_keeps_its_status_in_graphql_response_json(
+    api_client: AsyncTestClient[Litestar], workspace: NewWorkspace
+):
+    response = await api_client.post(
+        "/graphql",
+        content=b"null",
+        headers={**auth(workspace), "Accept": GRAPHQL_RESPONSE, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith(GRAPHQL_RESPONSE)
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "*/*",
+        "application/json",
+        f"application/json, {GRAPHQL_RESPONSE};q=0.5",
+        f"{GRAPHQL_RESPONSE};q=0",
+        f"{GRAPHQL_RESPONSE};q=nan",
+        f"{GRAPHQL_RESPONSE};q=1e309",
+        f"{GRAPHQL_RESPONSE};q=-1",
+        "text/plain",
+        ";;;,,,=q=",
+        "\x7f" * 100,
+        "a/b;" * 5_000 + GRAPHQL_RESPONSE,
+    ],
+)
+async def test_other_and_garbled_accept_headers_get_application_json(
+    api_client: AsyncTestClient[Litestar], workspace: NewWorkspace, accept: str
+):
+    response = await _post_accepting(api_client, workspace, accept, "{ workspace { id }")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json()["data"] is None

@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import insert, text, update
@@ -13,6 +14,7 @@ from sqlmodel import col
 
 from api.app import create_app
 from api.catalog.service import create_conversion_type
+from api.reports.queries import _metrics
 from api.workspaces.service import create_workspace
 from models import Campaign, Click, ConversionEvent
 from models.click_ids import click_time, new_click_id
@@ -86,16 +88,16 @@ async def test_report_counts_conversions_and_transactions_apart(
         "botClicks": 1,
         "conversions": 2,
         "transactions": 2,
-        "revenue": 22.0,
-        "cost": 0.2,
-        "profit": 21.8,
+        "revenue": "22.000000",
+        "cost": "0.200000",
+        "profit": "21.800000",
         "roi": 10900.0,
         "cr": 50.0,
-        "epc": 5.5,
-        "cpa": 0.1,
+        "epc": "5.500000",
+        "cpa": "0.100000",
         "byType": [
-            {"type": "conversion", "count": 2, "revenue": 12.0},
-            {"type": "transaction", "count": 2, "revenue": 10.0},
+            {"type": "conversion", "count": 2, "revenue": "12.000000"},
+            {"type": "transaction", "count": 2, "revenue": "10.000000"},
         ],
     }
     assert {k: row[k] for k in expected} == expected
@@ -133,14 +135,20 @@ async def test_cost_holds_what_cpa_and_revshare_events_cost(
                 api_client, key, filter=filter_, groupBy=["CAMPAIGN"], attribution=attribution
             )
             # 40% of 10 + 5 + 2.5 (approved and pending count by default); the clicks are free.
-            expected = {"revenue": 17.5, "cost": 7.0, "profit": 10.5, "roi": 150.0, "cpa": 3.5}
+            expected = {
+                "revenue": "17.500000",
+                "cost": "7.000000",
+                "profit": "10.500000",
+                "roi": 150.0,
+                "cpa": "3.500000",
+            }
             assert {k: report["totals"][k] for k in expected} == expected, report["source"]
             assert {k: report["rows"][0][k] for k in expected} == expected
         approved = await _report(api_client, key, filter=filter_, statuses=["APPROVED"])
-        assert approved["totals"]["cost"] == 6.0
+        assert approved["totals"]["cost"] == "6.000000"
         # Cost alone still takes the events in.
         only_cost = await execute(api_client, key, "{ report { totals { cost } } }", {})
-        assert only_cost["data"]["report"]["totals"] == {"cost": 7.0}
+        assert only_cost["data"]["report"]["totals"] == {"cost": "7.000000"}
     events = await execute(api_client, key, "{ conversions { nodes { type amount cost } } }", {})
     assert events["data"]["conversions"]["nodes"] == [
         {"type": "conversion", "amount": "2.500000", "cost": "1.000000"},
@@ -152,12 +160,12 @@ async def test_cost_holds_what_cpa_and_revshare_events_cost(
 async def test_statuses_narrow_what_counts(api_client: Client, traffic: Traffic):
     key = traffic.campaign.workspace.admin_api_key
     approved = await _report(api_client, key, statuses=["APPROVED"])
-    assert (approved["totals"]["conversions"], approved["totals"]["revenue"]) == (1, 20.0)
+    assert (approved["totals"]["conversions"], approved["totals"]["revenue"]) == (1, "20.000000")
     pending = await _report(api_client, key, statuses=["PENDING"], filter=RAW)
-    assert (pending["totals"]["conversions"], pending["totals"]["revenue"]) == (1, 2.0)
+    assert (pending["totals"]["conversions"], pending["totals"]["revenue"]) == (1, "2.000000")
     for filter_ in (None, RAW):
         none = await _report(api_client, key, statuses=[], filter=filter_)
-        assert (none["totals"]["conversions"], none["totals"]["revenue"]) == (0, 0.0)
+        assert (none["totals"]["conversions"], none["totals"]["revenue"]) == (0, "0.000000")
         assert none["totals"]["clicks"] == 4
 
 
@@ -195,12 +203,16 @@ async def test_custom_types_count_as_their_flags_say(
         report = await _report(api_client, key, filter=filter_)
         totals = report["totals"]
         # conversion x2 and signup count as conversions; all but signup count in revenue.
-        assert (totals["conversions"], totals["transactions"], totals["revenue"]) == (3, 2, 29.0)
+        assert (totals["conversions"], totals["transactions"], totals["revenue"]) == (
+            3,
+            2,
+            "29.000000",
+        )
         assert totals["byType"] == [
-            {"type": "conversion", "count": 2, "revenue": 12.0},
-            {"type": "signup", "count": 1, "revenue": 3.0},
-            {"type": "transaction", "count": 2, "revenue": 10.0},
-            {"type": "upsell", "count": 1, "revenue": 7.0},
+            {"type": "conversion", "count": 2, "revenue": "12.000000"},
+            {"type": "signup", "count": 1, "revenue": "3.000000"},
+            {"type": "transaction", "count": 2, "revenue": "10.000000"},
+            {"type": "upsell", "count": 1, "revenue": "7.000000"},
         ], report["source"]
 
 
@@ -221,9 +233,9 @@ async def test_empty_buckets_come_back_as_zeros(api_client: Client, traffic: Tra
             tz="UTC",
         )
         assert [(r["bucket"], r["clicks"], r["revenue"]) for r in report["rows"]] == [
-            ((start - timedelta(days=2)).isoformat(), 0, 0.0),
-            ((start - timedelta(days=1)).isoformat(), 0, 0.0),
-            (start.isoformat(), 4, 22.0),
+            ((start - timedelta(days=2)).isoformat(), 0, "0.000000"),
+            ((start - timedelta(days=1)).isoformat(), 0, "0.000000"),
+            (start.isoformat(), 4, "22.000000"),
         ]
         assert all(r["campaign"] == {"name": "Summer sale"} for r in report["rows"])
         assert report["rows"][0]["epc"] is None
@@ -481,9 +493,9 @@ async def test_the_table_holds_the_rows_as_arrays(api_client: Client, traffic: T
     ]  # fmt: skip
     table = [dict(zip(columns, values, strict=True)) for values in report["table"]["rows"]]
     assert [(t["sub1"], t["clicks"], t["revenue"]) for t in table] == [
-        (None, 1, 0.0),
-        ("alpha", 2, 20.0),
-        ("beta", 1, 2.0),
+        (None, 1, "0.000000"),
+        ("alpha", 2, "20.000000"),
+        ("beta", 1, "2.000000"),
     ]
     assert all(t["campaignId"] == traffic.campaign.campaign_id for t in table)
     for t, row in zip(table, report["rows"], strict=True):
@@ -589,3 +601,28 @@ async def test_total_count_of_clicks_comes_from_a_rollup_when_one_holds_the_filt
         )
         counted = body["data"]["clicks"]["totalCount"]
         assert counted == raw["data"]["clicks"]["totalCount"] > 0, filter_
+
+
+@pytest.mark.parametrize(
+    ("sums", "expected"),
+    [
+        # 10 / 3 per click, 0.15 / 4 per conversion: rounded to the millionth.
+        (
+            {"clicks": 3, "conversions": 4, "revenue": 10_000_000, "cost": 150_000},
+            {"epc": "3.333333", "cpa": "0.037500", "profit": "9.850000"},
+        ),
+        # Halves go to the even millionth, below zero too (refunds make revenue negative).
+        ({"clicks": 2, "revenue": 1}, {"epc": "0.000000", "revenue": "0.000001"}),
+        ({"clicks": 2, "revenue": 3}, {"epc": "0.000002"}),
+        ({"clicks": 2, "revenue": -3}, {"epc": "-0.000002", "profit": "-0.000003"}),
+        ({"clicks": 0, "conversions": 0}, {"epc": None, "cpa": None, "cost": "0.000000"}),
+        # Past a float's 15-16 digits.
+        (
+            {"clicks": 1, "revenue": 99_999_999_999_999_999_999},
+            {"revenue": "99999999999999.999999", "epc": "99999999999999.999999"},
+        ),
+    ],
+)
+def test_money_metrics_are_exact_decimals_of_millionths(sums, expected):
+    metrics = {k: v if v is None else str(v) for k, v in _metrics(sums).items()}
+    assert {k: metrics[k] for k in expected} == expected

@@ -13,7 +13,7 @@ Client = AsyncTestClient[Litestar]
 
 SNAPSHOT = """{
   workspace { name }
-  trafficSources { id name status clickIdParam }
+  trafficSources { id name status clickIdParam forwardTemplates { id url enabled } }
   offers { id name url status }
   campaigns { id name status costModel trafficSource { id } offers { weight offer { id } } }
   conversionTypes { id name countsInRevenue }
@@ -23,7 +23,8 @@ SNAPSHOT = """{
 
 ATTEMPTS = """
 mutation(
-  $source: ID!, $offer: ID!, $campaign: ID!, $type: ID!, $key: ID!, $own: ID!, $mine: ID!
+  $source: ID!, $offer: ID!, $campaign: ID!, $type: ID!, $key: ID!, $own: ID!, $mine: ID!,
+  $template: ID!, $ownSource: ID!, $ownType: ID!
 ) {
   a: updateTrafficSource(input: {id: $source, name: "x"}) { __typename }
   b: setTrafficSourceStatus(id: $source, status: ARCHIVED) { __typename }
@@ -44,6 +45,11 @@ mutation(
   o: deleteCurrencyRate(currency: "EUR", validFrom: "2026-01-01T00:00:00Z") { __typename }
   p: updateCampaign(input: {id: $mine, trafficSourceId: $source}) { __typename }
   q: updateCampaign(input: {id: $mine, name: "x", offers: [{offerId: $offer}]}) { __typename }
+  r: setForwardTemplate(input: {trafficSourceId: $source, conversionTypeId: $ownType,
+    url: "https://evil.example/"}) { __typename }
+  s: setForwardTemplate(input: {trafficSourceId: $ownSource, conversionTypeId: $type,
+    url: "https://evil.example/"}) { __typename }
+  t: deleteForwardTemplate(id: $template) { __typename }
 }"""
 
 
@@ -81,11 +87,27 @@ async def test_another_workspaces_ids_are_not_found_and_nothing_changes(
         """mutation { setCurrencyRate(input: {currency: "EUR", rate: "1.1",
           validFrom: "2026-01-01T00:00:00Z"}) { __typename } }""",
     )
+    template = await data(
+        api_client,
+        theirs,
+        """mutation($input: SetForwardTemplateInput!) {
+          setForwardTemplate(input: $input) { ... on ForwardTemplate { id } }
+        }""",
+        {
+            "input": {
+                "trafficSourceId": source["id"],
+                "conversionTypeId": custom["createConversionType"]["id"],
+                "url": "https://source.example/pb?c={clickid}",
+            }
+        },
+    )
     their_key = (await data(api_client, theirs, "{ apiKeys { id } }"))["apiKeys"][0]["id"]
     before = await data(api_client, theirs, SNAPSHOT)
 
     mine = workspace.admin_api_key
     own_offer = await create_offer(api_client, mine, "Mine")
+    own_source = await create_source(api_client, mine)
+    own_type = (await data(api_client, mine, "{ conversionTypes { id } }"))["conversionTypes"][0]
     own_campaign = await data(
         api_client,
         mine,
@@ -102,10 +124,13 @@ async def test_another_workspaces_ids_are_not_found_and_nothing_changes(
         "key": their_key,
         "own": own_offer["id"],
         "mine": own_campaign["createCampaign"]["id"],
+        "template": template["setForwardTemplate"]["id"],
+        "ownSource": own_source["id"],
+        "ownType": own_type["id"],
     }
     result = await data(api_client, mine, ATTEMPTS, ids)
     answers = {field: value["__typename"] for field, value in result.items()}
-    assert answers == dict.fromkeys("abcdefghijklmnopq", "NotFound")
+    assert answers == dict.fromkeys("abcdefghijklmnopqrst", "NotFound")
     reads = await data(
         api_client,
         mine,
@@ -119,7 +144,7 @@ async def test_another_workspaces_ids_are_not_found_and_nothing_changes(
         "trafficSource": None,
         "offer": None,
         "campaign": None,
-        "trafficSources": [],
+        "trafficSources": [{"id": own_source["id"]}],
         "offers": [{"name": "Mine"}],
         "campaigns": [{"id": ids["mine"]}],
         "currencyRates": [],

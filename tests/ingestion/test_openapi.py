@@ -1,4 +1,11 @@
+from pathlib import Path
+
+import pytest
+
 from tests.ingestion.conftest import Client
+from tests.pages import assert_served_from_package, loaded_urls
+
+STATIC = Path(__file__).parents[2] / "ingestion" / "static" / "swagger"
 
 
 async def test_every_endpoint_is_documented_in_openapi(ingestion_client: Client):
@@ -46,3 +53,17 @@ async def test_the_statuses_and_parameters_networks_meet_are_documented(
         assert aliases <= parameters("/postback/{secret}", method)
     assert aliases <= parameters("/pixel/{filename}", "get")
     assert "image/gif" in paths["/pixel/{filename}"]["get"]["responses"]["200"]["content"]
+
+
+@pytest.mark.parametrize("page", ["/schema", "/schema/swagger"])
+async def test_swagger_ui_loads_only_its_own_packaged_assets(ingestion_client: Client, page: str):
+    response = await ingestion_client.get(page)
+    assert response.status_code == 200
+    assert "SwaggerUIBundle" in response.text
+    await assert_served_from_package(ingestion_client, response.text, STATIC)
+    assert "/static/swagger/swagger-ui-bundle.js" in loaded_urls(response.text)
+
+
+async def test_no_page_loading_scripts_from_a_cdn_is_served(ingestion_client: Client):
+    for page in ("/schema/redoc", "/schema/rapidoc", "/schema/elements"):
+        assert (await ingestion_client.get(page)).status_code == 404, page

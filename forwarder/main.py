@@ -1,0 +1,44 @@
+"""`clicktrail serve-forwarder`: the forwarder as a process of its own, until SIGINT/SIGTERM."""
+
+import asyncio
+import logging
+import signal
+import sys
+
+from forwarder.sender import Forwarder
+from models.database import create_engine, display_url
+from models.settings import Settings, get_settings
+
+logger = logging.getLogger("forwarder")
+
+
+async def serve(settings: Settings, database_url: str) -> None:
+    engine = create_engine(database_url, settings, application_name="clicktrail-forwarder")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    forwarder = Forwarder(engine, settings)
+    logger.info("forwarding conversions from %s", display_url(database_url))
+    try:
+        await forwarder.run(stop)
+    finally:
+        await engine.dispose()
+    logger.info("forwarder stopped after %s deliveries", forwarder.delivered)
+
+
+def run(settings: Settings, database_url: str) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        import uvloop  # optional: not on Windows
+    except ImportError:
+        asyncio.run(serve(settings, database_url))
+    else:
+        uvloop.run(serve(settings, database_url))
+
+
+if __name__ == "__main__":
+    settings = get_settings()
+    if not settings.database_url:
+        sys.exit("clicktrail: error: the forwarder needs CLICKTRAIL_DATABASE_URL")
+    run(settings, settings.database_url)
