@@ -422,7 +422,7 @@ async def test_a_hot_page_is_planned_once(
     assert isinstance(root, ClicksField)
     variables = {"first": 100, "order": "NEWEST_FIRST", **events}
     coerced = get_variable_values(
-        reads.schema, planned[0].operation.variable_definitions, variables
+        reads.schema, planned[0].operation.variable_definitions or (), variables
     )
     assert not isinstance(coerced, list)
     text, params = statement(root, coerced, clicks.workspace_id, schema, engine.dialect)
