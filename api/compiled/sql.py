@@ -15,10 +15,11 @@ from enum import StrEnum
 
 from sqlalchemy import Table
 
-from api.click_filter import CLICKS, EVENTS, SUB_COUNT, TYPES
+from api.click_filter import CLICKS, EVENTS, TYPES
 from models import Campaign, Offer, TrafficSource
 from models.base import table_of
 from models.catalog import TRANSACTION_TYPE
+from models.click import SUB_COUNT
 from models.enums import ConversionStatus, CostModel, RecordStatus
 
 
