@@ -16,7 +16,8 @@ with its compiled reads off (CLICKTRAIL_API_COMPILED_READS=false): the executor'
 For each case and round, wrk (`apt-get install wrk`; -t1 -c20) loads one server for
 `--duration` seconds, then the other, so a change in the machine's load shows in both. It
 prints requests/s, p50/p99 and the server's CPU time per request (its processes' user + system
-time from /proc over the run, PostgreSQL's beside it), then clicktrail's ratio to PostGraphile.
+time from /proc over the run; beside it, that of the bench database's PostgreSQL backends, so
+other databases' work on the machine stays out), then clicktrail's ratios to the others.
 Everything runs on 127.0.0.1.
 """
 
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+import asyncpg
 import httpx
 from sqlalchemy import make_url
 
@@ -185,7 +187,7 @@ async def run(args: argparse.Namespace, server_url: str, wrk: str) -> list[str]:
             for round_ in range(args.rounds):
                 for case in cases:
                     for server in servers:
-                        result = await _load(wrk, server, case, duration, work)
+                        result = await _load(wrk, server, case, duration, work, prepared.url)
                         results.setdefault((server.name, case), []).append(result)
                         print(f"round {round_ + 1}: {result.line(server.name, case)}", flush=True)
     lines = [
@@ -359,7 +361,31 @@ async def _check(server: Server, cases: list[str]) -> None:
             print(f"{server.name} {case}: {len(nodes)} clicks, {events} events", flush=True)
 
 
-async def _load(wrk: str, server: Server, case: str, duration: int, work: Path) -> Run:
+async def _backend_ticks(url: str) -> dict[int, int]:
+    """CPU ticks so far of every backend on the bench database (Linux /proc): the machine's
+    other PostgreSQL work (other databases and clusters) stays out of the figure."""
+    conn = await asyncpg.connect(make_url(url).set(drivername="postgresql").render_as_string(False))
+    try:
+        pids = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await conn.close()
+    return {row["pid"]: sum(process_ticks(row["pid"])) for row in pids}
+
+
+def process_ticks(pid: int) -> tuple[int, int]:
+    """user and system CPU ticks of a process; none once it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return (0, 0)
+    fields = stat.rpartition(")")[2].split()
+    return int(fields[11]), int(fields[12])
+
+
+async def _load(wrk: str, server: Server, case: str, duration: int, work: Path, url: str) -> Run:
     body = json.dumps({"query": server.documents[case]})
     headers = "".join(
         f"wrk.headers[{json.dumps(name)}] = {json.dumps(value)}\n"
@@ -368,6 +394,7 @@ async def _load(wrk: str, server: Server, case: str, duration: int, work: Path) 
     script = work / f"{server.name}-{case}.lua"
     script.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(body)}\n{headers}{STATS_LUA}')
     before = cpu_times(server.pid)
+    backends = await _backend_ticks(url)
     process = await asyncio.create_subprocess_exec(
         wrk,
         f"-t{THREADS}",
@@ -382,6 +409,9 @@ async def _load(wrk: str, server: Server, case: str, duration: int, work: Path) 
     )
     stdout, stderr = await process.communicate()
     cpu = cpu_times(server.pid) - before
+    after = await _backend_ticks(url)
+    database = sum(ticks - backends.get(pid, 0) for pid, ticks in after.items())
+    cpu = CpuTimes(cpu.service, database / os.sysconf("SC_CLK_TCK"), cpu.machine)
     if process.returncode != 0:
         raise SystemExit(f"wrk failed: {stdout.decode()} {stderr.decode()}")
     values = {}
