@@ -1,7 +1,5 @@
 """Bearer API keys: every GraphQL request acts for exactly one workspace."""
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from cachetools import LRUCache, TTLCache
@@ -14,10 +12,6 @@ from models.enums import ApiScope
 
 # A key's last use is recorded to within this many seconds.
 LAST_USED_RESOLUTION_S = 60
-# How long a process trusts a key it found active: a key revoked through another process is
-# refused here within this many seconds (through this one, from its next request). Reading it
-# cost every request a statement, ~a quarter of the Python time of a compiled page.
-ACTIVE_KEY_TTL_S = 5.0
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="clicktrail"'}
 
@@ -36,43 +30,15 @@ def bearer_token(authorization: str | None) -> str | None:
 
 
 class KeyDirectory:
-    """Which workspace each API key belongs to, and the keys found active, per process.
+    """Which workspace each API key belongs to, remembered per process.
 
-    The directory's rows never change once written, so an entry needs no expiry. A key read
-    within its workspace (revocation included) is trusted for ACTIVE_KEY_TTL_S: a request
-    then costs no statement at all. Both are keyed by the key's hash, which names one
-    workspace, so no entry answers for another workspace. Unknown and revoked hashes are not
-    kept, so a new key works at once and guessing fills nothing.
+    The directory's rows never change once written, so an entry needs no expiry: a request
+    then costs one statement (the key within its workspace, revocation included), not two.
+    Unknown hashes are not kept, so a new key works at once and guessing fills nothing.
     """
 
-    def __init__(self, *, timer: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self) -> None:
         self._workspaces: LRUCache[bytes, int] = LRUCache(maxsize=10_000)
-        self._active: TTLCache[bytes, Principal] = TTLCache(
-            maxsize=10_000, ttl=ACTIVE_KEY_TTL_S, timer=timer
-        )
-
-    async def principal(self, engine: AsyncEngine, secret_hash: bytes) -> Principal | None:
-        """Whom an active key acts for, or None for an unknown or revoked key."""
-        principal = self._active.get(secret_hash)
-        if principal is not None:
-            return principal
-        workspace_id = await self.workspace_of(engine, secret_hash)
-        if workspace_id is None:
-            return None
-        key = await active_api_key(engine, workspace_id=workspace_id, secret_hash=secret_hash)
-        if key is None:
-            return None
-        principal = Principal(
-            workspace_id=workspace_id,
-            api_key_id=key.id,
-            scopes=frozenset(ApiScope(scope) for scope in key.scopes),
-        )
-        self._active[secret_hash] = principal
-        return principal
-
-    def forget_active_keys(self) -> None:
-        """After a revocation: every key is read again at its next request."""
-        self._active.clear()
 
     async def workspace_of(self, engine: AsyncEngine, secret_hash: bytes) -> int | None:
         workspace_id = self._workspaces.get(secret_hash)
@@ -92,10 +58,20 @@ async def authenticate(
         raise NotAuthorizedException(
             detail="send an API key as 'Authorization: Bearer <key>'", headers=_CHALLENGE
         )
-    principal = await directory.principal(engine, hash_api_key(token))
-    if principal is None:
+    secret_hash = hash_api_key(token)
+    workspace_id = await directory.workspace_of(engine, secret_hash)
+    key = (
+        None
+        if workspace_id is None
+        else await active_api_key(engine, workspace_id=workspace_id, secret_hash=secret_hash)
+    )
+    if workspace_id is None or key is None:
         raise NotAuthorizedException(detail="API key is unknown or revoked", headers=_CHALLENGE)
-    return principal
+    return Principal(
+        workspace_id=workspace_id,
+        api_key_id=key.id,
+        scopes=frozenset(ApiScope(scope) for scope in key.scopes),
+    )
 
 
 class KeyUsage:

@@ -5,7 +5,7 @@ from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from strawberry.litestar import BaseContext
 
-from api.auth import KeyDirectory, KeyUsage, Principal, authenticate
+from api.auth import KeyUsage, Principal, authenticate
 from api.loaders import Loaders, create_loaders
 from api.outage import DatabaseOutage, DatabaseUnavailableError, connection_lost
 from models.database import DATABASE_ERRORS
@@ -19,8 +19,6 @@ class Context(BaseContext, kw_only=True):
     # connection from the engine instead of sharing the session.
     engine: AsyncEngine
     principal: Principal
-    # The process's API keys: a revocation makes it forget the ones it trusts.
-    keys: KeyDirectory
     loaders: Loaders
     settings: Settings
 
@@ -50,7 +48,6 @@ async def provide_context(
         session=session,
         engine=state.engine,
         principal=principal,
-        keys=state.key_directory,
         loaders=create_loaders(state.engine, principal.workspace_id),
         settings=state.settings,
     )

@@ -163,5 +163,4 @@ class WorkspaceMutations:
             id=required_id(id, "API key"),
             caller_key_id=info.context.principal.api_key_id,
         )
-        info.context.keys.forget_active_keys()
         return ApiKeyType.from_row(key)
