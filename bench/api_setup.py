@@ -4,9 +4,9 @@ The data lives in a database of its own, `clicktrail_bench_api`, on DATABASE_URL
 (default postgresql://postgres@127.0.0.1:5432/postgres). It is kept between runs because
 loading 5M clicks takes minutes: a marker (the database's comment) records the size and seed
 loaded, and a run that asks for another size, or `--reload`, drops and rebuilds it. A kept
-database is upgraded to the tree's schema on every run; rollups a newer tree adds are rebuilt
-from the raw rows once; rollup rows the load's triggers left pending are folded in (the
-ingestion service does that every 2 s, and it does not run here).
+database is upgraded to the tree's schema on every run; the rollups are rebuilt from the raw
+rows once after a load (a COPY writes no rollup changes); pending rollup changes are folded in
+(the ingestion service does that every 2 s, and it does not run here).
 
 The load: one workspace (Europe/Berlin), 8 traffic sources, 40 CPC campaigns with 1-3 offers,
 `clicks` clicks over the last 90 days (hour-of-day and weekday rhythm, skewed countries,
@@ -43,7 +43,13 @@ from models import ApiKey, ApiKeyHash
 from models.database import create_engine, display_url
 from models.enums import ApiScope
 from models.migrate import upgrade
-from models.rollups import ROLLUPS, compact_rollups, pending, rebuild_rollups
+from models.rollups import (
+    CLICKS_PENDING,
+    EVENTS_PENDING,
+    ROLLUPS,
+    compact_rollups,
+    rebuild_rollups,
+)
 from models.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -64,7 +70,7 @@ class Marker:
     events: int
     workspace_id: int
     loaded_at: str
-    # The rollups hold the loaded rows (filled by triggers during the load, or rebuilt).
+    # The rollups hold the loaded rows (rebuilt after the load).
     rollups: bool
 
 
@@ -89,7 +95,7 @@ async def prepare(server_url: str, *, clicks: int, reload: bool) -> Prepared:
         await upgrade(engine)
         if marker is None:
             marker = await _load(url, engine, clicks)
-        elif not marker.rollups:
+        if not marker.rollups:
             marker = await _rebuild_rollups(url, engine, marker)
         await _fold_pending_rollups(url, engine)
         api_key = await _mint_api_key(engine, marker.workspace_id)
@@ -175,7 +181,7 @@ async def _load(url: str, engine: AsyncEngine, clicks: int) -> Marker:
             events=result.events,
             workspace_id=workspace.id,
             loaded_at=now.isoformat(timespec="seconds"),
-            rollups=True,
+            rollups=False,
         )
         await _write_marker(conn, marker)
     finally:
@@ -184,7 +190,7 @@ async def _load(url: str, engine: AsyncEngine, clicks: int) -> Marker:
 
 
 async def _rebuild_rollups(url: str, engine: AsyncEngine, marker: Marker) -> Marker:
-    """Rollups that came with a newer schema than the load: migrations add them empty."""
+    """Count the loaded rows into the rollups: the load's COPY wrote no rollup changes."""
     print("rebuilding the rollups from the raw rows (once) ...", flush=True)
     started = time.perf_counter()
     async with engine.begin() as conn:
@@ -201,8 +207,8 @@ async def _rebuild_rollups(url: str, engine: AsyncEngine, marker: Marker) -> Mar
 
 
 async def _fold_pending_rollups(url: str, engine: AsyncEngine) -> None:
-    """Fold the rollup rows the load's triggers left pending, as the ingestion service does
-    every 2 s: reports of a live workspace read at most seconds of pending rows, not all."""
+    """Fold pending rollup changes, as the ingestion service does every 2 s: reports of a live
+    workspace read at most seconds of pending rows, not all."""
     started = time.perf_counter()
     async with engine.begin() as conn:
         await conn.execute(text("SET LOCAL statement_timeout = 0"))
@@ -224,10 +230,9 @@ async def _fold_pending_rollups(url: str, engine: AsyncEngine) -> None:
 
 def _rollup_tables() -> list[str]:
     return [
-        name
-        for r in ROLLUPS
-        for table in (r.clicks_table, r.events_table)
-        for name in (table, pending(table))
+        *(table for r in ROLLUPS for table in (r.clicks_table, r.events_table)),
+        CLICKS_PENDING,
+        EVENTS_PENDING,
     ]
 
 

@@ -3,6 +3,9 @@
 Everything but the click ids comes from one seeded `random.Random`, so two loads of a size hold
 the same traffic; the ids come from `models.click_ids.new_click_id`, whose random part cannot be
 seeded, because the API derives a click's partition from its id.
+
+The COPY writes no rollup changes (ingestion's writers do that): run
+`models.rollups.rebuild_rollups` for the workspace after a load, as bench/api_reads.py does.
 """
 
 import asyncio

@@ -1,13 +1,15 @@
-"""What the rollup triggers cost writers: rows/s with and without them.
+"""What keeping the rollups costs writers: rows/s with and without their rollup changes.
 
     .venv/bin/python bench/rollups.py [--seconds 3]
 
 Against DATABASE_URL (default: the PostgreSQL on 127.0.0.1:5432), in a scratch database built
 by the migrations and dropped at the end. Each figure writes for about ``--seconds`` with the
-rollup triggers and as long with them disabled, in alternating thirds of which the best
-counts. One statement per transaction, as ingestion does: clicks COPYed in 50-row batches (the
-click writer's batch under load) and in 1,000-row batches (a bulk loader), then conversion
-events inserted one per transaction (a postback).
+rollup changes (models.rollups: summed per signature in Python, the workspace's lock shared,
+one write into the pending table, in the rows' transaction) and as long without them, in
+alternating thirds of which the best counts. One transaction per write, as ingestion does:
+clicks COPYed in 50-row batches and in 1,000-row batches (without changes, a COPY that commits
+on its own; with them, the click writer's three round trips), then conversion events inserted
+one per transaction (a postback alone; the service groups them).
 """
 
 import argparse
@@ -19,6 +21,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 
 import asyncpg
 from sqlalchemy import make_url
@@ -26,8 +29,9 @@ from sqlalchemy import make_url
 from models.click import CLICK_COLUMNS
 from models.click_ids import new_click_id
 from models.database import create_engine, display_url
+from models.enums import ConversionStatus
 from models.migrate import upgrade
-from models.rollups import TRIGGERS
+from models.rollups import DIMENSIONS, ClickChanges, EventChanges, begin_shared, lock_shared
 from models.settings import Settings
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -94,6 +98,10 @@ async def _seed(conn: asyncpg.Connection) -> Scene:
             workspace_id,
             f"offer {i}",
         )
+        # The key's directory row first: campaigns refer to it.
+        await conn.execute(
+            "INSERT INTO campaign_keys (key, workspace_id) VALUES ($1, $2)", f"c{i}", workspace_id
+        )
         campaign_id = await conn.fetchval(
             "INSERT INTO campaigns (workspace_id, key, name, traffic_source_id) "
             "VALUES ($1, $2, $2, $3) RETURNING id",
@@ -119,54 +127,86 @@ async def _rate(seconds: float, write: Callable[[], Awaitable[int]]) -> float:
     return rows / elapsed
 
 
-async def _set_triggers(conn: asyncpg.Connection, *, enabled: bool) -> None:
-    action = "ENABLE" if enabled else "DISABLE"
-    for table, event, _, _ in TRIGGERS:
-        await conn.execute(f"ALTER TABLE {table} {action} TRIGGER rollups_{event.lower()}")
-
-
 async def measure(conn: asyncpg.Connection, scene: Scene, seconds: float) -> None:
     # Events need clicks to belong to; made once, before any figure.
     targets = scene.clicks(20_000)
     await conn.copy_records_to_table("clicks", records=targets, columns=CLICK_COLUMNS)
     counter = iter(range(10**9))
+    position = {column: i for i, column in enumerate(CLICK_COLUMNS)}
+    dimensions = [position[d] for d in DIMENSIONS]
 
-    def copy(size: int) -> Callable[[], Awaitable[int]]:
+    def copy(size: int, *, changes: bool) -> Callable[[], Awaitable[int]]:
         async def write() -> int:
             rows = scene.clicks(size)
+            if not changes:
+                await conn.copy_records_to_table("clicks", records=rows, columns=CLICK_COLUMNS)
+                return size
+            # As the click writer does it: BEGIN with the lock, the COPY, the changes + COMMIT.
+            sums = ClickChanges()
+            for row in rows:
+                sums.add(
+                    scene.workspace_id,
+                    row[position["created_at"]],  # type: ignore[arg-type]
+                    tuple(row[i] for i in dimensions),
+                    unique=bool(row[position["is_unique"]]),
+                    bot=bool(row[position["is_bot"]]),
+                    cost=row[position["cost"]],  # type: ignore[arg-type]
+                )
+            await conn.execute(begin_shared(sums.workspaces()))
             await conn.copy_records_to_table("clicks", records=rows, columns=CLICK_COLUMNS)
+            await conn.execute(f"{sums.insert_sql()};COMMIT")
             return size
 
         return write
 
-    async def postback() -> int:
-        target = scene.rng.choice(targets)
-        await conn.execute(
-            "INSERT INTO conversion_events (workspace_id, click_created_at, click_id, type_id, "
-            "txid, dedup_txid, amount) VALUES ($1, $2, $3, $4, $5, $5, 12.5)",
-            scene.workspace_id,
-            target[1],
-            target[2],
-            scene.type_id,
-            f"t{next(counter)}",
-        )
-        return 1
+    def postback(*, changes: bool) -> Callable[[], Awaitable[int]]:
+        async def write() -> int:
+            target = scene.rng.choice(targets)
+            async with conn.transaction():
+                created_at = await conn.fetchval(
+                    "INSERT INTO conversion_events (workspace_id, click_created_at, click_id, "
+                    "type_id, txid, dedup_txid, amount) VALUES ($1, $2, $3, $4, $5, $5, 12.5) "
+                    "RETURNING created_at",
+                    scene.workspace_id,
+                    target[position["created_at"]],
+                    target[position["id"]],
+                    scene.type_id,
+                    f"t{next(counter)}",
+                )
+                if changes:
+                    sums = EventChanges()
+                    sums.add(
+                        1,
+                        workspace_id=scene.workspace_id,
+                        click_created_at=target[position["created_at"]],  # type: ignore[arg-type]
+                        created_at=created_at,
+                        dimensions=tuple(target[i] for i in dimensions),
+                        type_id=scene.type_id,
+                        status=ConversionStatus.APPROVED,
+                        amount=Decimal("12.5"),
+                        cost=Decimal(0),
+                    )
+                    await lock_shared(conn, sums.workspaces())
+                    await sums.write(conn)
+            return 1
+
+        return write
 
     print(f"{'rows/s':46} {'without':>9} {'with':>9} {'cost':>6}")
     for name, write in (
-        ("clicks, COPY of 50 rows per transaction", copy(50)),
-        ("clicks, COPY of 1,000 rows per transaction", copy(1000)),
+        ("clicks, COPY of 50 rows per transaction", partial(copy, 50)),
+        ("clicks, COPY of 1,000 rows per transaction", partial(copy, 1000)),
         ("conversion events, one INSERT per transaction", postback),
     ):
         # Alternating short runs, best of each: other load on the machine comes and goes.
         rates: dict[bool, float] = {False: 0.0, True: 0.0}
         for _ in range(ROUNDS):
-            for enabled in (False, True):
-                await _set_triggers(conn, enabled=enabled)
-                rates[enabled] = max(rates[enabled], await _rate(seconds / ROUNDS, write))
-        without, with_triggers = rates[False], rates[True]
-        cost = 1 - with_triggers / without
-        print(f"{name:46} {without:9,.0f} {with_triggers:9,.0f} {cost:6.0%}")
+            for changes in (False, True):
+                run = write(changes=changes)
+                rates[changes] = max(rates[changes], await _rate(seconds / ROUNDS, run))
+        without, with_changes = rates[False], rates[True]
+        cost = 1 - with_changes / without
+        print(f"{name:46} {without:9,.0f} {with_changes:9,.0f} {cost:6.0%}")
 
 
 async def main() -> None:

@@ -34,7 +34,7 @@ from models.database import DatabaseUnavailableError, check_database, create_eng
 from models.embedded import DataDirLockedError, lock_data_dir, start_embedded
 from models.enums import CostModel
 from models.migrate import upgrade
-from models.rollups import rebuild_rollups
+from models.rollups import rebuild_rollups, workspace_ids
 from models.settings import Settings, get_settings, ingestion_url
 from models.templates import TrackingTemplates, tracking_templates
 from models.workspace import Workspace
@@ -269,8 +269,16 @@ def _rebuild_rollups(args: argparse.Namespace, settings: Settings) -> int:
     async def rebuild(session: AsyncSession) -> None:
         if args.workspace is not None and await session.get(Workspace, args.workspace) is None:
             raise WorkspaceInputError(f"workspace {args.workspace} does not exist")
-        rows = await rebuild_rollups(await session.connection(), workspace_id=args.workspace)
-        await session.commit()
+        if args.workspace is None:
+            workspaces = await workspace_ids(await session.connection())
+            await session.commit()
+        else:
+            workspaces = [args.workspace]
+        rows = 0
+        # One transaction per workspace: each one's writers wait only for its own recount.
+        for workspace_id in workspaces:
+            rows += await rebuild_rollups(await session.connection(), workspace_id=workspace_id)
+            await session.commit()
         scope = "every workspace" if args.workspace is None else f"workspace {args.workspace}"
         print(f"rollups rebuilt for {scope}: {rows} rows")
 

@@ -3,8 +3,7 @@
 Citus sends each row of a VALUES list to its workspace's shard, where an INSERT ... SELECT
 from unnest() arrays or jsonb_to_recordset() runs through the coordinator. One statement per
 batch, not one per row, nor one per power-of-two chunk: a statement costs the database mostly
-per statement (executor start, and until issue 11's section 1 lands, five rollup trigger
-statements on conversion events). One INSERT per row measured 4-7x slower than the set-based
+per statement (executor start, planning). One INSERT per row measured 4-7x slower than the set-based
 statement it replaced, and power-of-two chunks (at most nine statements a batch, ten texts)
 measured slower on the postback bench than one statement. The text depends on the row count, so it
 is prepared once per count and connection (asyncpg keeps the last 100 per connection); group

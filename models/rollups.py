@@ -1,36 +1,32 @@
-"""Hourly and daily rollups of clicks and conversion events, kept current by database triggers.
+"""Hourly and daily rollups of clicks and conversion events, kept current by their writers.
 
 Reports over big ranges read these instead of the raw tables. Each rollup groups by a time
 bucket and a few click dimensions and owns two tables: ``rollup_<name>_clicks`` and
 ``rollup_<name>_events`` (events carry their click's dimensions and are counted twice, once per
-``Attribution``). Statement-level triggers on ``clicks`` and ``conversion_events`` fold every
-INSERT, UPDATE and DELETE into them, whatever wrote it (ingestion, a bulk COPY, manual SQL).
+``Attribution``). Hourly rollups bucket by the UTC hour; daily ones by the local day in the
+workspace's time zone, and key their rows by that zone (``timezone``).
 
-Hourly rollups bucket by the UTC hour. Daily ones bucket by the local day in the workspace's
-time zone as it was when the row was written, and key their rows by that zone (``timezone``):
-after a workspace changes its zone, ``rebuild_rollups`` moves its rows to the new one.
+No trigger keeps them: Citus refuses to distribute tables with triggers (issue 11). Whoever
+writes clicks or events also writes, in the same transaction, the batch's changes summed per
+*signature* into one of two append-only pending tables (``ClickChanges``, ``EventChanges``):
+the workspace, the 15-minute UTC slot of the row's time and every dimension any rollup uses.
+No zone is in them: every UTC offset in use is a multiple of 15 minutes, so a slot lies within
+one local day of any zone. ``compact_rollups`` folds a workspace's signatures into all five
+rollups in one statement, cutting local days in the zone the workspace has then; a report
+reads a rollup plus the pending signatures bucketed on the fly.
 
-The SQL the triggers run is generated here (``trigger_functions()``, ``TRIGGERS``) and a
-migration carries a literal copy of it, so that old migrations never change: a test fails when
-the database's copy differs from the definitions. Changing ``ROLLUPS`` therefore needs a
-migration, as any table does; it writes out the new ``trigger_functions()``.
+Changes made by hand in SQL write no signatures: ``rebuild_rollups`` recounts a workspace
+from its raw rows, and is how rollups catch up after a bulk load or a zone change.
 """
 
-import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    DateTime,
-    Numeric,
-    Table,
-    Text,
-    UniqueConstraint,
-    text,
-)
+import asyncpg
+from sqlalchemy import BigInteger, Column, DateTime, Numeric, Table, Text, UniqueConstraint, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import TypeEngine
@@ -49,11 +45,14 @@ MONEY_SUM = Numeric(38, 0)
 CLICK_MEASURES = ("clicks", "unique_clicks", "bot_clicks", "cost_micros")
 EVENT_MEASURES = ("events", "amount_micros", "cost_micros")
 MONEY_MEASURES = frozenset({"cost_micros", "amount_micros"})
-SQL_WIDTH = 92
 # The advisory lock (two-key form) on one workspace's rollup rows: "roll" in ASCII, then the
 # workspace id modulo 2^31. Ids that far apart share a lock, which only makes one wait longer.
+# Writers hold it shared, a rebuild alone. Advisory locks live where the statement runs: on
+# Citus, the coordinator, which is where every writer's transaction is coordinated too.
 LOCK_CLASS = 0x726F6C6C
 LOCK_KEYS = 2**31
+# The pending signatures' time slots.
+SLOT = timedelta(minutes=15)
 
 Grain = Literal["hour", "day"]
 
@@ -116,12 +115,18 @@ ROLLUPS: tuple[Rollup, ...] = (
     Rollup("campaign", ("campaign_id", "offer_id", "traffic_source_id")),
     Rollup("geo", ("country", "device_type")),
 )
+# Every dimension some rollup has, in the order of the first rollup that has it.
+DIMENSIONS: tuple[str, ...] = tuple(dict.fromkeys(d for r in ROLLUPS for d in r.dimensions))
+CLICKS_PENDING = "rollup_clicks_pending"
+EVENTS_PENDING = "rollup_events_pending"
+CLICK_SIGNATURE = ("workspace_id", "slot", *DIMENSIONS)
+EVENT_SIGNATURE = ("workspace_id", "click_slot", "event_slot", *DIMENSIONS, "type_id", "status")
 
 
-def _dimension_columns(rollup: Rollup) -> list["Column[object]"]:
+def _dimension_columns(dimensions: Sequence[str]) -> list["Column[object]"]:
     # Same type and nullability as on clicks; NULLS NOT DISTINCT below makes NULL one group.
     clicks = Click.__table__.c  # type: ignore[attr-defined]
-    return [Column(d, clicks[d].type, nullable=clicks[d].nullable) for d in rollup.dimensions]
+    return [Column(d, clicks[d].type, nullable=clicks[d].nullable) for d in dimensions]
 
 
 def _measure(name: str) -> "Column[object]":
@@ -129,460 +134,455 @@ def _measure(name: str) -> "Column[object]":
     return Column(name, kind, nullable=False)
 
 
-def _zone(rollup: Rollup) -> list["Column[str]"]:
-    # The zone a day was cut in: a report in another zone cannot use the row.
-    return [Column("timezone", Text, nullable=False)] if rollup.grain == "day" else []
-
-
-def _time(rollup: Rollup) -> "Column[object]":
-    return Column(rollup.time_column, DateTime(timezone=True), nullable=False)
+def _time(name: str) -> "Column[object]":
+    return Column(name, DateTime(timezone=True), nullable=False)
 
 
 def _workspace_id() -> "Column[int]":
     return Column("workspace_id", BigInteger, nullable=False)
 
 
-def pending(table: str) -> str:
-    """The append-only table the triggers write a rollup table's changes to."""
-    return f"{table}_pending"
+def _event_kind() -> list["Column[object]"]:
+    return [
+        Column("type_id", BigInteger, nullable=False),
+        Column("status", enum_column(ConversionStatus).type, nullable=False),
+    ]
 
 
-# Each rollup table has a pending twin. Triggers only append to the twin: upserting into the
-# rollup itself made every transaction that touched a popular campaign wait for the previous
-# one's commit on the same rollup row (postbacks fell from ~500/s to under 200/s).
-# compact_rollups() folds the twin into the rollup; a report reads both.
 # No primary key: dimensions are nullable. The unique key leads with workspace_id (Citus), and
 # its index holds the measures too, so that reports read a day range from the index alone.
+def _zone(rollup: Rollup) -> list["Column[str]"]:
+    # The zone a day was cut in: a report in another zone cannot use the row.
+    return [Column("timezone", Text, nullable=False)] if rollup.grain == "day" else []
+
+
 for _rollup in ROLLUPS:
-    for _name, _constraints in (
-        (_rollup.clicks_table, True),
-        (pending(_rollup.clicks_table), False),
-    ):
-        Table(
-            _name,
-            SQLModel.metadata,
-            _workspace_id(),
-            *_zone(_rollup),
-            _time(_rollup),
-            *_dimension_columns(_rollup),
-            *(_measure(m) for m in CLICK_MEASURES),
-            *(
-                [
-                    UniqueConstraint(
-                        *_rollup.clicks_key,
-                        postgresql_nulls_not_distinct=True,
-                        postgresql_include=list(CLICK_MEASURES),
-                    )
-                ]
-                if _constraints
-                else []
-            ),
+    Table(
+        _rollup.clicks_table,
+        SQLModel.metadata,
+        _workspace_id(),
+        *_zone(_rollup),
+        _time(_rollup.time_column),
+        *_dimension_columns(_rollup.dimensions),
+        *(_measure(m) for m in CLICK_MEASURES),
+        UniqueConstraint(
+            *_rollup.clicks_key,
+            postgresql_nulls_not_distinct=True,
+            postgresql_include=list(CLICK_MEASURES),
+        ),
+    )
+    Table(
+        _rollup.events_table,
+        SQLModel.metadata,
+        _workspace_id(),
+        *_zone(_rollup),
+        Column("attribution", enum_column(Attribution).type, nullable=False),
+        _time(_rollup.time_column),
+        *_dimension_columns(_rollup.dimensions),
+        *_event_kind(),
+        *(_measure(m) for m in EVENT_MEASURES),
+        UniqueConstraint(
+            *_rollup.events_key,
+            postgresql_nulls_not_distinct=True,
+            postgresql_include=list(EVENT_MEASURES),
+        ),
+    )
+
+# Append-only, no key and no index: writers only COPY into them (upserting rollup rows inside
+# every writing transaction made the transactions of a popular campaign queue on its rollup
+# row), and compaction empties them every few seconds.
+Table(
+    CLICKS_PENDING,
+    SQLModel.metadata,
+    _workspace_id(),
+    _time("slot"),
+    *_dimension_columns(DIMENSIONS),
+    *(_measure(m) for m in CLICK_MEASURES),
+)
+Table(
+    EVENTS_PENDING,
+    SQLModel.metadata,
+    _workspace_id(),
+    _time("click_slot"),
+    _time("event_slot"),
+    *_dimension_columns(DIMENSIONS),
+    *_event_kind(),
+    *(_measure(m) for m in EVENT_MEASURES),
+)
+
+
+# --- What writers record -----------------------------------------------------------------
+
+
+def slot_of(moment: datetime) -> datetime:
+    """The start of the 15-minute UTC slot of ``moment``."""
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.replace(minute=moment.minute - moment.minute % 15, second=0, microsecond=0)
+
+
+def micros(amount: Decimal) -> int:
+    """A money column's value in millionths, as PostgreSQL's ``(amount * 1000000)::bigint``
+    rounds it (half away from zero; stored values have six decimals at most)."""
+    if not amount:
+        return 0
+    return int((amount * MICROS).to_integral_value(ROUND_HALF_UP))
+
+
+class ClickChanges:
+    """A batch's new clicks, summed per signature (workspace, slot, dimensions)."""
+
+    __slots__ = ("sums",)
+
+    def __init__(self) -> None:
+        self.sums: dict[tuple[Any, ...], list[int]] = {}
+
+    def add(
+        self,
+        workspace_id: int,
+        created_at: datetime,
+        dimensions: tuple[Any, ...],
+        *,
+        unique: bool,
+        bot: bool,
+        cost: Decimal,
+    ) -> None:
+        """``dimensions``: the click's values of DIMENSIONS, in order."""
+        key = (workspace_id, slot_of(created_at), *dimensions)
+        sums = self.sums.get(key)
+        if sums is None:
+            sums = self.sums[key] = [0, 0, 0, 0]
+        sums[0] += 1
+        sums[1] += unique
+        sums[2] += bot
+        if cost:
+            sums[3] += micros(cost)
+
+    def workspaces(self) -> list[int]:
+        return sorted({key[0] for key in self.sums})
+
+    async def write(self, conn: asyncpg.Connection) -> None:
+        """COPY the sums; the caller's transaction holds ``lock_shared`` of their workspaces."""
+        await _copy(conn, CLICKS_PENDING, CLICK_SIGNATURE, CLICK_MEASURES, self.sums)
+
+    def insert_sql(self) -> str:
+        """The sums as one multi-row INSERT with the values written out, for a writer that
+        sends it in one message with its COMMIT (see ``begin_shared``); empty without sums."""
+        if not self.sums:
+            return ""
+        rows = ",".join(
+            "(" + ",".join(map(_literal, (*key, *values))) + ")"
+            for key, values in self.sums.items()
         )
-    for _name, _constraints in (
-        (_rollup.events_table, True),
-        (pending(_rollup.events_table), False),
-    ):
-        Table(
-            _name,
-            SQLModel.metadata,
-            _workspace_id(),
-            *_zone(_rollup),
-            Column("attribution", enum_column(Attribution).type, nullable=False),
-            _time(_rollup),
-            *_dimension_columns(_rollup),
-            Column("type_id", BigInteger, nullable=False),
-            Column("status", enum_column(ConversionStatus).type, nullable=False),
-            *(_measure(m) for m in EVENT_MEASURES),
-            *(
-                [
-                    UniqueConstraint(
-                        *_rollup.events_key,
-                        postgresql_nulls_not_distinct=True,
-                        postgresql_include=list(EVENT_MEASURES),
-                    )
-                ]
-                if _constraints
-                else []
-            ),
+        columns = ", ".join((*CLICK_SIGNATURE, *CLICK_MEASURES))
+        return f"INSERT INTO {CLICKS_PENDING} ({columns}) VALUES {rows}"
+
+
+class EventChanges:
+    """A batch's changes to conversion events, summed per signature: +1 for each event as it
+    is now, -1 for each as it was before an update."""
+
+    __slots__ = ("sums",)
+
+    def __init__(self) -> None:
+        self.sums: dict[tuple[Any, ...], list[int]] = {}
+
+    def add(
+        self,
+        sign: int,
+        *,
+        workspace_id: int,
+        click_created_at: datetime,
+        created_at: datetime,
+        dimensions: tuple[Any, ...],
+        type_id: int,
+        status: ConversionStatus,
+        amount: Decimal,
+        cost: Decimal,
+    ) -> None:
+        key = (
+            workspace_id,
+            slot_of(click_created_at),
+            slot_of(created_at),
+            *dimensions,
+            type_id,
+            status.value,
+        )
+        sums = self.sums.get(key)
+        if sums is None:
+            sums = self.sums[key] = [0, 0, 0]
+        sums[0] += sign
+        sums[1] += sign * micros(amount)
+        sums[2] += sign * micros(cost)
+
+    def workspaces(self) -> list[int]:
+        return sorted({key[0] for key in self.sums})
+
+    async def write(self, conn: asyncpg.Connection) -> None:
+        """COPY the sums; the caller's transaction holds ``lock_shared`` of their workspaces."""
+        await _copy(conn, EVENTS_PENDING, EVENT_SIGNATURE, EVENT_MEASURES, self.sums)
+
+
+async def _copy(
+    conn: asyncpg.Connection,
+    table: str,
+    signature: tuple[str, ...],
+    measures: tuple[str, ...],
+    sums: dict[tuple[Any, ...], list[int]],
+) -> None:
+    # An update back and forth within a batch nets out to nothing.
+    records = [(*key, *values) for key, values in sums.items() if any(values)]
+    if records:
+        await conn.copy_records_to_table(table, records=records, columns=(*signature, *measures))
+
+
+def _literal(value: object) -> str:
+    """A signature value as SQL: an integer, a UTC time, NULL, or a text in an escape string
+    (E'', whose escapes mean the same whatever standard_conforming_strings says)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, int):  # bool is an int, and no signature value is a bool
+        return str(int(value))
+    if isinstance(value, datetime):
+        return f"'{value.isoformat()}'::timestamptz"
+    if isinstance(value, str):
+        return "E'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+    raise TypeError(f"no SQL literal for {type(value).__name__}")
+
+
+def begin_shared(workspace_ids: Iterable[int]) -> str:
+    """``BEGIN`` and ``lock_shared`` of these workspaces as one simple-protocol message.
+
+    The click writer's batches under load are a few clicks each, so each round trip counts:
+    this, the COPY of the clicks, and ``ClickChanges.insert_sql()`` sent with its COMMIT make
+    three, where a transaction, ``lock_shared`` and two COPYs took five (a click cost ~35 us
+    more of service CPU that way than with the triggers).
+    """
+    keys = sorted({workspace_id % LOCK_KEYS for workspace_id in workspace_ids})
+    locks = ", ".join(f"pg_advisory_xact_lock_shared({LOCK_CLASS}, {k})" for k in keys)
+    return f"BEGIN; SELECT {locks}" if locks else "BEGIN"
+
+
+async def lock_shared(conn: asyncpg.Connection, workspace_ids: Iterable[int]) -> None:
+    """Share the rollup locks of these workspaces until the transaction ends, in key order.
+
+    Taken before a transaction writes its changes: a rebuild of one of these workspaces then
+    either ran before (and this transaction's rows were not yet visible to its recount) or
+    runs after this commits (and deletes these changes, as it counts their rows).
+    """
+    keys = sorted({workspace_id % LOCK_KEYS for workspace_id in workspace_ids})
+    if keys:
+        # unnest() returns the array in order, and the locks are taken in that order.
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock_shared($1, k) FROM unnest($2::integer[]) AS k",
+            LOCK_CLASS,
+            keys,
         )
 
 
-# --- SQL of the triggers, of compact_rollups and of rebuild_rollups -----------------------
-#
-# Every statement reads a "delta": the changed rows with a sign (+1 new, -1 old). A trigger
-# appends the delta's sums per key to the pending twin of each rollup table (an UPDATE adds its
-# new rows and subtracts its old ones); compact_rollups folds them in and deletes groups whose
-# count dropped to zero, so after it the tables hold exactly what rebuild_rollups computes.
+# --- Compaction and rebuild ----------------------------------------------------------------
 
-_NEW = "(SELECT *, 1 AS sign FROM new_rows)"
-_OLD = "(SELECT *, -1 AS sign FROM old_rows)"
-_BOTH = "(SELECT *, 1 AS sign FROM new_rows UNION ALL SELECT *, -1 AS sign FROM old_rows)"
 _ATTRIBUTIONS = (
     "CROSS JOIN LATERAL (VALUES "
     + ", ".join(
-        f"('{a.value}', e.{column})"
+        f"('{a.value}', {column})"
         for a, column in (
-            (Attribution.CLICK, "click_created_at"),
-            (Attribution.CONVERSION, "created_at"),
+            (Attribution.CLICK, "e.click_slot"),
+            (Attribution.CONVERSION, "e.event_slot"),
         )
     )
     + ") AS a (attribution, at)"
 )
 
 
-def _is_nullable(column: str) -> bool:
-    """Whether a key column may hold NULL: only click dimensions can."""
-    clicks = Click.__table__.c  # type: ignore[attr-defined]
-    return column in clicks and bool(clicks[column].nullable)
-
-
-def _zone_join(rollup: Rollup, alias: str) -> str:
-    """A day rollup's rows need their workspace's zone: the one it has when the row is written."""
-    if rollup.grain == "hour":
-        return ""
-    return f"    JOIN workspaces AS w ON w.id = {alias}.workspace_id\n"
-
-
-def _zone_column(rollup: Rollup) -> str:
-    return "w.timezone, " if rollup.grain == "day" else ""
-
-
 def _bucket(rollup: Rollup, moment: str) -> str:
-    zone = "'UTC'" if rollup.grain == "hour" else "timezone"
+    zone = "'UTC'" if rollup.grain == "hour" else "z.timezone"
     return f"date_trunc('{rollup.grain}', {moment}, {zone})"
-
-
-def _clicks_delta(rollup: Rollup, signed_rows: str) -> str:
-    dimensions = "".join(f"c.{d}, " for d in rollup.dimensions)
-    return (
-        f"WITH delta AS (\n"
-        f"    SELECT c.workspace_id, {_zone_column(rollup)}c.created_at, {dimensions}"
-        f"c.is_unique, c.is_bot, c.cost, c.sign\n"
-        f"    FROM {signed_rows} AS c\n"
-        f"{_zone_join(rollup, 'c')}"
-        f")\n"
-    )
-
-
-def _events_delta(rollup: Rollup, signed_rows: str, *, per_event: bool = True) -> str:
-    """The events' changes with their clicks' dimensions.
-
-    ``per_event``: look each click up by its key. A trigger's few rows otherwise get a plan
-    made for a guessed thousand (a hash join over a whole clicks partition: 5-10 ms a postback);
-    a rebuild of every event is better served by that join.
-    """
-    dimensions = "".join(f"c.{d}, " for d in rollup.dimensions)
-    click = (
-        (
-            f"    CROSS JOIN LATERAL (\n"
-            f"        SELECT {', '.join(rollup.dimensions)} FROM clicks AS k\n"
-            f"        WHERE k.workspace_id = e.workspace_id\n"
-            f"            AND k.created_at = e.click_created_at AND k.id = e.click_id\n"
-            f"        LIMIT 1\n"
-            f"    ) AS c\n"
-        )
-        if per_event
-        else (
-            "    JOIN clicks AS c ON c.workspace_id = e.workspace_id\n"
-            "        AND c.created_at = e.click_created_at AND c.id = e.click_id\n"
-        )
-    )
-    return (
-        f"WITH delta AS (\n"
-        f"    SELECT e.workspace_id, {_zone_column(rollup)}a.attribution, a.at, {dimensions}"
-        f"e.type_id, e.status, e.amount, e.cost, e.sign\n"
-        f"    FROM {signed_rows} AS e\n"
-        f"{click}"
-        f"{_zone_join(rollup, 'e')}"
-        f"    {_ATTRIBUTIONS}\n"
-        f")\n"
-    )
-
-
-def _events_of_moved_clicks(rollup: Rollup) -> str:
-    """The delta of a clicks UPDATE for events: those of clicks whose dimensions changed."""
-    dimensions = rollup.dimensions
-    old = ", ".join(f"o.{d}" for d in dimensions)
-    new = ", ".join(f"n.{d}" for d in dimensions)
-    moved = ", ".join(f"d.{d}" for d in dimensions)
-    return (
-        f"WITH delta AS (\n"
-        f"    SELECT e.workspace_id, {_zone_column(rollup)}a.attribution, a.at, {moved}, "
-        f"e.type_id, e.status, e.amount, e.cost, d.sign\n"
-        f"    FROM old_rows AS o\n"
-        f"    JOIN new_rows AS n ON n.workspace_id = o.workspace_id\n"
-        f"        AND n.created_at = o.created_at AND n.id = o.id\n"
-        f"    JOIN conversion_events AS e ON e.workspace_id = o.workspace_id\n"
-        f"        AND e.click_created_at = o.created_at AND e.click_id = o.id\n"
-        f"{_zone_join(rollup, 'o')}"
-        f"    CROSS JOIN LATERAL (VALUES (-1, {old}), (1, {new}))\n"
-        f"        AS d (sign, {', '.join(dimensions)})\n"
-        f"    {_ATTRIBUTIONS}\n"
-        f"    WHERE ({old}) IS DISTINCT FROM ({new})\n"
-        f")\n"
-    )
 
 
 def _upsert(
     table: str,
     key: tuple[str, ...],
-    key_values: tuple[str, ...],
+    values: Sequence[str],
     measures: tuple[str, ...],
-    sums: tuple[str, ...],
+    sums: Sequence[str],
+    source: str,
 ) -> str:
-    """Adds the delta's sums to the rollup table itself (rebuild and compaction).
+    """Add the source's sums per key to a rollup table; RETURNING each changed row's count.
 
     Groups with nothing to add are skipped; rows go in key order, so concurrent upserts lock
-    them in one order. RETURNING gives each changed row's new count (the first measure).
+    them in one order.
     """
     positions = ", ".join(str(i) for i in range(1, len(key) + 1))
-    updates = ",\n    ".join(f"{m} = r.{m} + excluded.{m}" for m in measures)
+    updates = ", ".join(f"{m} = r.{m} + excluded.{m}" for m in measures)
     return (
         f"INSERT INTO {table} AS r ({', '.join((*key, *measures))})\n"
-        f"SELECT {', '.join(key_values)}, {', '.join(sums)}\n"
-        f"FROM delta\n"
+        f"SELECT {', '.join((*values, *sums))}\n"
+        f"FROM {source}\n"
         f"GROUP BY {positions}\n"
         f"HAVING {' OR '.join(f'{s} <> 0' for s in sums)}\n"
         f"ORDER BY {positions}\n"
-        f"ON CONFLICT ({', '.join(key)})\n"
-        f"DO UPDATE SET\n"
-        f"    {updates}\n"
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}\n"
         f"RETURNING r.{measures[0]}"
     )
 
 
-_CLICK_SUMS = (
-    "sum(sign)",
-    "sum(sign * is_unique::int)",
-    "sum(sign * is_bot::int)",
-    f"sum(sign * (cost * {MICROS})::bigint)",
-)
-_EVENT_SUMS = (
-    "sum(sign)",
-    f"sum(sign * (amount * {MICROS})::bigint)",
-    f"sum(sign * (cost * {MICROS})::bigint)",
-)
+def _key_values(
+    rollup: Rollup, key: tuple[str, ...], moment: str, owners: dict[str, str] | None = None
+) -> list[str]:
+    """The expressions of a rollup key: the workspace as the statement's parameter (each row
+    provably in its shard), the zone of ``z``, the bucket cut from ``moment``, and the other
+    columns qualified by the alias ``owners`` gives them (none by default)."""
+    names = {"workspace_id": "CAST(:workspace_id AS bigint)", "timezone": "z.timezone"}
+    for column, alias in (owners or {}).items():
+        names[column] = f"{alias}.{column}"
+    return [_bucket(rollup, moment) if k == rollup.time_column else names.get(k, k) for k in key]
 
 
-def _key_values(rollup: Rollup, key: tuple[str, ...], moment: str) -> tuple[str, ...]:
-    """The delta's expressions for a key: its columns, but the time bucket cut from moment."""
-    return tuple(_bucket(rollup, moment) if k == rollup.time_column else k for k in key)
+def _fold_sql() -> str:
+    """One statement that moves a workspace's pending signatures into every rollup.
 
-
-def _append(
-    table: str,
-    key: tuple[str, ...],
-    key_values: tuple[str, ...],
-    measures: tuple[str, ...],
-    sums: tuple[str, ...],
-    *,
-    net_changes_only: bool,
-) -> str:
-    positions = ", ".join(str(i) for i in range(1, len(key) + 1))
-    having = f"HAVING {' OR '.join(f'{s} <> 0' for s in sums)}\n" if net_changes_only else ""
-    return (
-        f"INSERT INTO {pending(table)} ({', '.join((*key, *measures))})\n"
-        f"SELECT {', '.join(key_values)}, {', '.join(sums)}\n"
-        f"FROM delta\n"
-        f"GROUP BY {positions}\n"
-        f"{having}".rstrip("\n")
-        + ";\n"
-    )
-
-
-def _clicks_appends(rollup: Rollup, delta: str, *, net_changes_only: bool) -> list[str]:
-    key = rollup.clicks_key
-    values = _key_values(rollup, key, "created_at")
-    return [
-        delta
-        + _append(
+    Its result: rollup rows changed, and how many of them now count nothing.
+    """
+    zone = "zone AS (SELECT timezone FROM workspaces WHERE id = :workspace_id)"
+    ctes = [
+        f"clicks AS (DELETE FROM {CLICKS_PENDING} WHERE workspace_id = :workspace_id RETURNING *)",
+        f"events AS (DELETE FROM {EVENTS_PENDING} WHERE workspace_id = :workspace_id RETURNING *)",
+        zone,
+    ]
+    for i, rollup in enumerate(ROLLUPS):
+        zone_join = " CROSS JOIN zone AS z" if rollup.grain == "day" else ""
+        clicks = _upsert(
             rollup.clicks_table,
-            key,
-            values,
+            rollup.clicks_key,
+            _key_values(rollup, rollup.clicks_key, "c.slot"),
             CLICK_MEASURES,
-            _CLICK_SUMS,
-            net_changes_only=net_changes_only,
+            [f"sum(c.{m})" for m in CLICK_MEASURES],
+            f"clicks AS c{zone_join}",
         )
-    ]
-
-
-def _events_appends(rollup: Rollup, delta: str, *, net_changes_only: bool) -> list[str]:
-    key = rollup.events_key
-    values = _key_values(rollup, key, "at")
-    return [
-        delta
-        + _append(
+        events = _upsert(
             rollup.events_table,
-            key,
-            values,
+            rollup.events_key,
+            _key_values(rollup, rollup.events_key, "a.at"),
             EVENT_MEASURES,
-            _EVENT_SUMS,
-            net_changes_only=net_changes_only,
+            [f"sum(e.{m})" for m in EVENT_MEASURES],
+            f"events AS e{zone_join} {_ATTRIBUTIONS}",
         )
-    ]
-
-
-def _clicks_statements(rollup: Rollup, delta: str) -> list[str]:
-    key = rollup.clicks_key
-    values = _key_values(rollup, key, "created_at")
-    upsert = _upsert(
-        rollup.clicks_table,
-        key,
-        values,
-        CLICK_MEASURES,
-        _CLICK_SUMS,
+        ctes.append(f"c{i} AS (\n{clicks}\n)")
+        ctes.append(f"e{i} AS (\n{events}\n)")
+    counts = " UNION ALL ".join(
+        f"SELECT {measure} FROM {kind}{i}"
+        for i in range(len(ROLLUPS))
+        for kind, measure in (("c", "clicks"), ("e", "events"))
     )
-    return [delta + upsert]
-
-
-def _events_statements(rollup: Rollup, delta: str) -> list[str]:
-    key = rollup.events_key
-    values = _key_values(rollup, key, "at")
-    upsert = _upsert(
-        rollup.events_table,
-        key,
-        values,
-        EVENT_MEASURES,
-        _EVENT_SUMS,
-    )
-    return [delta + upsert]
-
-
-def _lock_workspaces(transition_tables: tuple[str, ...]) -> str:
-    """Share the lock of every workspace the statement wrote, in id order (see rebuild_rollups)."""
-    ids = " UNION ".join(f"SELECT workspace_id FROM {t}" for t in transition_tables)
-    if len(transition_tables) == 1:
-        ids = ids.replace("SELECT", "SELECT DISTINCT", 1)
     return (
-        f"PERFORM pg_advisory_xact_lock_shared({LOCK_CLASS}, "
-        f"(workspace_id % {LOCK_KEYS})::integer)\n"
-        f"FROM ({ids} ORDER BY 1) AS w;\n"
+        "WITH " + ",\n".join(ctes) + f"\nSELECT count(*), count(*) FILTER (WHERE n = 0)\n"
+        f"FROM ({counts}) AS changed (n)"
     )
 
 
-def _function_body(statements: list[str]) -> str:
-    lines = "\n\n".join(s.strip() for s in statements).splitlines()
-    # Short lines, so that a migration can carry the body as it is (the SQL has no literal
-    # with a space in it, so breaking at spaces changes nothing).
-    wrapped = [
-        textwrap.fill(
-            line,
-            width=SQL_WIDTH,
-            initial_indent="    ",
-            subsequent_indent="    " + " " * (len(line) - len(line.lstrip()) + 4),
-            break_long_words=False,
-            break_on_hyphens=False,
+def _empty_groups_sql() -> str:
+    """Delete a workspace's rollup rows that count nothing (all their events were deleted or
+    moved to another status): one statement over every rollup table."""
+    deletes = [
+        f"d{i} AS (DELETE FROM {table} WHERE workspace_id = :workspace_id AND {measure} = 0)"
+        for i, (table, measure) in enumerate(
+            (t, m)
+            for r in ROLLUPS
+            for t, m in ((r.clicks_table, "clicks"), (r.events_table, "events"))
         )
-        if line
-        else ""
-        for line in lines
     ]
-    return "\nBEGIN\n" + "\n".join(wrapped) + "\n\n    RETURN NULL;\nEND\n"
+    return "WITH " + ",\n".join(deletes) + "\nSELECT 1"
 
 
-# (table, event, transition tables) -> trigger function name
-TRIGGERS: tuple[tuple[str, str, str, str], ...] = (
-    ("clicks", "INSERT", "NEW TABLE AS new_rows", "rollups_clicks_insert"),
-    ("clicks", "UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows", "rollups_clicks_update"),
-    ("clicks", "DELETE", "OLD TABLE AS old_rows", "rollups_clicks_delete"),
-    ("conversion_events", "INSERT", "NEW TABLE AS new_rows", "rollups_events_insert"),
-    (
-        "conversion_events",
-        "UPDATE",
-        "OLD TABLE AS old_rows NEW TABLE AS new_rows",
-        "rollups_events_update",
-    ),
-    ("conversion_events", "DELETE", "OLD TABLE AS old_rows", "rollups_events_delete"),
+FOLD = _fold_sql()
+EMPTY_GROUPS = _empty_groups_sql()
+_LISTING = (
+    f"SELECT workspace_id FROM {CLICKS_PENDING} UNION SELECT workspace_id FROM {EVENTS_PENDING} "
+    "ORDER BY 1"
 )
 
 
-def trigger_functions() -> dict[str, str]:
-    """Trigger function name -> its PL/pgSQL body, for ROLLUPS as defined now."""
-    bodies: list[list[str]] = []
-    for delta, appends in (
-        (_clicks_delta, _clicks_appends),
-        (_events_delta, _events_appends),
-    ):
-        for signed, net in ((_NEW, False), (_BOTH, True), (_OLD, False)):
-            bodies.append(
-                [sql for r in ROLLUPS for sql in appends(r, delta(r, signed), net_changes_only=net)]
-            )
-    # A click whose dimensions change takes its events' counts along.
-    bodies[1] += [
-        sql
-        for r in ROLLUPS
-        for sql in _events_appends(r, _events_of_moved_clicks(r), net_changes_only=True)
-    ]
-    transition_tables = {
-        "INSERT": ("new_rows",),
-        "UPDATE": ("new_rows", "old_rows"),
-        "DELETE": ("old_rows",),
-    }
-    return {
-        name: _function_body([_lock_workspaces(transition_tables[event]), *body])
-        for (_, event, _, name), body in zip(TRIGGERS, bodies, strict=True)
-    }
-
-
-# The advisory key (under LOCK_CLASS) of compaction; workspace keys are never negative.
-COMPACTION_KEY = -1
+def recount_sql(rollup: Rollup) -> tuple[str, str]:
+    """The statements that count one workspace's clicks and events into a rollup's empty
+    tables (``:workspace_id``), as compaction of every change since the start would."""
+    zone_join = (
+        " JOIN workspaces AS z ON z.id = {alias}.workspace_id" if rollup.grain == "day" else ""
+    )
+    owners = {**dict.fromkeys(rollup.dimensions, "c"), "type_id": "e", "status": "e"}
+    clicks_key = _key_values(rollup, rollup.clicks_key, "c.created_at", owners)
+    clicks = (
+        f"INSERT INTO {rollup.clicks_table} ({', '.join((*rollup.clicks_key, *CLICK_MEASURES))})\n"
+        f"SELECT {', '.join(clicks_key)}, count(*), "
+        "count(*) FILTER (WHERE c.is_unique), count(*) FILTER (WHERE c.is_bot), "
+        f"sum((c.cost * {MICROS})::bigint)\n"
+        f"FROM clicks AS c{zone_join.format(alias='c')}\n"
+        "WHERE c.workspace_id = :workspace_id\n"
+        f"GROUP BY {', '.join(str(i) for i in range(1, len(rollup.clicks_key) + 1))}"
+    )
+    events_key = _key_values(rollup, rollup.events_key, "a.at", owners)
+    events = (
+        f"INSERT INTO {rollup.events_table} ({', '.join((*rollup.events_key, *EVENT_MEASURES))})\n"
+        f"SELECT {', '.join(events_key)}, "
+        f"count(*), sum((e.amount * {MICROS})::bigint), sum((e.cost * {MICROS})::bigint)\n"
+        "FROM conversion_events AS e\n"
+        "JOIN clicks AS c ON c.workspace_id = e.workspace_id\n"
+        "    AND c.created_at = e.click_created_at AND c.id = e.click_id"
+        f"{zone_join.format(alias='e')}\n"
+        "CROSS JOIN LATERAL (VALUES ('click', e.click_created_at), "
+        "('conversion', e.created_at)) AS a (attribution, at)\n"
+        "WHERE e.workspace_id = :workspace_id\n"
+        f"GROUP BY {', '.join(str(i) for i in range(1, len(rollup.events_key) + 1))}"
+    )
+    return clicks, events
 
 
 async def _advisory_lock(conn: AsyncConnection, key: int) -> None:
-    """Hold LOCK_CLASS's lock ``key`` (a workspace's, or compaction's) until the commit."""
+    """Hold LOCK_CLASS's lock ``key`` alone until the commit."""
     await conn.execute(
         text("SELECT pg_advisory_xact_lock(:lock_class, :key)"),
         {"lock_class": LOCK_CLASS, "key": key},
     )
 
 
+# The advisory key (under LOCK_CLASS) of compaction; workspace keys are never negative.
+COMPACTION_KEY = -1
+
+
 @dataclass(frozen=True, slots=True)
 class Compaction:
     # Rollup rows changed.
     changed: int
-    # Workspaces whose pending rows could not be folded, with the database's error for the
-    # first table that failed. Their rows stay pending, where reports still count them.
+    # Workspaces whose pending rows could not be folded, with the database's error. Their rows
+    # stay pending, where reports still count them.
     failed: dict[int, str]
 
 
 async def compact_rollups(conn: AsyncConnection) -> Compaction:
-    """Fold every pending table into its rollup table.
+    """Fold every workspace's pending signatures into the rollups, one statement each.
 
-    Each table is one statement (delete the pending rows, upsert their sums), so a report,
-    which reads both, never counts a change twice or misses one. One compactor runs at a time.
-    When a table's statement fails on the data (a sum no column can hold, a constraint), its
-    rows are folded one workspace at a time: the workspace at fault keeps its rows pending and
-    the others are not held back.
+    A report, which reads rollups and signatures in one snapshot, never counts a change twice
+    or misses one. One compactor runs at a time. A workspace whose statement fails on the data
+    (a sum no column can hold, a constraint) keeps its rows pending; the others go on.
     """
     await _advisory_lock(conn, COMPACTION_KEY)
     changed = 0
     failed: dict[int, str] = {}
-    for rollup in ROLLUPS:
-        for table, key, measures in (
-            (rollup.clicks_table, rollup.clicks_key, CLICK_MEASURES),
-            (rollup.events_table, rollup.events_key, EVENT_MEASURES),
-        ):
-            try:
-                async with conn.begin_nested():
-                    changed += await _fold(conn, table, key, measures, workspace_id=None)
-                continue
-            except DBAPIError as error:
-                if not _caused_by_data(error):
-                    raise
-            workspaces = await conn.execute(
-                text(f"SELECT DISTINCT workspace_id FROM {pending(table)} ORDER BY 1")
-            )
-            for workspace_id in workspaces.scalars().all():
-                try:
-                    async with conn.begin_nested():
-                        changed += await _fold(
-                            conn, table, key, measures, workspace_id=workspace_id
-                        )
-                except DBAPIError as error:
-                    if not _caused_by_data(error):
-                        raise
-                    failed.setdefault(workspace_id, f"{table}: {error.orig}")
+    for workspace_id in await _pending_workspaces(conn):
+        try:
+            async with conn.begin_nested():
+                changed += await _fold(conn, workspace_id, share=True)
+        except DBAPIError as error:
+            if not _caused_by_data(error):
+                raise
+            failed[workspace_id] = str(error.orig)
     return Compaction(changed=changed, failed=failed)
+
+
+async def _pending_workspaces(conn: AsyncConnection) -> list[int]:
+    """The workspaces with pending signatures, in id order (on Citus, a read of every shard's
+    few rows every few seconds)."""
+    return list((await conn.execute(text(_LISTING))).scalars())
 
 
 def _caused_by_data(error: DBAPIError) -> bool:
@@ -592,70 +592,59 @@ def _caused_by_data(error: DBAPIError) -> bool:
     return sqlstate[:2] in ("22", "23")
 
 
-async def _fold(
-    conn: AsyncConnection,
-    table: str,
-    key: tuple[str, ...],
-    measures: tuple[str, ...],
-    *,
-    workspace_id: int | None,
-) -> int:
-    """Move a pending table's rows (all, or one workspace's) into its rollup table."""
-    sums = tuple(f"sum({m})" for m in measures)
-    which = "" if workspace_id is None else " WHERE workspace_id = :workspace_id"
-    moved = f"WITH delta AS (DELETE FROM {pending(table)}{which} RETURNING *)\n"
-    result = await conn.execute(
-        text(moved + _upsert(table, key, key, measures, sums)),
-        {} if workspace_id is None else {"workspace_id": workspace_id},
-    )
-    counts = result.scalars().all()
-    if 0 in counts:
-        # A group whose events were all deleted or moved to another status.
-        await conn.execute(text(f"DELETE FROM {table} WHERE {measures[0]} = 0"))
-    return len(counts)
+async def _fold(conn: AsyncConnection, workspace_id: int, *, share: bool) -> int:
+    """Move one workspace's signatures into the rollups; returns rollup rows changed.
+
+    ``share``: take the workspace's lock shared first, so that a rebuild (or a zone change)
+    of the workspace runs wholly before or after, and the zone read is the one it leaves.
+    """
+    params = {"workspace_id": workspace_id}
+    if share:
+        await conn.execute(
+            text("SELECT pg_advisory_xact_lock_shared(:lock_class, :key)"),
+            {"lock_class": LOCK_CLASS, "key": workspace_id % LOCK_KEYS},
+        )
+    changed, empty = (await conn.execute(text(FOLD), params)).one()
+    if empty:
+        await conn.execute(text(EMPTY_GROUPS), params)
+    return int(changed)
 
 
 async def rebuild_rollups(
-    conn: AsyncConnection, *, workspace_id: int | None = None, rollups: Sequence[Rollup] = ROLLUPS
+    conn: AsyncConnection, *, workspace_id: int, rollups: Sequence[Rollup] = ROLLUPS
 ) -> int:
-    """Recompute rollups from the raw tables (one workspace, or all); returns rows written.
+    """Recount one workspace's rollups from its raw rows; returns the rollup rows written.
 
-    For recovery, after loading data with the triggers disabled, and when a workspace changes
-    its time zone. Writes wait until the caller's transaction ends, since a row committed
-    between the delete and the recount would be counted twice or not at all: for one
-    workspace only the writes to that workspace (the triggers share its advisory lock, this
-    holds it alone), for all workspaces every write to clicks and conversion events.
+    After manual SQL on clicks or events, after loading rows without their changes, and when
+    the workspace changes its time zone (``rollups``: the daily ones). The workspace's writers
+    wait until the caller's transaction ends (they share the lock this holds alone), since a
+    change committed between the delete and the recount would be counted twice or not at all;
+    other workspaces' writers do not.
     """
-    if workspace_id is None:
-        # SHARE ROW EXCLUSIVE: SHARE against writers, and one rebuild at a time.
-        await conn.execute(text("LOCK TABLE clicks, conversion_events IN SHARE ROW EXCLUSIVE MODE"))
-    else:
-        # A writer's table lock, so that a rebuild of all workspaces waits for this one as
-        # for any writer instead of adding its recount to this one's.
-        await conn.execute(text("LOCK TABLE clicks, conversion_events IN ROW EXCLUSIVE MODE"))
-        await _advisory_lock(conn, workspace_id % LOCK_KEYS)
-    # No compaction meanwhile: it would fold pending rows this is about to recount.
-    await _advisory_lock(conn, COMPACTION_KEY)
+    await _advisory_lock(conn, workspace_id % LOCK_KEYS)
     # A recount of every row may take far longer than a request is allowed to.
     await conn.execute(text("SET LOCAL statement_timeout = 0"))
-    where = "" if workspace_id is None else " WHERE workspace_id = :workspace_id"
-    params = {} if workspace_id is None else {"workspace_id": workspace_id}
-    clicks = f"(SELECT *, 1 AS sign FROM clicks{where})"
-    events = f"(SELECT *, 1 AS sign FROM conversion_events{where})"
+    params = {"workspace_id": workspace_id}
+    if set(rollups) == set(ROLLUPS):
+        for table in (CLICKS_PENDING, EVENTS_PENDING):
+            await conn.execute(
+                text(f"DELETE FROM {table} WHERE workspace_id = :workspace_id"), params
+            )
+    else:
+        # The pending changes belong in the rollups not recounted too.
+        await _fold(conn, workspace_id, share=False)
     written = 0
     for rollup in rollups:
-        for table, statements in (
-            (
-                rollup.clicks_table,
-                _clicks_statements(rollup, _clicks_delta(rollup, clicks)),
-            ),
-            (
-                rollup.events_table,
-                _events_statements(rollup, _events_delta(rollup, events, per_event=False)),
-            ),
+        for table, recount in zip(
+            (rollup.clicks_table, rollup.events_table), recount_sql(rollup), strict=True
         ):
-            await conn.execute(text(f"DELETE FROM {pending(table)}{where}"), params)
-            await conn.execute(text(f"DELETE FROM {table}{where}"), params)
-            for sql in statements:
-                written += (await conn.execute(text(sql), params)).rowcount
+            await conn.execute(
+                text(f"DELETE FROM {table} WHERE workspace_id = :workspace_id"), params
+            )
+            written += (await conn.execute(text(recount), params)).rowcount
     return written
+
+
+async def workspace_ids(conn: AsyncConnection) -> list[int]:
+    """Every workspace, in id order: what a rebuild of all of them goes through."""
+    return list((await conn.execute(text("SELECT id FROM workspaces ORDER BY id"))).scalars())

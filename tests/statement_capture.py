@@ -38,7 +38,13 @@ ALLOWED = {
     "ingestion.clicks.repository:prune_fingerprints": (
         "retention sweep over all workspaces every few minutes, off the request path"
     ),
-    "models.rollups:": "compaction and rebuild: replaced by issue 11 section 1 (the lead's)",
+    "models.rollups:_pending_workspaces": (
+        "the compactor's list of workspaces with pending rollup changes, every few seconds, "
+        "off the request path; each workspace is then folded by a statement of its own"
+    ),
+    "models.rollups:workspace_ids": (
+        "the list of every workspace that `clicktrail rebuild-rollups` recounts one by one"
+    ),
 }
 
 

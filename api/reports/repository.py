@@ -31,7 +31,7 @@ from api.database import fetch_count
 from api.reports.plan import ReportPlan
 from api.reports.types import ReportAttribution, SortDirection
 from models.catalog import TRANSACTION_TYPE
-from models.rollups import MICROS, Rollup, pending
+from models.rollups import CLICKS_PENDING, EVENTS_PENDING, MICROS, Rollup
 
 CLICK_SUMS = ("clicks", "unique_clicks", "bot_clicks", "cost")
 EVENT_SUMS = ("conversions", "transactions", "revenue")
@@ -262,12 +262,10 @@ def _range(plan: ReportPlan, p: _Parameters, moment: str) -> list[str]:
 
 
 def _rollup_parts(plan: ReportPlan, rollup: Rollup, p: _Parameters) -> list[str]:
-    """The rollup's rows and those of its pending twins (models.rollups.pending)."""
-    time = rollup.time_column
-    where = [f"workspace_id = {p(plan.workspace_id, 'bigint')}", *_range(plan, p, time)]
-    if rollup.grain == "day":
-        where.append(f"timezone = {p(plan.timezone, 'text')}")
+    """The rollup's rows, and the pending signatures (models.rollups) cut into its buckets."""
+    workspace = f"workspace_id = {p(plan.workspace_id, 'bigint')}"
     f = plan.filter
+    narrowed = []
     if f is not None:
         # rollup_for() lets through only the filter fields a rollup holds.
         for ids, column in (
@@ -276,24 +274,27 @@ def _rollup_parts(plan: ReportPlan, rollup: Rollup, p: _Parameters) -> list[str]
             (f.traffic_source_ids, "traffic_source_id"),
         ):
             if ids is not None:
-                where.append(f"{column} = ANY({p([int(i) for i in ids], 'bigint[]')})")
+                narrowed.append(f"{column} = ANY({p([int(i) for i in ids], 'bigint[]')})")
         for texts, column in ((f.countries, "country"), (f.device_types, "device_type")):
             if texts is not None:
-                where.append(f"{column} = ANY({p(list(texts), 'text[]')})")
-    keys = [*plan.columns]
-    if plan.bucket is not None:
-        keys.append(_bucket(plan, p, time, grain=rollup.grain))
+                narrowed.append(f"{column} = ANY({p(list(texts), 'text[]')})")
+
+    def keys(time: str, grain: str | None) -> list[str]:
+        bucket = [_bucket(plan, p, time, grain=grain)] if plan.bucket is not None else []
+        return [*plan.columns, *bucket]
+
+    time = rollup.time_column
+    folded = [workspace, *_range(plan, p, time), *narrowed]
+    if rollup.grain == "day":
+        folded.append(f"timezone = {p(plan.timezone, 'text')}")
     parts = []
     if plan.needs_clicks:
         sums = [*(f"{s} AS {s}" for s in CLICK_SUMS[:-1]), "cost_micros AS cost", *_NO_EVENTS]
-        for table in (rollup.clicks_table, pending(rollup.clicks_table)):
-            parts.append(_part(keys, sums, table, where))
+        parts.append(_part(keys(time, rollup.grain), sums, rollup.clicks_table, folded))
+        pending = [workspace, *_range(plan, p, "slot"), *narrowed]
+        parts.append(_part(keys("slot", None), sums, CLICKS_PENDING, pending))
     if plan.needs_events:
-        events = [
-            *where,
-            f"attribution = {p(plan.attribution.value, 'text')}",
-            f"status = ANY({p([s.value for s in plan.statuses], 'text[]')})",
-        ]
+        statuses = f"status = ANY({p([s.value for s in plan.statuses], 'text[]')})"
         sums = [
             *_NO_CLICK_COUNTS,
             "cost_micros AS cost",
@@ -301,8 +302,19 @@ def _rollup_parts(plan: ReportPlan, rollup: Rollup, p: _Parameters) -> list[str]
             "events",
             "amount_micros AS amount",
         ]
-        for table in (rollup.events_table, pending(rollup.events_table)):
-            parts.append(_part(keys, sums, table, events))
+        attribution = f"attribution = {p(plan.attribution.value, 'text')}"
+        parts.append(
+            _part(
+                keys(time, rollup.grain),
+                sums,
+                rollup.events_table,
+                [*folded, attribution, statuses],
+            )
+        )
+        # A signature holds both times of its events: the attribution picks one.
+        slot = "click_slot" if plan.attribution is ReportAttribution.CLICK_TIME else "event_slot"
+        pending = [workspace, *_range(plan, p, slot), *narrowed, statuses]
+        parts.append(_part(keys(slot, None), sums, EVENTS_PENDING, pending))
     return parts
 
 

@@ -108,7 +108,8 @@ async def last_seen(
 async def insert_clicks(
     conn: asyncpg.Connection, clicks: Sequence[tuple[ClickRecord, bool]]
 ) -> None:
-    """One COPY of (click, is_unique) pairs, committed on its own: what a redirect waits for."""
+    """One COPY of (click, is_unique) pairs: what a redirect waits for, with their rollup
+    changes in the same transaction."""
     rows = [_row(click, is_unique) for click, is_unique in clicks]
     await conn.copy_records_to_table("clicks", records=rows, columns=CLICK_COLUMNS)
 

@@ -4,13 +4,18 @@ Uniqueness is decided before the COPY from what this process saw recently and, f
 has not seen, one lock-free read of the fingerprints. One task per process records the batch's
 visitors afterwards, so no redirect ever waits on a visitor row that a busy proxy keeps hot.
 
+The clicks and their changes to the report rollups (models.rollups.ClickChanges, summed per
+signature) are committed in one transaction.
+
 A batch that fails on one row's data is written again unit by unit (a unit: one tracking-link
 click, or one click-API request), so only that row's unit fails.
 """
 
 import asyncio
+import contextlib
 import logging
 from datetime import datetime, timedelta
+from operator import attrgetter
 
 import asyncpg
 from cachetools import TTLCache
@@ -22,6 +27,7 @@ from ingestion.group_commit import GroupCommit, NotCommittedError
 from models.database import driver_connection
 from models.db_errors import constraint_of
 from models.failure_log import FailureLog
+from models.rollups import DIMENSIONS, ClickChanges, begin_shared, lock_shared
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +38,8 @@ BUFFERED_ATTEMPTS = 5
 # commit as in durable mode, so a database that falls behind slows redirects down instead of
 # widening what a crash can lose.
 MAX_BACKLOG = 10_000
+# A click's values of the rollup dimensions, in models.rollups.DIMENSIONS order.
+_dimensions = attrgetter(*DIMENSIONS)
 # Visitors this process remembers without asking the database.
 RECENT_VISITORS = 200_000
 # Each visitor's latest click.
@@ -111,7 +119,8 @@ class ClickWriter:
             latest.update((key, self._recent[key]) for key in keys if key in self._recent)
             in_order = sorted(clicks, key=lambda c: c.created_at)
             try:
-                await self._copy(conn, in_order, latest)
+                written = await self._copy_batch(conn, in_order, latest)
+                latest.update(written)
             except ROW_ERRORS as error:
                 if not _one_rows_fault(error):
                     raise
@@ -127,20 +136,55 @@ class ClickWriter:
         self._seen.put_nowait(seen)
         return [failed.get(i) for i in range(len(units))]
 
+    async def _copy_batch(
+        self, conn: asyncpg.Connection, clicks: list[ClickRecord], latest: Latest
+    ) -> Latest:
+        """`_copy` in a transaction of its own, in three round trips (see begin_shared)."""
+        await conn.execute(begin_shared({c.workspace_id for c in clicks}))
+        try:
+            written, changes = await self._rows(conn, clicks, latest)
+            await conn.execute(f"{changes.insert_sql()};COMMIT")
+        except BaseException:
+            # Not left to the pool: SQLAlchemy's reset on return knows nothing of this BEGIN.
+            with contextlib.suppress(Exception):
+                await conn.execute("ROLLBACK")
+            raise
+        return written
+
     async def _copy(
         self, conn: asyncpg.Connection, clicks: list[ClickRecord], latest: Latest
-    ) -> None:
-        """COPY clicks (in time order) with their uniqueness; once written, add them to `latest`."""
-        written: dict[VisitorKey, datetime] = {}
+    ) -> Latest:
+        """COPY clicks (in time order) with their uniqueness, and their rollup changes, in the
+        caller's transaction, which holds the rollup locks of their workspaces; return each
+        visitor's latest click, for `latest` once committed."""
+        written, changes = await self._rows(conn, clicks, latest)
+        await changes.write(conn)
+        return written
+
+    async def _rows(
+        self, conn: asyncpg.Connection, clicks: list[ClickRecord], latest: Latest
+    ) -> tuple[Latest, ClickChanges]:
+        """COPY clicks (in time order) with their uniqueness; return each visitor's latest
+        click and the clicks' rollup changes, still to be written."""
+        written: Latest = {}
         rows = []
+        changes = ClickChanges()
         for click in clicks:
             key = (click.workspace_id, click.campaign_id, click.fingerprint)
             previous = written.get(key) or latest.get(key)
             unique = previous is None or click.created_at - previous >= self.unique_window
             rows.append((click, unique))
             written[key] = click.created_at
+            changes.add(
+                click.workspace_id,
+                click.created_at,
+                _dimensions(click),
+                unique=unique,
+                bot=click.is_bot,
+                cost=click.cost,
+            )
         await insert_clicks(conn, rows)
-        latest.update(written)
+        return written, changes
 
     async def _copy_each(
         self, conn: asyncpg.Connection, units: list[Unit], latest: Latest
@@ -153,10 +197,13 @@ class ClickWriter:
         # One transaction around the savepoints: if the connection fails midway, nothing is
         # committed and the batch can be retried whole without duplicates.
         async with conn.transaction():
+            await lock_shared(conn, {c.workspace_id for unit in units for c in unit})
             for i in order:
                 try:
                     async with conn.transaction():
-                        await self._copy(conn, sorted(units[i], key=lambda c: c.created_at), latest)
+                        in_order = sorted(units[i], key=lambda c: c.created_at)
+                        written = await self._copy(conn, in_order, latest)
+                    latest.update(written)
                 except ROW_ERRORS as error:
                     if not _one_rows_fault(error):
                         raise

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from typing import Any
 
 from models.conversion_rules import EventCost
 from models.enums import ConversionStatus, CostModel, DuplicatePolicy, HitKind, HitOutcome
@@ -99,6 +100,8 @@ class NewEvent:
     params: dict[str, str]
     # The campaign's terms for this event; its cost follows its amount.
     cost_terms: EventCost
+    # The click's values of the rollup dimensions (models.rollups.DIMENSIONS).
+    click_dimensions: tuple[Any, ...]
     # The window only stops new events: a status change or chargeback of a stored one may
     # come months after the click.
     attribution_window_days: int
@@ -139,11 +142,14 @@ class ClickFacts:
     offer_currency: str | None
     cost_model: CostModel
     cost_value: Decimal
+    # The click's values of the rollup dimensions (models.rollups.DIMENSIONS).
+    dimensions: tuple[Any, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class StoredEvent:
     id: int
+    created_at: datetime
     status: ConversionStatus
     amount: Decimal
     original_amount: Decimal | None

@@ -29,6 +29,7 @@ from ingestion.postbacks.records import (
 )
 from models.enums import ConversionStatus, CostModel, DuplicatePolicy
 from models.postback_log import UNKNOWN_WORKSPACE_ID
+from models.rollups import DIMENSIONS
 
 # Longest raw query or body kept in the log (the limits refuse longer ones anyway).
 LOG_TEXT_LIMIT = 16 * 1024
@@ -95,14 +96,16 @@ async def find_workspace(conn: asyncpg.Connection, secret: str) -> WorkspaceRule
 # and log rows a COPY.
 # One statement over a JSON array of every workspace's rows went to all shards, or (an INSERT
 # ... SELECT from it) through the coordinator.
-_CLICKS = """
-    SELECT k.workspace_id, k.created_at, k.id, k.traffic_source_id, c.attribution_window_days,
-           c.cost_model, c.cost_value, o.payout, o.currency
+# Column names from the rollup definitions (traffic_source_id among them).
+_CLICKS = f"""
+    SELECT k.workspace_id, k.created_at, k.id, c.attribution_window_days,
+           c.cost_model, c.cost_value, o.payout, o.currency,
+           {", ".join(f"k.{d}" for d in DIMENSIONS)}
     FROM clicks k
     JOIN campaigns c ON c.workspace_id = k.workspace_id AND c.id = k.campaign_id
     LEFT JOIN offers o ON o.workspace_id = k.workspace_id AND o.id = k.offer_id
     WHERE k.workspace_id = $1 AND k.id = ANY($2::text[]) AND k.created_at = ANY($3::timestamptz[])
-"""
+"""  # noqa: S608
 
 
 async def find_clicks(
@@ -130,6 +133,7 @@ async def find_clicks(
             offer_currency=r["currency"],
             cost_model=CostModel(r["cost_model"]),
             cost_value=r["cost_value"],
+            dimensions=tuple(r[d] for d in DIMENSIONS),
         )
         for r in rows
         # Ids and times were asked for apart: keep the pairs that were asked for.
@@ -207,7 +211,7 @@ async def lock_event(conn: asyncpg.Connection, event: NewEvent) -> StoredEvent |
     """The stored event with this event's dedup key, if any, locked until the transaction ends."""
     row = await conn.fetchrow(
         """
-        SELECT id, status, amount, original_amount, txid, added_txids, cost
+        SELECT id, created_at, status, amount, original_amount, txid, added_txids, cost
         FROM conversion_events
         WHERE workspace_id = $1 AND click_created_at = $2 AND click_id = $3
           AND type_id = $4 AND dedup_txid = $5
@@ -219,6 +223,7 @@ async def lock_event(conn: asyncpg.Connection, event: NewEvent) -> StoredEvent |
         return None
     return StoredEvent(
         id=row["id"],
+        created_at=row["created_at"],
         status=ConversionStatus(row["status"]),
         amount=row["amount"],
         original_amount=row["original_amount"],

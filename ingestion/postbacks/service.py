@@ -3,12 +3,14 @@
 A hit is first prepared without the database, then applied with others in one transaction.
 Every hit ends with one postback log row written in the same transaction as its effect, so an
 acknowledged event and its log row are committed together; refusals are values, not
-exceptions, so their log rows are committed too.
+exceptions, so their log rows are committed too. So are the batch's changes to the report
+rollups (models.rollups.EventChanges): each new event, and each update as -old +new.
 """
 
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 import asyncpg
@@ -49,6 +51,7 @@ from models.click_ids import click_time
 from models.conversion_rules import EventCost, dedup_txid, status_change_allowed
 from models.database import driver_connection
 from models.enums import ConversionStatus, DuplicatePolicy, HitKind, HitOutcome
+from models.rollups import EventChanges, lock_shared
 from models.workspace import POSTBACK_SECRET_SHAPE
 
 # Settings changes (allowlist, types, secret rotation) reach postbacks within this many seconds.
@@ -142,22 +145,50 @@ async def apply(conn: asyncpg.Connection, batch: Sequence[Prepared]) -> list[Out
         if event.within_window:
             first_of_key.setdefault(event.key, i)
     inserted = await repository.insert_events(conn, [events[i] for i in first_of_key.values()])
+    changes = EventChanges()
     forwards: list[NewForward] = []
     for i, event in events.items():
         p = ready[i]
         if first_of_key.get(event.key) == i and event.key in inserted:
             event_id = inserted[event.key]
             outcomes[i] = _done(HitOutcome.ACCEPTED, p, event_id)
+            _count(changes, 1, event, event.received_at, event.status, event.amount, event.cost)
             _forward(forwards, p, event, event_id, event.status, event.amount, event.txid)
             continue
         try:
-            outcomes[i] = await _repeat(conn, p, event, forwards)
+            outcomes[i] = await _repeat(conn, p, event, changes, forwards)
         except IngestionError as exc:
             outcomes[i] = _refused(exc, p.workspace, p.report.click_id)
+    if changes.sums:
+        await lock_shared(conn, changes.workspaces())
+        await changes.write(conn)
     await repository.insert_forwards(conn, forwards)
     ordered = [outcomes[i] for i in range(len(batch))]
     await repository.log_hits(conn, [(p.hit, o) for p, o in zip(batch, ordered, strict=True)])
     return ordered
+
+
+def _count(
+    changes: EventChanges,
+    sign: int,
+    event: NewEvent,
+    created_at: datetime,
+    status: ConversionStatus,
+    amount: Decimal,
+    cost: Decimal,
+) -> None:
+    """Count an event in (+1) or out (-1, as it was before an update) of the rollups."""
+    changes.add(
+        sign,
+        workspace_id=event.workspace_id,
+        click_created_at=event.click_created_at,
+        created_at=created_at,
+        dimensions=event.click_dimensions,
+        type_id=event.type_id,
+        status=status,
+        amount=amount,
+        cost=cost,
+    )
 
 
 def _forward(
@@ -390,11 +421,16 @@ async def _event(conn: asyncpg.Connection, ready: Ready, click: ClickFacts | Non
             counts_in_revenue=rule.counts_in_revenue,
         ),
         attribution_window_days=click.attribution_window_days,
+        click_dimensions=click.dimensions,
     )
 
 
 async def _repeat(
-    conn: asyncpg.Connection, ready: Ready, event: NewEvent, forwards: list[NewForward]
+    conn: asyncpg.Connection,
+    ready: Ready,
+    event: NewEvent,
+    changes: EventChanges,
+    forwards: list[NewForward],
 ) -> Outcome:
     """A postback whose dedup key exists: a status change, the type's policy, or a duplicate.
 
@@ -441,6 +477,9 @@ async def _repeat(
         # Money added or changed this late is new revenue in all but name: only a status
         # change (a chargeback, an approval) passes the window.
         raise _outside_window(event, ": its events may change status, not amount")
+    # A new amount costs what the campaign's terms say now; a status change alone keeps the
+    # cost the event was recorded with.
+    cost = stored.cost if new_amount == stored.amount else event.cost_terms.of(new_amount)
     await repository.update_event(
         conn,
         event,
@@ -450,10 +489,10 @@ async def _repeat(
         original_amount=new_original,
         txid=txid,
         added_txids=added_txids,
-        # A new amount costs what the campaign's terms say now; a status change alone keeps
-        # the cost the event was recorded with.
-        cost=stored.cost if new_amount == stored.amount else event.cost_terms.of(new_amount),
+        cost=cost,
     )
+    _count(changes, -1, event, stored.created_at, stored.status, stored.amount, stored.cost)
+    _count(changes, 1, event, stored.created_at, status, new_amount, cost)
     if status != stored.status:
         _forward(forwards, ready, event, stored.id, status, new_amount, txid)
     return _done(HitOutcome.UPDATED, ready, stored.id)

@@ -14,6 +14,7 @@ from models import Click, ConversionEvent, PostbackLogEntry
 from models.click_ids import new_click_id
 from models.enums import HitKind, HitOutcome
 from models.partitions import ensure_partitions
+from models.rollups import rebuild_rollups
 from tests.api.conftest import conversion_type_ids, statements
 from tests.api.graphql import execute
 from tests.ingestion.conftest import TrackedCampaign
@@ -203,6 +204,9 @@ async def test_report_rows_with_their_campaigns_cost_a_constant_number_of_statem
         )
     await session.execute(insert(Click), clicks)
     await session.commit()
+    # Hand-made rows reach the rollups by a rebuild.
+    async with engine.begin() as conn:
+        await rebuild_rollups(conn, workspace_id=workspace_id)
     query = """
     query ($rows: Int) {
       report(groupBy: [CAMPAIGN], first: $rows) {

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import col, select
 
 from api.catalog.service import create_campaign
-from api.workspaces.service import NewWorkspace
+from api.workspaces.service import NewWorkspace, create_workspace
 from models import ApiKey, Click
 from models.click_ids import new_click_id
 from models.postmaster import postmaster, stop_postmaster
@@ -335,3 +335,44 @@ async def test_rebuild_rollups_recounts_a_workspace(
     missing = _run("rebuild-rollups", "--workspace", "999999", env=_env(DATABASE_URL=database_url))
     assert missing.returncode == 1
     assert missing.stderr == "clicktrail: error: workspace 999999 does not exist\n"
+
+
+async def test_rebuild_rollups_without_a_workspace_recounts_every_one(
+    database_url: str, engine: AsyncEngine, session: AsyncSession, workspace: NewWorkspace
+):
+    other = (await create_workspace(session, name="Other", timezone="Asia/Tokyo")).workspace
+    await session.commit()
+    for owner in (workspace.workspace, other):
+        assert owner.id is not None
+        campaign = (
+            await create_campaign(
+                session, workspace_id=owner.id, name="Bulk", offer_url="https://o.example/"
+            )
+        ).campaign
+        assert campaign.id is not None
+        for _ in range(2):
+            click_id, created_at = new_click_id(datetime.now(UTC))
+            # Made by hand: no rollup changes are written for them.
+            session.add(
+                Click(
+                    workspace_id=owner.id,
+                    created_at=created_at,
+                    id=click_id,
+                    campaign_id=campaign.id,
+                )
+            )
+    await session.commit()
+
+    result = _run("rebuild-rollups", env=_env(DATABASE_URL=database_url))
+    assert result.returncode == 0, result.stderr
+    assert "rollups rebuilt for every workspace" in result.stdout
+    counted = await session.execute(
+        text(
+            "SELECT workspace_id, timezone, sum(clicks) FROM rollup_campaign_daily_clicks "
+            "GROUP BY 1, 2 ORDER BY 1"
+        )
+    )
+    assert [tuple(row) for row in counted] == [
+        (workspace.workspace.id, "Europe/Berlin", 2),
+        (other.id, "Asia/Tokyo", 2),
+    ]

@@ -20,6 +20,7 @@ from models import Click
 from models.click_ids import new_click_id
 from models.enums import CostModel
 from models.partitions import ensure_partitions
+from models.rollups import rebuild_rollups
 from models.settings import Settings
 
 Client = AsyncTestClient[Litestar]
@@ -106,7 +107,8 @@ async def postback(client: Client, secret: str, **params: str) -> tuple[int, dic
 async def insert_click(
     session: AsyncSession, engine: AsyncEngine, campaign: TrackedCampaign, at: datetime
 ) -> str:
-    """A click made directly in the database at any time (the tracking link only makes 'now')."""
+    """A click made directly in the database at any time (the tracking link only makes 'now'),
+    then counted into the rollups as a hand-made row is: by a rebuild of its workspace."""
     async with engine.begin() as conn:
         await ensure_partitions(conn, since=at, until=at)
     click_id, created_at = new_click_id(at)
@@ -120,6 +122,8 @@ async def insert_click(
         )
     )
     await session.commit()
+    async with engine.begin() as conn:
+        await rebuild_rollups(conn, workspace_id=campaign.workspace_id)
     return click_id
 
 

@@ -1,6 +1,5 @@
 """The Citus rules the schema holds: workspace_id in every key of a tenant table, no triggers."""
 
-import pytest
 from sqlalchemy import UniqueConstraint, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
@@ -18,7 +17,7 @@ def test_workspace_id_is_part_of_every_primary_key_and_unique_constraint():
         if table.primary_key.columns:
             assert "workspace_id" in table.primary_key.columns, table.name
         elif table.name.endswith("_pending"):
-            # Append-only twins of the rollups (models.rollups.pending) have no key at all.
+            # The rollups' append-only pending changes (models.rollups) have no key at all.
             assert "workspace_id" in table.columns, table.name
         else:
             # Rollups: their keys hold nullable dimensions, so a unique key stands in for one.
@@ -92,7 +91,6 @@ async def test_every_key_of_a_tenant_table_in_the_database_includes_workspace_id
     assert missing == []
 
 
-@pytest.mark.xfail(strict=True, reason="rollup triggers are replaced in 0010")
 async def test_no_tenant_table_has_a_trigger(engine: AsyncEngine):
     """Citus refuses to distribute a table with triggers (issue 11)."""
     async with engine.connect() as conn:
