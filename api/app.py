@@ -17,11 +17,12 @@ from api.auth import KeyDirectory, KeyUsage
 from api.compiled.reads import CompiledReads
 from api.graphiql import graphiql_assets, serve_graphiql
 from api.http import graphql_controller, server_error
+from api.live.feed import LiveFeed
 from api.outage import DatabaseOutage
 from api.ratelimit import STORE as RATE_LIMIT_STORE
 from api.ratelimit import forget_expired_windows, rate_limit_config, too_many_requests
 from api.schema import build_schema
-from models.database import database_lifespan, provide_session
+from models.database import database_lifespan, driver_dsn, provide_session
 from models.embedded import database_url
 from models.health import health
 from models.settings import Settings, get_settings
@@ -48,25 +49,38 @@ def create_app(settings: Settings | None = None) -> Litestar:
     outage = DatabaseOutage()
     schema = build_schema(settings, outage=outage)
     compiled = CompiledReads(schema, settings) if settings.api_compiled_reads else None
-    controller = graphql_controller(schema, graphiql=bool(settings.graphiql), compiled=compiled)
+    controller = graphql_controller(
+        schema,
+        graphiql=bool(settings.graphiql),
+        compiled=compiled,
+        allowed_origins=settings.cors_origins,
+    )
     # GraphiQL's page has to load before the user can give it a key.
     controller.before_request = serve_graphiql if settings.graphiql else None
 
     rate_limit = settings.api_rate_limit_per_minute
     rate_limit_store = MemoryStore()
+    url = database_url(settings)
+    live_feed = LiveFeed(
+        driver_dsn(url),
+        queue_size=settings.live_feed_queue_size,
+        max_subscribers=settings.live_feed_max_subscribers,
+    )
     return Litestar(
         route_handlers=[health, controller, *([graphiql_assets()] if settings.graphiql else [])],
         state=State(
             {
                 "settings": settings,
-                "database_url": database_url(settings),
+                "database_url": url,
                 "key_directory": KeyDirectory(),
                 "key_usage": KeyUsage(),
                 "database_outage": outage,
+                "live_feed": live_feed,
             }
         ),
         lifespan=[
             database_lifespan("clicktrail-api"),
+            live_feed.lifespan,
             *([forget_expired_windows(rate_limit_store)] if rate_limit else []),
             _frozen_startup_objects,
         ],

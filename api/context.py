@@ -1,7 +1,11 @@
 """The per-request GraphQL context."""
 
+from typing import TYPE_CHECKING
+
 from litestar.datastructures import Headers, State
 from litestar.di import NamedDependency
+from litestar.enums import ScopeType
+from litestar.types import Scope
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from strawberry.litestar import BaseContext
 
@@ -9,7 +13,15 @@ from api.auth import KeyUsage, Principal, authenticate
 from api.loaders import Loaders, create_loaders
 from api.outage import DatabaseOutage, DatabaseUnavailableError, connection_lost
 from models.database import DATABASE_ERRORS
+from models.enums import ApiScope
 from models.settings import Settings
+
+if TYPE_CHECKING:
+    from api.live.feed import LiveFeed
+
+# A websocket's principal until its connection_init names a key: no scope, so every field
+# refuses it (and graphql-transport-ws runs no operation before connection_init anyway).
+ANONYMOUS = Principal(workspace_id=0, api_key_id=0, scopes=frozenset[ApiScope]())
 
 
 class Context(BaseContext, kw_only=True):
@@ -21,16 +33,29 @@ class Context(BaseContext, kw_only=True):
     principal: Principal
     loaders: Loaders
     settings: Settings
+    live_feed: "LiveFeed"
+    # What a websocket's connection_init carried (api.http authenticates it).
+    connection_params: dict[str, object] | None = None
 
 
 async def provide_context(
-    headers: Headers, state: State, session: NamedDependency[AsyncSession]
+    scope: Scope, headers: Headers, state: State, session: NamedDependency[AsyncSession]
 ) -> Context:
     """A Litestar dependency: anonymous requests stop here with a 401, introspection included.
 
     The key lookup is every request's first statement: a database that cannot be reached
-    shows here, and so does its return.
+    shows here, and so does its return. A websocket is authenticated by its connection_init
+    message instead (browsers cannot set headers on one).
     """
+    if scope["type"] == ScopeType.WEBSOCKET:
+        return Context(
+            session=session,
+            engine=state.engine,
+            principal=ANONYMOUS,
+            loaders=create_loaders(state.engine, ANONYMOUS.workspace_id),
+            settings=state.settings,
+            live_feed=state.live_feed,
+        )
     outage: DatabaseOutage = state.database_outage
     try:
         principal = await authenticate(
@@ -50,4 +75,5 @@ async def provide_context(
         principal=principal,
         loaders=create_loaders(state.engine, principal.workspace_id),
         settings=state.settings,
+        live_feed=state.live_feed,
     )

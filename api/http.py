@@ -16,9 +16,11 @@ errors. Clients asking for `application/json` (or nothing) keep the status codes
 
 import logging
 import re
+from collections.abc import Sequence
 from contextvars import ContextVar
+from datetime import timedelta
 from http import HTTPStatus
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import msgspec
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -26,18 +28,24 @@ from litestar import MediaType, Request, Response
 from litestar.background_tasks import BackgroundTasks
 from litestar.di import Provide
 from litestar.exceptions import HTTPException as LitestarHTTPException
+from litestar.exceptions import NotAuthorizedException
 from litestar.types import Dependencies
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.litestar import make_graphql_controller
 from strawberry.litestar.controller import GraphQLController
 from strawberry.schema import BaseSchema
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
+from api.auth import KeyUsage, authenticate
 from api.compiled.reads import CompiledReads
 from api.context import Context, provide_context
 from api.errors import DATABASE_UNAVAILABLE_MESSAGE, ErrorCode, coded
 from api.limits import variables_problem
+from api.loaders import create_loaders
 from api.outage import DatabaseOutage, connection_lost
 
 logger = logging.getLogger(__name__)
@@ -47,6 +55,10 @@ logger = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1_048_576
 # Seconds a client should wait before retrying while the database is unavailable.
 RETRY_AFTER_S = 5
+# Websockets: server pings, the wait for connection_init, and operations per connection.
+KEEP_ALIVE_S = 20.0
+CONNECTION_INIT_WAIT_S = 10
+MAX_SUBSCRIPTIONS_PER_CONNECTION = 10
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 # An Accept header past this is read no further (servers cap the whole header anyway).
 _MAX_ACCEPT_CHARS = 4_096
@@ -71,7 +83,11 @@ _decode_json = msgspec.json.Decoder().decode
 
 
 def graphql_controller(
-    schema: BaseSchema, *, graphiql: bool, compiled: CompiledReads | None = None
+    schema: BaseSchema,
+    *,
+    graphiql: bool,
+    compiled: CompiledReads | None = None,
+    allowed_origins: Sequence[str] = (),
 ) -> type[GraphQLController]:
     """The controller; ``compiled`` answers the documents it compiles, the schema the rest."""
     base = make_graphql_controller(
@@ -79,8 +95,16 @@ def graphql_controller(
         path="/graphql",
         context_getter=provide_context,
         graphql_ide="graphiql" if graphiql else None,
-        # No subscriptions: a websocket would only be a way around the HTTP rate limit.
-        subscription_protocols=(),
+        # Subscriptions only (api.live): queries and mutations over a websocket would be a way
+        # around the HTTP rate limit, so the schema refuses them there (api.transport).
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        # Server pings keep idle feeds open through proxies that close silent connections.
+        keep_alive=True,
+        keep_alive_interval=KEEP_ALIVE_S,
+        connection_init_wait_timeout=timedelta(seconds=CONNECTION_INIT_WAIT_S),
+        max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
+        # Pages on the API's own origin (the dashboard) may always connect.
+        allowed_origins=allowed_origins,
     )
 
     class Controller(base):  # type: ignore[valid-type, misc]
@@ -91,6 +115,28 @@ def graphql_controller(
             **base.dependencies,
             "response": Provide(_sub_response),
         }
+
+        async def on_ws_connect(self, context: Context) -> UnsetType:
+            """Authenticates the websocket by the key its connection_init payload carries:
+            `{"Authorization": "Bearer <key>"}` (or `{"apiKey": "<key>"}`); refused with
+            4403 otherwise."""
+            params = context.connection_params or {}
+            authorization = params.get("Authorization", params.get("authorization"))
+            if authorization is None and isinstance(params.get("apiKey"), str):
+                authorization = f"Bearer {params['apiKey']}"
+            if not isinstance(authorization, str) or "\x00" in authorization:
+                raise ConnectionRejectionError({"message": "send the API key in connection_init"})
+            assert context.websocket is not None
+            state = context.websocket.app.state
+            try:
+                principal = await authenticate(state.engine, state.key_directory, authorization)
+            except NotAuthorizedException as error:
+                raise ConnectionRejectionError({"message": error.detail}) from None
+            key_usage: KeyUsage = state.key_usage
+            await key_usage.record(state.engine, principal)
+            context.principal = principal
+            context.loaders = create_loaders(state.engine, principal.workspace_id)
+            return cast(UnsetType, UNSET)
 
         def encode_json(self, data: object) -> bytes:
             # json.dumps spends ~10 ms on the answer of a 1,000-row report, msgspec ~1 ms. It

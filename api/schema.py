@@ -21,14 +21,17 @@ from api.catalog.queries import CatalogQueries
 from api.clicks.queries import ClickQueries
 from api.conversions.queries import ConversionQueries
 from api.cost import QueryCost
+from api.delays.queries import DelayQueries
 from api.errors import MaskUnexpectedErrors, should_mask
 from api.execution import PlainDataExecutor
 from api.forwarding.mutations import ForwardingMutations
 from api.limits import document_rules
+from api.live.subscriptions import Subscription
 from api.operation import OperationNameRequired
 from api.outage import DatabaseOutage, connection_lost
 from api.postback_log.queries import PostbackLogQueries
 from api.reports.queries import ReportQueries
+from api.transport import SubscriptionsOverWebsocket
 from api.workspaces.mutations import WorkspaceMutations
 from api.workspaces.queries import WorkspaceQueries
 from models.settings import Settings, get_settings
@@ -42,6 +45,7 @@ class Query(
     ConversionQueries,
     PostbackLogQueries,
     ReportQueries,
+    DelayQueries,
 ):
     pass
 
@@ -76,6 +80,7 @@ def build_schema(
     *,
     query: type = Query,
     mutation: type | None = Mutation,
+    subscription: type | None = Subscription,
     outage: DatabaseOutage | None = None,
 ) -> strawberry.Schema:
     # Extensions are per-request factories, but the depth and alias rules are built once:
@@ -89,6 +94,7 @@ def build_schema(
         partial(AddValidationRules, limit_rules),
         ValidationCache,
         OperationNameRequired,
+        SubscriptionsOverWebsocket,
         partial(QueryCost, limit=settings.api_max_query_cost),
         MaskUnexpectedErrors,
     ]
@@ -96,6 +102,7 @@ def build_schema(
         outage=outage or DatabaseOutage(),
         query=query,
         mutation=mutation,
+        subscription=subscription,
         extensions=extensions,
         execution_context_class=PlainDataExecutor,
     )

@@ -51,6 +51,11 @@ def display_url(url: str) -> str:
         return "<unparsable database URL>"
 
 
+def driver_dsn(url: str) -> str:
+    """The URL as asyncpg.connect takes it (no SQLAlchemy driver name)."""
+    return async_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 async def check_database(url: str) -> int:
     """Connect once and return the server version number, or raise DatabaseUnavailableError."""
     shown = display_url(url)

@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     api_compiled_reads: bool = True
     # Per API key and per worker process (in memory); 0 turns the limit off.
     api_rate_limit_per_minute: int = Field(default=600, ge=0)
+    # Live feed (the `events` subscription): events held for a subscriber that reads slower
+    # than they come (past it, it is told how many it missed), and subscriptions per process.
+    live_feed_queue_size: int = Field(default=1_000, ge=1, le=100_000)
+    live_feed_max_subscribers: int = Field(default=1_000, ge=1)
     # Browser origins allowed to call the API (dashboards), comma-separated; empty: no CORS.
     cors_origins: Origins = Field(default_factory=list)
 

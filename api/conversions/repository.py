@@ -1,9 +1,21 @@
 """SQL for reading conversion events."""
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, func, select, tuple_
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    ColumnElement,
+    DateTime,
+    Row,
+    and_,
+    bindparam,
+    func,
+    select,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.conversions.filters import ConversionFilter
@@ -43,6 +55,34 @@ async def by_click_ids(
         engine,
         _EVENTS_WITH_TYPE.join(
             wanted, and_(e.click_created_at == wanted.c.time, e.click_id == wanted.c.id)
+        )
+        .where(
+            e.workspace_id == workspace_id,
+            e.click_created_at.between(min(k[0] for k in keys), max(k[0] for k in keys)),
+        )
+        .order_by(e.created_at, e.id),
+    )
+
+
+async def by_keys(
+    engine: AsyncEngine, *, workspace_id: int, keys: Sequence[tuple[datetime, int]]
+) -> Sequence[Row[Any]]:
+    """The events of these (click time, event id) keys that exist, oldest first."""
+    if not keys:
+        return []
+    e = EVENTS.c
+    wanted = (
+        func.unnest(
+            bindparam("times", [t for t, _ in keys], type_=ARRAY(DateTime(timezone=True))),
+            bindparam("event_ids", [i for _, i in keys], type_=ARRAY(BigInteger)),
+        )
+        .table_valued("time", "id")
+        .render_derived("keys")
+    )
+    return await fetch_all(
+        engine,
+        _EVENTS_WITH_TYPE.join(
+            wanted, and_(e.click_created_at == wanted.c.time, e.id == wanted.c.id)
         )
         .where(
             e.workspace_id == workspace_id,

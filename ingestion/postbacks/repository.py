@@ -5,7 +5,8 @@ are the second-hottest path; every value still travels as a bound parameter.
 """
 
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager, suppress
 from datetime import datetime
 from decimal import Decimal
 from ipaddress import ip_network
@@ -27,7 +28,9 @@ from ingestion.postbacks.records import (
     TypeRule,
     WorkspaceRules,
 )
-from models.enums import ConversionStatus, CostModel, DuplicatePolicy
+from models import live
+from models.database import DATABASE_ERRORS
+from models.enums import ConversionStatus, CostModel, DuplicatePolicy, HitOutcome
 from models.postback_log import UNKNOWN_WORKSPACE_ID
 from models.rollups import DIMENSIONS
 
@@ -348,3 +351,41 @@ def _loggable(raw: bytes | None) -> str | None:
     if raw is None:
         return None
     return raw[:LOG_TEXT_LIMIT].decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
+
+
+@asynccontextmanager
+async def announcing_transaction(conn: asyncpg.Connection) -> AsyncIterator[list[Outcome]]:
+    """A transaction whose COMMIT also NOTIFYs the live feed (models.live) of the events that
+    the outcomes put in the yielded list stored or changed.
+
+    The NOTIFY goes in the COMMIT's own round trip (one simple-protocol query), so announcing
+    costs the group no extra round trip: a separate `SELECT pg_notify(...)` per group cost the
+    postback bench a fifth of its throughput on this machine. PostgreSQL delivers it only once
+    the COMMIT succeeds.
+    """
+    outcomes: list[Outcome] = []
+    await conn.execute("BEGIN")
+    try:
+        yield outcomes
+        await conn.execute(_commit(outcomes))
+    except BaseException:
+        if not conn.is_closed() and conn.is_in_transaction():
+            with suppress(*DATABASE_ERRORS):
+                await conn.execute("ROLLBACK")
+        raise
+
+
+def _commit(outcomes: Sequence[Outcome]) -> str:
+    changes = {HitOutcome.ACCEPTED: live.ADDED, HitOutcome.UPDATED: live.UPDATED}
+    payloads = live.payloads(
+        (o.workspace_id, o.event_id, o.click_id, changes[o.outcome])
+        for o in outcomes
+        if o.outcome in changes
+        and o.workspace_id is not None
+        and o.event_id is not None
+        and o.click_id is not None
+    )
+    # The payloads hold digits, hex digits, spaces, `;` and the change letters only
+    # (models.live); a bound parameter is not possible in a simple-protocol query.
+    notify = "".join(f"NOTIFY {live.CHANNEL}, '{payload}'; " for payload in payloads)
+    return f"{notify}COMMIT"

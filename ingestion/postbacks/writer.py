@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ingestion.group_commit import GroupCommit, NotCommittedError
 from ingestion.postbacks.records import Outcome
+from ingestion.postbacks.repository import announcing_transaction
 from ingestion.postbacks.service import Prepared, apply
 from models.database import DATABASE_ERRORS, driver_connection
 from models.failure_log import FailureLog
@@ -64,5 +65,10 @@ class PostbackWriter:
         return outcome
 
     async def _apply(self, batch: list[Prepared]) -> list[Outcome]:
-        async with driver_connection(self._engine) as conn, conn.transaction():
-            return await apply(conn, batch)
+        async with (
+            driver_connection(self._engine) as conn,
+            announcing_transaction(conn) as announced,
+        ):
+            outcomes = await apply(conn, batch)
+            announced.extend(outcomes)
+        return outcomes

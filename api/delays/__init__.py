@@ -1,0 +1,1 @@
+"""Time to conversion: how long after their click events arrive, as a histogram."""
