@@ -89,6 +89,7 @@ graphql_enum(
     "How a network reported an event.",
     POSTBACK="A server-to-server postback.",
     PIXEL="A pixel loaded by the visitor's browser.",
+    UPLOAD="A row of an uploaded conversion file.",
 )(HitKind)
 graphql_enum(
     "What clicktrail did with a postback or pixel hit.",

@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.catalog.service import CatalogInputError, create_campaign
 from api.workspaces.repository import active_postback_secret
@@ -21,6 +21,7 @@ from api.workspaces.service import (
     create_workspace,
     rotate_postback_secret,
 )
+from clicktrail.progress import ProgressBar
 from clicktrail.servers import (
     API,
     SERVICES,
@@ -30,14 +31,25 @@ from clicktrail.servers import (
     run_side_by_side,
 )
 from forwarder import main as forwarder_main
-from models.database import DatabaseUnavailableError, check_database, create_engine
+from ingestion.uploads.service import process_job
+from models.database import (
+    DatabaseUnavailableError,
+    check_database,
+    create_engine,
+    driver_connection,
+)
 from models.embedded import DataDirLockedError, lock_data_dir, start_embedded
 from models.enums import CostModel
 from models.migrate import upgrade
 from models.rollups import rebuild_rollups, workspace_ids
 from models.settings import Settings, get_settings, ingestion_url
 from models.templates import TrackingTemplates, tracking_templates
+from models.upload_files import MAX_FILE_BYTES, UploadFile, UploadFileError, read_upload
+from models.upload_jobs import job_progress, rejected_rows, store_upload
 from models.workspace import Workspace
+
+# How often the CLI looks at a job another process is applying.
+FOLLOW_INTERVAL_S = 0.5
 
 OPERATOR_ERRORS = (
     CatalogInputError,
@@ -137,6 +149,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     rebuild.add_argument("--workspace", type=int, help="only this workspace id (default: all)")
     rebuild.set_defaults(handler=_rebuild_rollups)
+
+    upload = commands.add_parser(
+        "upload-conversions",
+        help="apply a CSV or JSON-lines file of conversions through the postback rules",
+    )
+    upload.add_argument("file", help="CSV with a header row, or one JSON object per line")
+    upload.add_argument("--workspace", type=int, required=True, help="workspace id")
+    upload.set_defaults(handler=_upload_conversions)
     return parser
 
 
@@ -284,6 +304,93 @@ def _rebuild_rollups(args: argparse.Namespace, settings: Settings) -> int:
 
     _run_with_session(settings, rebuild)
     return 0
+
+
+# Rejected rows printed after an upload; the rest are in the job's rows (GraphQL `uploadJob`).
+SHOWN_REJECTIONS = 50
+
+
+def _upload_conversions(args: argparse.Namespace, settings: Settings) -> int:
+    upload = _read_upload_file(args.file)
+
+    async def run(session: AsyncSession) -> None:
+        if await session.get(Workspace, args.workspace) is None:
+            raise WorkspaceInputError(f"workspace {args.workspace} does not exist")
+        # The rest runs on connections of its own: give the session's back to the pool.
+        await session.rollback()
+        engine = session.bind
+        assert isinstance(engine, AsyncEngine)
+        async with driver_connection(engine) as conn, conn.transaction():
+            job = await store_upload(
+                conn,
+                workspace_id=args.workspace,
+                filename=os.path.basename(args.file),
+                upload=upload,
+            )
+        if job.created:
+            print(f"job {job.id}: {job.total_rows:,} rows of {args.file} stored")
+        else:
+            print(f"{args.file} was uploaded before: job {job.id}, nothing stored again")
+        bar = ProgressBar(job.total_rows, done=job.processed_rows)
+        if not job.finished:
+            ran = await process_job(
+                engine,
+                workspace_id=args.workspace,
+                job_id=job.id,
+                received_at=job.created_at,
+                on_chunk=bar.advance,
+            )
+            if not ran:
+                # Another process (an ingestion worker) holds the job: follow its progress.
+                await _follow(engine, args.workspace, job.id, bar)
+        bar.set(job.total_rows)
+        bar.close()
+        async with driver_connection(engine) as conn:
+            done = await job_progress(conn, workspace_id=args.workspace, job_id=job.id)
+            assert done is not None
+            rejected = await rejected_rows(
+                conn, workspace_id=args.workspace, job_id=job.id, limit=SHOWN_REJECTIONS
+            )
+        print(
+            f"job {job.id}: {done.accepted:,} accepted, {done.updated:,} updated, "
+            f"{done.duplicate:,} duplicate, {done.rejected:,} rejected"
+        )
+        for row in rejected:
+            print(f"  line {row.line}: {row.reason}: {row.detail}")
+        if done.rejected > len(rejected):
+            print(f"  ... and {done.rejected - len(rejected):,} more rejected rows")
+
+    _run_with_session(settings, run)
+    return 0
+
+
+def _read_upload_file(path: str) -> UploadFile:
+    try:
+        size = os.stat(path).st_size
+        if size > MAX_FILE_BYTES:
+            raise UploadFileError(
+                "file_too_large",
+                f"the file is {size} bytes; at most {MAX_FILE_BYTES} are taken: split it",
+            )
+        with open(path, "rb") as file:
+            data = file.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        _fail(f"cannot read {path}: {exc.strerror or exc}")
+    try:
+        return read_upload(data)
+    except UploadFileError as exc:
+        _fail(f"{path}: {exc.message} ({exc.code})")
+
+
+async def _follow(engine: AsyncEngine, workspace_id: int, job_id: int, bar: ProgressBar) -> None:
+    while True:
+        async with driver_connection(engine) as conn:
+            job = await job_progress(conn, workspace_id=workspace_id, job_id=job_id)
+        assert job is not None
+        bar.set(job.processed_rows)
+        if job.finished:
+            return
+        await asyncio.sleep(FOLLOW_INTERVAL_S)
 
 
 def _print_templates(templates: TrackingTemplates) -> None:

@@ -23,6 +23,7 @@ from ingestion.openapi_ui import openapi_config, swagger_assets
 from ingestion.postbacks.endpoints import pixel, postback_get, postback_post
 from ingestion.postbacks.service import WorkspaceDirectory
 from ingestion.postbacks.writer import PostbackWriter
+from ingestion.uploads.service import UploadWorker
 from ingestion.visitors import CountryResolver, warm_up
 from models.database import database_lifespan
 from models.embedded import database_url
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 FINGERPRINT_PRUNE_INTERVAL_S = 3600
 # Pending rollup rows cost reports a little more to read; folding them is cheap.
 ROLLUP_COMPACTION_INTERVAL_S = 2
+# How soon an upload taken by the API starts being applied; a look costs one indexed read.
+UPLOAD_POLL_INTERVAL_S = 1
 
 
 @asynccontextmanager
@@ -75,6 +78,12 @@ async def ingestion_lifespan(app: Litestar) -> AsyncIterator[None]:
                 partial(_compact_rollups, app.state.engine, stuck=set()),
                 what="compact rollups",
                 every_s=ROLLUP_COMPACTION_INTERVAL_S,
+            ),
+            # Its own failures are logged per job; this one only sees the queue's.
+            periodically(
+                UploadWorker(app.state.engine).run_queued,
+                what="look for uploaded conversions",
+                every_s=UPLOAD_POLL_INTERVAL_S,
             ),
         ):
             yield

@@ -6,6 +6,15 @@ from urllib.parse import parse_qsl
 
 from ingestion.errors import IngestionError
 
+# Parameter names networks use, in order of preference (shared with uploads' column names).
+from models.parameter_names import AMOUNT as AMOUNT
+from models.parameter_names import CLICK_ID as CLICK_ID
+from models.parameter_names import CONVERSION_TIME as CONVERSION_TIME
+from models.parameter_names import CURRENCY as CURRENCY
+from models.parameter_names import STATUS as STATUS
+from models.parameter_names import TXID as TXID
+from models.parameter_names import TYPE as TYPE
+
 MAX_QUERY_BYTES = 16 * 1024
 # A POST body carries what a query string would: anything longer is refused unread.
 MAX_BODY_BYTES = MAX_QUERY_BYTES
@@ -17,14 +26,6 @@ NO_NUL = {"pattern": "^[^\\x00]*$"}
 # An amount, however it arrives. Decimal() alone also takes "1_000", "-0", "1e3", " 1", "+1",
 # "inf", "nan" and digits of other scripts; no network means those.
 AMOUNT_SYNTAX = re.compile(r"[0-9]+(\.[0-9]+)?")
-
-# Parameter names networks use, in order of preference.
-CLICK_ID = ("clickid", "cid", "subid", "click_id")
-AMOUNT = ("sum", "payout", "revenue", "amount")
-TXID = ("txid", "tid", "transaction_id")
-TYPE = ("type", "et")
-STATUS = ("status",)
-CURRENCY = ("currency",)
 
 
 def bad_parameters(detail: str) -> IngestionError:

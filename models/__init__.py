@@ -15,6 +15,7 @@ from models.fingerprint import ClickFingerprint
 from models.forwarding import Forward, ForwardAttempt, ForwardingWorkspace, ForwardTemplate
 from models.postback_log import PostbackLogEntry
 from models.rollups import ROLLUPS, Rollup
+from models.uploads import UploadJob, UploadQueueEntry, UploadResult, UploadRow
 from models.workspace import ApiKey, Workspace
 
 __all__ = [
@@ -38,5 +39,9 @@ __all__ = [
     "PostbackSecret",
     "Rollup",
     "TrafficSource",
+    "UploadJob",
+    "UploadQueueEntry",
+    "UploadResult",
+    "UploadRow",
     "Workspace",
 ]

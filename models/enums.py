@@ -51,6 +51,8 @@ class HitKind(StrEnum):
 
     POSTBACK = "postback"
     PIXEL = "pixel"
+    # A row of a conversion file (`clicktrail upload-conversions`, GraphQL `uploadConversions`).
+    UPLOAD = "upload"
 
 
 class HitOutcome(StrEnum):

@@ -70,6 +70,8 @@ class Report:
     amount: Decimal | None
     currency: str | None
     params: dict[str, str]
+    # When the event happened, as an upload's row says; a postback's is when it arrives.
+    occurred_at: datetime | None = None
 
 
 # (workspace, click time, click id): how a click is found.
@@ -168,6 +170,19 @@ class Outcome:
     workspace_id: int | None = None
     click_id: str | None = None
     event_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RateSpan:
+    """A stored currency rate and the times it applies to: from valid_from until the next
+    rate's (None: no later rate)."""
+
+    rate: Decimal
+    valid_from: datetime
+    until: datetime | None
+
+    def covers(self, at: datetime) -> bool:
+        return self.valid_from <= at and (self.until is None or at < self.until)
 
 
 @dataclass(frozen=True, slots=True)

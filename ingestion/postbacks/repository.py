@@ -24,6 +24,7 @@ from ingestion.postbacks.records import (
     NewEvent,
     NewForward,
     Outcome,
+    RateSpan,
     StoredEvent,
     TypeRule,
     WorkspaceRules,
@@ -48,6 +49,11 @@ async def find_workspace(conn: asyncpg.Connection, secret: str) -> WorkspaceRule
     )
     if workspace_id is None:
         return None
+    return await workspace_rules(conn, workspace_id)
+
+
+async def workspace_rules(conn: asyncpg.Connection, workspace_id: int) -> WorkspaceRules | None:
+    """A workspace's rules by its id (an upload knows it from its credential)."""
     row = await conn.fetchrow(
         """
         SELECT w.id, w.currency, w.ip_allowlist::text[] AS allowlist, w.signing_secret,
@@ -146,15 +152,25 @@ async def find_clicks(
 
 async def currency_rate(
     conn: asyncpg.Connection, workspace_id: int, currency: str, at: datetime
-) -> Decimal | None:
-    rate: Decimal | None = await conn.fetchval(
-        "SELECT rate FROM currency_rates WHERE workspace_id = $1 AND currency = $2 "
-        "AND valid_from <= $3 ORDER BY valid_from DESC LIMIT 1",
+) -> RateSpan | None:
+    """The rate valid at ``at``, with the span it stays valid for (until the next rate)."""
+    row = await conn.fetchrow(
+        """
+        SELECT r.rate, r.valid_from,
+               (SELECT n.valid_from FROM currency_rates n
+                WHERE n.workspace_id = $1 AND n.currency = $2 AND n.valid_from > r.valid_from
+                ORDER BY n.valid_from LIMIT 1) AS until
+        FROM currency_rates r
+        WHERE r.workspace_id = $1 AND r.currency = $2 AND r.valid_from <= $3
+        ORDER BY r.valid_from DESC LIMIT 1
+        """,
         workspace_id,
         currency,
         at,
     )
-    return rate
+    if row is None:
+        return None
+    return RateSpan(rate=row["rate"], valid_from=row["valid_from"], until=row["until"])
 
 
 _INSERT_EVENT = """

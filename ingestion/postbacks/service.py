@@ -10,7 +10,7 @@ rollups (models.rollups.EventChanges): each new event, and each update as -old +
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import asyncpg
@@ -23,6 +23,7 @@ from ingestion.params import (
     AMOUNT,
     AMOUNT_SYNTAX,
     CLICK_ID,
+    CONVERSION_TIME,
     CURRENCY,
     MAX_BODY_BYTES,
     MAX_PARAMS,
@@ -43,6 +44,7 @@ from ingestion.postbacks.records import (
     NewEvent,
     NewForward,
     Outcome,
+    RateSpan,
     Report,
     WorkspaceRules,
 )
@@ -60,6 +62,9 @@ MAX_TXID_LENGTH = 255
 MAX_AMOUNT = Decimal("1e12")
 _MICRO = Decimal("0.000001")
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
+UNIX_SECONDS = re.compile(r"[0-9]{1,11}")
+# A file's clock may run a little ahead of ours; a conversion further ahead is a mistake.
+MAX_CLOCK_SKEW = timedelta(hours=1)
 
 
 class WorkspaceDirectory(LookupCache[str, WorkspaceRules | None]):
@@ -116,7 +121,20 @@ async def prepare(directory: WorkspaceDirectory, hit: Hit) -> Prepared:
             # a stale cookie must not spoil a pixel that names its click.
             check_param("ct_click cookie", hit.cookie_click_id)
             click_id = hit.cookie_click_id
-        return Ready(hit, workspace, _report(params, click_id, workspace))
+        return Ready(hit, workspace, _report(params, click_id, workspace, hit))
+    except IngestionError as exc:
+        return Refused(hit, _refused(exc, workspace, click_id))
+
+
+def prepare_known(workspace: WorkspaceRules, hit: Hit) -> Prepared:
+    """Validate a hit whose workspace comes from its sender's credential, not a secret in the
+    URL: a row of a file an admin uploaded. Where it came from was checked when the file was
+    taken, so only the report's own rules remain; they are a postback's."""
+    click_id: str | None = None
+    try:
+        params = _params(hit)
+        click_id = pick(params, CLICK_ID)
+        return Ready(hit, workspace, _report(params, click_id, workspace, hit))
     except IngestionError as exc:
         return Refused(hit, _refused(exc, workspace, click_id))
 
@@ -133,10 +151,11 @@ async def apply(conn: asyncpg.Connection, batch: Sequence[Prepared]) -> list[Out
     outcomes = {i: p.outcome for i, p in enumerate(batch) if isinstance(p, Refused)}
     ready = {i: p for i, p in enumerate(batch) if isinstance(p, Ready)}
     clicks = await repository.find_clicks(conn, [p.click_key for p in ready.values()])
+    rates = _Rates(conn)
     events: dict[int, NewEvent] = {}
     for i, p in ready.items():
         try:
-            events[i] = await _event(conn, p, clicks.get(p.click_key))
+            events[i] = await _event(rates, p, clicks.get(p.click_key))
         except IngestionError as exc:
             outcomes[i] = _refused(exc, p.workspace, p.report.click_id)
     # Beyond its window an event is not inserted, but it may still repeat a stored one.
@@ -311,7 +330,9 @@ def _body_params(hit: Hit) -> dict[str, str]:
     )
 
 
-def _report(params: dict[str, str], click_id: str | None, workspace: WorkspaceRules) -> Report:
+def _report(
+    params: dict[str, str], click_id: str | None, workspace: WorkspaceRules, hit: Hit
+) -> Report:
     # Malformed values are refused (400) before the click is looked at (404).
     txid = pick(params, TXID) or ""
     if len(txid) > MAX_TXID_LENGTH:
@@ -331,6 +352,8 @@ def _report(params: dict[str, str], click_id: str | None, workspace: WorkspaceRu
         raise IngestionError(
             "unknown_click", f"{click_id[:64]!r} is not a clicktrail click id", status_code=404
         )
+    # A postback happens when it arrives; a row of a file says when it happened.
+    occurred_at = _occurred_at(pick(params, CONVERSION_TIME), created_at, hit)
     return Report(
         click_id=click_id.lower(),
         click_created_at=created_at,
@@ -340,7 +363,40 @@ def _report(params: dict[str, str], click_id: str | None, workspace: WorkspaceRu
         amount=amount,
         currency=currency.upper() if currency else None,
         params=params,
+        occurred_at=occurred_at,
     )
+
+
+def _occurred_at(value: str | None, click_at: datetime, hit: Hit) -> datetime | None:
+    if hit.kind is not HitKind.UPLOAD or value is None:
+        return None
+    at = _time(value)
+    # Files give seconds; the click time has milliseconds.
+    if at < click_at.replace(microsecond=0):
+        raise IngestionError(
+            "bad_time", f"conversion time {value!r} is before the click ({click_at.isoformat()})"
+        )
+    if at > hit.received_at + MAX_CLOCK_SKEW:
+        raise IngestionError(
+            "bad_time", f"conversion time {value!r} is after the file was received"
+        )
+    return at
+
+
+def _time(value: str) -> datetime:
+    try:
+        if UNIX_SECONDS.fullmatch(value):
+            return datetime.fromtimestamp(int(value), UTC)
+        at = datetime.fromisoformat(value)
+    except (ValueError, OverflowError, OSError):
+        at = None
+    if at is None or at.tzinfo is None:
+        raise IngestionError(
+            "bad_time",
+            f"conversion time {value[:64]!r} is not an ISO 8601 time with its offset "
+            "(2026-12-01T14:30:00Z, 2026-12-01 15:30:00+01:00) or Unix seconds",
+        )
+    return at
 
 
 def _status(value: str | None, workspace: WorkspaceRules) -> ConversionStatus | None:
@@ -379,7 +435,7 @@ def _stored_amount(amount: Decimal, refusal: str) -> Decimal:
     return rounded
 
 
-async def _event(conn: asyncpg.Connection, ready: Ready, click: ClickFacts | None) -> NewEvent:
+async def _event(rates: "_Rates", ready: Ready, click: ClickFacts | None) -> NewEvent:
     """The event a report asks for, or the reason it is refused."""
     workspace, report, hit = ready.workspace, ready.report, ready.hit
     if click is None:
@@ -398,7 +454,8 @@ async def _event(conn: asyncpg.Connection, ready: Ready, click: ClickFacts | Non
     if original_amount is None and rule.counts_as_conversion and click.offer_payout is not None:
         # The offer's default payout, for networks that do not send one.
         original_amount, original_currency = click.offer_payout, click.offer_currency
-    amount = await _in_workspace_currency(conn, workspace, original_amount, original_currency, hit)
+    at = report.occurred_at or hit.received_at
+    amount = await _in_workspace_currency(rates, workspace, original_amount, original_currency, at)
     return NewEvent(
         workspace_id=workspace.id,
         click_created_at=report.click_created_at,
@@ -412,7 +469,7 @@ async def _event(conn: asyncpg.Connection, ready: Ready, click: ClickFacts | Non
         amount=amount,
         original_amount=original_amount,
         original_currency=original_currency or workspace.currency,
-        received_at=hit.received_at,
+        received_at=at,
         params=report.params,
         cost_terms=EventCost(
             model=click.cost_model,
@@ -507,18 +564,38 @@ def _outside_window(event: NewEvent, more: str = "") -> IngestionError:
     )
 
 
+class _Rates:
+    """Currency rates looked up once per span they hold for, within one group of hits: a
+    file's rows in one currency and day need one look-up, not one each."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+        self._spans: dict[tuple[int, str], list[RateSpan]] = {}
+
+    async def at(self, workspace_id: int, currency: str, at: datetime) -> Decimal | None:
+        spans = self._spans.setdefault((workspace_id, currency), [])
+        for span in spans:
+            if span.covers(at):
+                return span.rate
+        found = await repository.currency_rate(self._conn, workspace_id, currency, at)
+        if found is None:
+            return None
+        spans.append(found)
+        return found.rate
+
+
 async def _in_workspace_currency(
-    conn: asyncpg.Connection,
+    rates: _Rates,
     workspace: WorkspaceRules,
     amount: Decimal | None,
     currency: str | None,
-    hit: Hit,
+    at: datetime,
 ) -> Decimal:
     if amount is None:
         return Decimal(0)
     if currency is None or currency == workspace.currency:
         return amount
-    rate = await repository.currency_rate(conn, workspace.id, currency, hit.received_at)
+    rate = await rates.at(workspace.id, currency, at)
     if rate is None:
         raise IngestionError(
             "unknown_currency",

@@ -15,6 +15,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import psutil
@@ -335,6 +336,61 @@ async def test_rebuild_rollups_recounts_a_workspace(
     missing = _run("rebuild-rollups", "--workspace", "999999", env=_env(DATABASE_URL=database_url))
     assert missing.returncode == 1
     assert missing.stderr == "clicktrail: error: workspace 999999 does not exist\n"
+
+
+async def test_upload_conversions_applies_a_file_and_names_its_bad_rows(
+    database_url: str,
+    engine: AsyncEngine,
+    session: AsyncSession,
+    workspace: NewWorkspace,
+    tmp_path: Path,
+):
+    ws = workspace.workspace.id
+    assert ws is not None
+    campaign = (
+        await create_campaign(
+            session, workspace_id=ws, name="Uploaded", offer_url="https://o.example/?c={clickid}"
+        )
+    ).campaign
+    assert campaign.id is not None
+    click_id, created_at = new_click_id(datetime.now(UTC))
+    session.add(Click(workspace_id=ws, created_at=created_at, id=click_id, campaign_id=campaign.id))
+    await session.commit()
+    file = tmp_path / "conversions.csv"
+    file.write_text(f"click_id,amount,txid\n{click_id},9.90,A\nnot-a-click,1,B\n{click_id},x,C\n")
+    env = _env(DATABASE_URL=database_url)
+
+    result = _run("upload-conversions", str(file), "--workspace", str(ws), env=env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].endswith(f": 3 rows of {file} stored")
+    assert lines[1].endswith(": 1 accepted, 0 updated, 0 duplicate, 2 rejected")
+    assert lines[2].startswith(
+        "  line 3: unknown_click: 'not-a-click' is not a clicktrail click id"
+    )
+    assert lines[3].startswith("  line 4: bad_amount: ")
+    # Not a terminal: a line per tenth of the work, the last one complete.
+    assert result.stderr.splitlines()[-1].startswith(f"[{'#' * 30}] 3/3 rows 100%")
+    amount = await session.execute(text("SELECT amount FROM conversion_events"))
+    assert amount.scalar_one() == Decimal("9.90")
+
+    again = _run("upload-conversions", str(file), "--workspace", str(ws), env=env)
+    assert again.returncode == 0, again.stderr
+    assert f"{file} was uploaded before" in again.stdout
+    assert (await session.execute(text("SELECT count(*) FROM conversion_events"))).scalar() == 1
+
+    file.write_bytes(b"\xff\xfec\x00")
+    refused = _run("upload-conversions", str(file), "--workspace", str(ws), env=env)
+    assert refused.returncode == 1
+    assert refused.stderr == (
+        f"clicktrail: error: {file}: the file is UTF-16: save it as UTF-8 and upload it again "
+        "(bad_encoding)\n"
+    )
+    missing = _run(
+        "upload-conversions", str(tmp_path / "nope.csv"), "--workspace", str(ws), env=env
+    )
+    assert missing.returncode == 1
+    assert "No such file or directory" in missing.stderr
 
 
 async def test_rebuild_rollups_without_a_workspace_recounts_every_one(

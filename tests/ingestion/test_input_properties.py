@@ -104,7 +104,7 @@ def test_a_valid_postback_round_trips_to_its_report(
     sent = {"cid": click_id.upper(), "payout": amount, "tid": txid, "et": type_name}
     sent |= {"status": status, "currency": currency, **other}
     params = parse_params(urlencode(sent).encode())
-    report = _report(params, params["cid"], _WORKSPACE)
+    report = _report(params, params["cid"], _WORKSPACE, _signed_hit(""))
     assert (report.click_id, report.click_created_at) == (click_id, created_at)
     assert report.amount == Decimal(amount)
     assert (report.txid, report.type_name, report.currency) == (

@@ -28,6 +28,7 @@ def test_every_table_of_the_metadata_is_placed_exactly_once():
         "campaign_keys",
         "postback_secrets",
         "api_key_hashes",
+        "upload_queue",
         "forwarding_workspaces",
     }
 

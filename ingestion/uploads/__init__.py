@@ -1,0 +1,1 @@
+"""Applying uploaded conversion files through the postback rules."""
