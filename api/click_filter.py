@@ -4,7 +4,6 @@ Shared by the domains that read clicks (their pages, the reports, the compiled r
 none of them reaches into another for it.
 """
 
-import re
 from datetime import datetime
 
 import strawberry
@@ -16,6 +15,7 @@ from api.values import bounded, checked_time, row_ids
 from models import Click, ConversionEvent, ConversionType
 from models.base import table_of
 from models.catalog import TRANSACTION_TYPE
+from models.click import SUB_COUNT
 
 MAX_NESTING = 5
 # Filters in all (the outer one and those under and, or, not) and values in all (list items,
@@ -25,7 +25,6 @@ MAX_VALUES = 5_000
 
 CLICKS = table_of(Click)
 # sub1..subN: as many as the model has.
-SUB_COUNT = sum(1 for column in CLICKS.c if re.fullmatch(r"sub\d+", column.name))
 EVENTS = table_of(ConversionEvent)
 TYPES = table_of(ConversionType)
 

@@ -1,8 +1,9 @@
-"""Reads for resolvers and loaders.
+"""How reads reach the database: one repository function per read, whoever calls it.
 
-Sibling resolvers and DataLoader batches run concurrently, so each read takes its own pooled
-connection instead of sharing the request's session (one asyncpg connection runs one
-statement at a time).
+Sibling resolvers and DataLoader batches run concurrently, so they read through the engine,
+each read on its own pooled connection (one asyncpg connection runs one statement at a time).
+A mutation reads through the request's session instead, inside its transaction: it sees
+what it wrote.
 """
 
 from collections.abc import Sequence
@@ -10,18 +11,23 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ARRAY, DateTime, Executable, Row, Text, bindparam, func
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql.selectable import TableValuedAlias
 
+# The engine (a connection of the read's own) or the request's session (its transaction).
+Reader = AsyncEngine | AsyncSession
 
-async def fetch_all(engine: AsyncEngine, statement: Executable) -> Sequence[Row[Any]]:
-    async with engine.connect() as conn:
+
+async def fetch_all(reader: Reader, statement: Executable) -> Sequence[Row[Any]]:
+    if isinstance(reader, AsyncSession):
+        return (await reader.execute(statement)).all()
+    async with reader.connect() as conn:
         return (await conn.execute(statement)).all()
 
 
-async def fetch_count(engine: AsyncEngine, statement: Executable) -> int:
-    async with engine.connect() as conn:
-        return int((await conn.execute(statement)).scalar_one())
+async def fetch_count(reader: Reader, statement: Executable) -> int:
+    rows = await fetch_all(reader, statement)
+    return int(rows[0][0])
 
 
 def click_keys(keys: Sequence[tuple[datetime, str]]) -> TableValuedAlias:

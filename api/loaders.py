@@ -46,7 +46,7 @@ async def _weighted_offers_by_campaign_id(
 async def _postback_secret(
     engine: AsyncEngine, workspace_id: int, keys: list[None]
 ) -> Sequence[str | None]:
-    secret = await workspaces.read_active_postback_secret(engine, workspace_id)
+    secret = await workspaces.active_postback_secret(engine, workspace_id)
     return [secret for _ in keys]
 
 

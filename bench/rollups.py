@@ -26,7 +26,7 @@ from functools import partial
 import asyncpg
 from sqlalchemy import make_url
 
-from ingestion.clicks.repository import CLICK_COLUMNS
+from models.click import CLICK_COLUMNS
 from models.click_ids import new_click_id
 from models.database import create_engine, display_url
 from models.enums import ConversionStatus

@@ -29,8 +29,8 @@ from api.catalog.service import create_campaign
 from api.workspaces.service import create_workspace
 from bench.machine import cpu_times
 from bench.rollups import DEFAULT_URL, _dsn
-from ingestion.clicks.repository import CLICK_COLUMNS
 from ingestion.uploads.service import process_job
+from models.click import CLICK_COLUMNS
 from models.click_ids import new_click_id
 from models.database import create_engine, display_url, driver_connection
 from models.migrate import upgrade

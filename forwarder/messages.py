@@ -8,9 +8,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from models.click import SUB_COUNT
 from models.enums import ForwardMethod
 from models.forward_urls import masked, render
-from models.forwarding import SUB_COUNT
 
 _MICRO = Decimal("0.000001")
 _PERCENT = Decimal(100)

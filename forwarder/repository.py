@@ -11,7 +11,7 @@ from datetime import datetime
 
 import asyncpg
 
-from models.forwarding import SUB_COUNT
+from models.click import SUB_COUNT
 
 _SUBS = ", ".join(f"k.sub{n}" for n in range(1, SUB_COUNT + 1))
 _DUE_SUBS = ", ".join(f"due.sub{n}" for n in range(1, SUB_COUNT + 1))

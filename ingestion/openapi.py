@@ -38,6 +38,7 @@ from ingestion.params import (
 )
 from ingestion.postbacks.service import MAX_AMOUNT, MAX_TXID_LENGTH
 from models.catalog import CAMPAIGN_KEY
+from models.click import SUB_COUNT
 from models.click_ids import CLICK_ID_LENGTH
 from models.enums import ConversionStatus
 from models.workspace import POSTBACK_SECRET_SHAPE
@@ -114,7 +115,7 @@ SUB_PARAMETERS = [
         description=f"Stored as sub{i} and filled into the offer URL's {{sub{i}}}; any other "
         "parameter is kept and fills the macro of its name.",
     )
-    for i in range(1, 21)
+    for i in range(1, SUB_COUNT + 1)
 ]
 # What a path segment must be to reach anything past the first check.
 _SECRET = POSTBACK_SECRET_SHAPE.pattern

@@ -1,5 +1,6 @@
 """Clicks: the highest-volume table, range-partitioned by month of click time."""
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -76,3 +77,11 @@ class Click(SQLModel, table=True):
     params: dict[str, Any] = Field(
         default_factory=dict, sa_column=Column(JSONB, nullable=False, server_default="{}")
     )
+
+
+# The table's columns in order (what a COPY of whole rows names), and its sub1..subN.
+CLICK_COLUMNS: tuple[str, ...] = tuple(column.name for column in Click.__table__.columns)  # type: ignore[attr-defined]
+SUB_COLUMNS: tuple[str, ...] = tuple(
+    name for name in CLICK_COLUMNS if re.fullmatch(r"sub\d+", name)
+)
+SUB_COUNT = len(SUB_COLUMNS)

@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from urllib.parse import quote, urlsplit
 
+from models.click import SUB_COUNT
 from models.forwarding import MACROS
 
 MAX_URL_LENGTH = 2048
@@ -39,7 +40,7 @@ def url_problem(url: str) -> str | None:
             return (
                 f"unknown macro {{{name}}}; known: "
                 + ", ".join(f"{{{m}}}" for m in MACROS[:10])
-                + ", {sub1}..{sub20}"
+                + f", {{sub1}}..{{sub{SUB_COUNT}}}"
             )
     if "{" in _MACRO.sub("", url) or "}" in _MACRO.sub("", url):
         return "a brace that opens or closes no macro; macros look like {clickid}"

@@ -34,11 +34,11 @@ from models.base import (
     timestamp_column,
     workspace_id_column,
 )
+from models.click import SUB_COLUMNS
 from models.directory import REFERENCE
 from models.enums import ConversionStatus, ForwardMethod, ForwardState
 
-# The macros a template may use; {sub1}..{sub20} follow the click's sub columns.
-SUB_COUNT = 20
+# The macros a template may use; {sub1}..{subN} follow the click's sub columns.
 MACROS = (
     "external_id",
     "clickid",
@@ -50,7 +50,7 @@ MACROS = (
     "status",
     "campaign_id",
     "event_id",
-    *(f"sub{n}" for n in range(1, SUB_COUNT + 1)),
+    *SUB_COLUMNS,
 )
 
 

@@ -1,6 +1,7 @@
 """SQL for what a workspace configures: sources, offers, campaigns, conversion types, rates.
 
-Reads for resolvers and loaders go through the engine (they run concurrently); writes go
+Reads take a Reader (api.database): the engine for resolvers and loaders, which run
+concurrently, or the request's session for mutations, which read what they wrote. Writes go
 through the request's session, which commits when the request ends.
 """
 
@@ -13,7 +14,7 @@ from sqlalchemy import Result, Row, Table, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from api.database import fetch_all
+from api.database import Reader, fetch_all
 from models import (
     Campaign,
     CampaignKey,
@@ -57,12 +58,12 @@ async def claim_campaign_key(session: AsyncSession, *, workspace_id: int, key: s
 
 
 async def rows_by_id(
-    engine: AsyncEngine, kind: str, *, workspace_id: int, ids: Sequence[int]
+    reader: Reader, kind: str, *, workspace_id: int, ids: Sequence[int]
 ) -> Sequence[Row[Any]]:
-    """Campaigns, offers or traffic sources of the workspace with these ids, in one statement."""
+    """Rows of a kind (campaigns, offers...) of the workspace with these ids, in one statement."""
     table = _TABLES[kind]
     return await fetch_all(
-        engine,
+        reader,
         select(table).where(table.c.workspace_id == workspace_id, table.c.id.in_(ids)),
     )
 
@@ -91,12 +92,13 @@ async def conversion_types(engine: AsyncEngine, *, workspace_id: int) -> Sequenc
 
 
 async def weighted_offers(
-    engine: AsyncEngine, *, workspace_id: int, campaign_ids: Sequence[int]
+    reader: Reader, *, workspace_id: int, campaign_ids: Sequence[int]
 ) -> Sequence[Row[Any]]:
-    """The (campaign_id, offer_id, weight) rows of these campaigns, in one statement."""
+    """The (campaign_id, offer_id, weight) rows of these campaigns, heaviest first, in one
+    statement."""
     table = _CAMPAIGN_OFFERS
     return await fetch_all(
-        engine,
+        reader,
         select(table)
         .where(table.c.workspace_id == workspace_id, table.c.campaign_id.in_(campaign_ids))
         .order_by(table.c.campaign_id, table.c.weight.desc(), table.c.offer_id),
@@ -113,27 +115,6 @@ async def currency_rates(
     return await fetch_all(
         engine, statement.order_by(table.c.currency, table.c.valid_from.desc()).limit(limit)
     )
-
-
-async def row_by_id(
-    session: AsyncSession, kind: Kind, *, workspace_id: int, id: int
-) -> Row[Any] | None:
-    table = _TABLES[kind]
-    result = await session.execute(
-        select(table).where(table.c.workspace_id == workspace_id, table.c.id == id)
-    )
-    return result.first()
-
-
-async def rows_by_ids_in_session(
-    session: AsyncSession, kind: Kind, *, workspace_id: int, ids: Sequence[int]
-) -> Sequence[Row[Any]]:
-    """Like rows_by_id, but inside the request's transaction: it sees this request's writes."""
-    table = _TABLES[kind]
-    result = await session.execute(
-        select(table).where(table.c.workspace_id == workspace_id, table.c.id.in_(ids))
-    )
-    return result.all()
 
 
 async def insert_row(
@@ -197,18 +178,6 @@ async def replace_weighted_offers(
     )
     # The same order as the reads: heaviest first.
     return sorted(result.all(), key=lambda row: (-row.weight, row.offer_id))
-
-
-async def weighted_offers_in_session(
-    session: AsyncSession, *, workspace_id: int, campaign_id: int
-) -> Sequence[Row[Any]]:
-    table = _CAMPAIGN_OFFERS
-    result = await session.execute(
-        select(table)
-        .where(table.c.workspace_id == workspace_id, table.c.campaign_id == campaign_id)
-        .order_by(table.c.weight.desc(), table.c.offer_id)
-    )
-    return result.all()
 
 
 async def upsert_currency_rate(

@@ -255,7 +255,7 @@ async def set_status(
 async def delete(session: AsyncSession, kind: Kind, *, workspace_id: int, id: int) -> None:
     """Delete a row nothing refers to; rows with history must be archived instead."""
     if kind == "conversion_type":
-        row = await repository.row_by_id(session, kind, workspace_id=workspace_id, id=id)
+        row = await _row(session, kind, workspace_id=workspace_id, id=id)
         if row is not None and row.is_builtin:
             raise InvalidInput(f"{row.name!r} is built in and cannot be deleted", field="id")
     async with _atomic(session, kind, deleting=True):
@@ -419,11 +419,11 @@ async def update_weighted_campaign(
                 session, workspace_id=workspace_id, campaign_id=id, weights=offers.value
             )
     source = await _traffic_source(session, workspace_id, campaign.traffic_source_id)
-    weighted = await repository.weighted_offers_in_session(
-        session, workspace_id=workspace_id, campaign_id=id
+    weighted = await repository.weighted_offers(
+        session, workspace_id=workspace_id, campaign_ids=[id]
     )
     if offer_rows is None:
-        offer_rows = await repository.rows_by_ids_in_session(
+        offer_rows = await repository.rows_by_id(
             session, "offer", workspace_id=workspace_id, ids=[row.offer_id for row in weighted]
         )
     return WrittenCampaign(campaign, weighted, offer_rows, source)
@@ -437,12 +437,17 @@ def _attribution_window(days: int) -> int:
     return days
 
 
+async def _row(session: AsyncSession, kind: Kind, *, workspace_id: int, id: int) -> Row[Any] | None:
+    rows = await repository.rows_by_id(session, kind, workspace_id=workspace_id, ids=[id])
+    return rows[0] if rows else None
+
+
 async def _traffic_source(
     session: AsyncSession, workspace_id: int, id: int | None
 ) -> Row[Any] | None:
     if id is None:
         return None
-    row = await repository.row_by_id(session, "traffic_source", workspace_id=workspace_id, id=id)
+    row = await _row(session, "traffic_source", workspace_id=workspace_id, id=id)
     if row is None:
         raise Missing(f"no traffic source with id {id}")
     return row
@@ -455,7 +460,7 @@ async def _offers(
         raise InvalidInput(f"a campaign needs 1 to {MAX_WEIGHTED_OFFERS} offers", field="offers")
     if not all(1 <= weight <= MAX_WEIGHT for weight in weights.values()):
         raise InvalidInput(f"weights must be 1 to {MAX_WEIGHT}", field="offers")
-    rows = await repository.rows_by_ids_in_session(
+    rows = await repository.rows_by_id(
         session, "offer", workspace_id=workspace_id, ids=list(weights)
     )
     missing = sorted(set(weights) - {row.id for row in rows})
@@ -497,9 +502,7 @@ async def update_conversion_type(
 ) -> Row[Any]:
     values: dict[str, Any] = {}
     if name is not None:
-        current = await repository.row_by_id(
-            session, "conversion_type", workspace_id=workspace_id, id=id
-        )
+        current = await _row(session, "conversion_type", workspace_id=workspace_id, id=id)
         if current is not None and current.is_builtin and name.value != current.name:
             # Networks send these names in postbacks; ingestion relies on them.
             raise InvalidInput(f"{current.name!r} is built in and cannot be renamed", field="name")

@@ -13,13 +13,13 @@ from strawberry.scalars import JSON
 
 from api.catalog.references import load_references
 from api.catalog.types import CampaignType, OfferType, TrafficSourceType
-from api.click_filter import SUB_COUNT
 from api.context import Context
 from api.conversions.types import ConversionEventType
 from api.enums import ConversionStatus
 from api.loaders import Loaders
 from api.selection import Selection
 from models.catalog import TRANSACTION_TYPE
+from models.click import SUB_COUNT
 
 
 def _ip_text(root: "ClickType") -> str | None:

@@ -38,7 +38,7 @@ from strawberry.types.arguments import convert_arguments
 from api.click_filter import CLICKS
 from api.clicks.queries import ClickOrder
 from api.clicks.repository import page_statement
-from api.compiled.plan import CLICKS_FIELD, ClicksField, Plan, compile_document
+from api.compiled.plan import CLICKS_FIELD, ClicksField, Plan, Variant, compile_document
 from api.context import Context
 from api.cost import MAX_INPUT_SIZE, Cost, operation_cost
 from api.errors import QueryInputError, json_int
@@ -126,7 +126,7 @@ class CompiledReads:
             statements = [
                 (
                     key,
-                    *_statement(
+                    *statement(
                         root, coerced, workspace_id, self.strawberry_schema, context.engine.dialect
                     ),
                 )
@@ -158,13 +158,15 @@ def _invalid(schema: GraphQLSchema, document: DocumentNode, rules: tuple[Any, ..
         return True
 
 
-def _statement(
+def statement(
     root: ClicksField,
     variables: VariableValues | None,
     workspace_id: int,
     strawberry_schema: BaseSchema,
     dialect: Dialect,
 ) -> tuple[str, list[object]]:
+    """The SQL text answering ``root`` with these variables for the workspace, and its
+    parameters; GraphQLError or QueryInputError for arguments the normal path refuses."""
     field = root.definition.extensions[GraphQLCoreConverter.DEFINITION_BACKREF]
     arguments = convert_arguments(
         get_argument_values(root.definition, root.node, variables),
@@ -180,18 +182,20 @@ def _statement(
         None if after is None else decode_cursor(after, CursorScope(CLICKS_FIELD, order.name))
     )
     events: list[object] = []
+    given: list[tuple[bool, bool]] = []
     for event_list in root.events:
         values = get_argument_values(event_list.definition, event_list.node, variables)
-        statuses = values.get("statuses")
-        events += [
-            values.get("types"),
-            None if statuses is None else [status.value for status in statuses],
-        ]
+        types, statuses = values.get("types"), values.get("statuses")
+        given.append((types is not None, statuses is not None))
+        if types is not None:
+            events.append(types)
+        if statuses is not None:
+            events.append([status.value for status in statuses])
+    variant = Variant(newest_first, order.name, size, after is not None, tuple(given))
     filter_ = arguments["filter"]
     if filter_ is None:
-        text = root.statement(newest_first=newest_first, order=order.name, after=after is not None)
         cursor = [] if position is None else [position.time, position.id]
-        return text, [workspace_id, size, *events, *cursor]
+        return root.statement(variant), [workspace_id, *events, *cursor]
     # The normal path's own statement for the filtered page (SQLAlchemy Core compiled here,
     # ~0.3 ms), its parameters first.
     page = page_statement(
@@ -204,14 +208,8 @@ def _statement(
     ).compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
     assert isinstance(page, SQLCompiler)
     page_params = _positional(page)
-    text = root.filtered_statement(
-        newest_first=newest_first,
-        order=order.name,
-        after=after is not None,
-        page=str(page),
-        page_parameters=len(page_params),
-    )
-    return text, [*page_params, workspace_id, size, *events]
+    text = root.filtered_statement(variant, page=str(page), page_parameters=len(page_params))
+    return text, [*page_params, workspace_id, *events]
 
 
 def _positional(compiled: SQLCompiler) -> list[object]:

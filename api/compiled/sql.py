@@ -15,10 +15,11 @@ from enum import StrEnum
 
 from sqlalchemy import Table
 
-from api.click_filter import CLICKS, EVENTS, SUB_COUNT, TYPES
+from api.click_filter import CLICKS, EVENTS, TYPES
 from models import Campaign, Offer, TrafficSource
 from models.base import table_of
 from models.catalog import TRANSACTION_TYPE
+from models.click import SUB_COUNT
 from models.enums import ConversionStatus, CostModel, RecordStatus
 
 
@@ -187,15 +188,22 @@ REFERENCES: Mapping[str, Reference] = {
     ),
 }
 
+
 # The event lists of a click: which of its events each holds (`Click.conversions`...).
-# `events` narrows by its arguments, given as parameters (types, statuses).
-EVENT_LISTS: Mapping[str, Callable[[str, str], str]] = {
+# `events` narrows by its arguments, given as parameters (types, statuses) or None when null.
+def _events_condition(types: str | None, statuses: str | None) -> str:
+    conditions = []
+    if types is not None:
+        conditions.append(f"t.{_column(_t, 'name')} = ANY({types}::text[])")
+    if statuses is not None:
+        conditions.append(f"{_event('status')} = ANY({statuses}::text[])")
+    return " AND ".join(conditions) or "true"
+
+
+EVENT_LISTS: Mapping[str, Callable[[str | None, str | None], str]] = {
     "conversions": lambda _types, _statuses: f"t.{_column(_t, 'counts_as_conversion')}",
     "transactions": lambda _types, _statuses: f"t.name = {literal(TRANSACTION_TYPE)}",
-    "events": lambda types, statuses: (
-        f"({types}::text[] IS NULL OR t.name = ANY({types}::text[])) AND "
-        f"({statuses}::text[] IS NULL OR e.status = ANY({statuses}::text[]))"
-    ),
+    "events": _events_condition,
 }
 
 
@@ -217,7 +225,7 @@ def json_object(pairs: list[tuple[str, str]]) -> str:
 
 
 def keyset_page(
-    *, newest_first: bool, after: tuple[str, str] | None, workspace: str, size: str
+    *, newest_first: bool, after: tuple[str, str] | None, workspace: str, size: int
 ) -> str:
     """The page's rows and one more (which says whether more follow), after the cursor
     ``after`` (its time and id parameters): the normal path's statement without a filter
@@ -229,11 +237,11 @@ def keyset_page(
         )
     return (
         f"SELECT * FROM clicks c WHERE c.workspace_id = {workspace}{keyset} "
-        f"ORDER BY {order_by(newest_first)} LIMIT {size} + 1"
+        f"ORDER BY {order_by(newest_first)} LIMIT {size + 1}"
     )
 
 
-def click_page(connection: str, page: str, *, newest_first: bool, workspace: str, size: str) -> str:
+def click_page(connection: str, page: str, *, newest_first: bool, workspace: str, size: int) -> str:
     """The statement answering one `clicks` field: its JSON as text.
 
     ``connection`` is the connection's JSON expression over the CTEs `page` (``page``: the

@@ -5,6 +5,7 @@ from decimal import Decimal
 import strawberry
 
 from api.enums import ConversionStatus, ForwardMethod
+from models.click import SUB_COUNT
 
 
 @strawberry.input(
@@ -19,7 +20,8 @@ class SetForwardTemplateInput:
     url: str = strawberry.field(
         description="Absolute http(s) URL, up to 2,048 printable ASCII characters, with macros "
         "in its path and query: {external_id} (the source's click id), {clickid}, {payout}, "
-        "{revenue}, {currency}, {type}, {txid}, {status}, {campaign_id}, {sub1}..{sub20}, "
+        "{revenue}, {currency}, {type}, {txid}, {status}, {campaign_id}, "
+        f"{{sub1}}..{{sub{SUB_COUNT}}}, "
         "{event_id} (unique per forward and stable across retries: deduplicate on it)."
     )
     method: ForwardMethod = strawberry.field(

@@ -9,6 +9,7 @@ from strawberry.scalars import JSON
 
 from api.catalog.types import CampaignType, OfferType, TrafficSourceType
 from api.enums import graphql_enum
+from models.click import SUB_COLUMNS
 
 
 @graphql_enum(
@@ -20,7 +21,7 @@ from api.enums import graphql_enum
     DEVICE_TYPE="The visitor's device type: desktop, mobile, tablet, bot or other.",
     OS="The visitor's operating system.",
     BROWSER="The visitor's browser.",
-    **{f"SUB{n}": f"The click's sub{n} value." for n in range(1, 21)},
+    **{name.upper(): f"The click's {name} value." for name in SUB_COLUMNS},
 )
 class ReportDimension(StrEnum):
     CAMPAIGN = "campaign_id"

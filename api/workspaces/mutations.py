@@ -12,7 +12,7 @@ from api.mutation_errors import InputError, NotFound, returns_errors
 from api.permissions import IsAdmin
 from api.workspaces import service
 from api.workspaces.inputs import CreateApiKeyInput, UpdateWorkspaceInput
-from api.workspaces.repository import get_workspace
+from api.workspaces.repository import read_workspace
 from api.workspaces.types import ApiKeyType, WorkspaceType
 
 MAX_GRACE_HOURS = 24 * 30
@@ -96,7 +96,7 @@ class WorkspaceMutations:
         session = info.context.session
         workspace_id = info.context.principal.workspace_id
         secret = await service.regenerate_signing_secret(session, workspace_id=workspace_id)
-        workspace = await get_workspace(session, workspace_id)
+        workspace = await read_workspace(session, workspace_id)
         assert workspace is not None
         return SigningSecretIssued(
             workspace=WorkspaceType.from_row(workspace), signing_secret=secret
@@ -127,7 +127,7 @@ class WorkspaceMutations:
             session, workspace_id=workspace_id, grace=grace
         )
         info.context.loaders.postback_secret.prime(None, secret, force=True)
-        workspace = await get_workspace(session, workspace_id)
+        workspace = await read_workspace(session, workspace_id)
         assert workspace is not None
         return PostbackSecretRotated(
             workspace=WorkspaceType.from_row(workspace),

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from api.database import fetch_all
+from api.database import Reader, fetch_all
 from models import ROLLUPS, ApiKey, ApiKeyHash, ConversionEvent, PostbackSecret, Workspace
 from models.base import table_of
 from models.database import driver_connection
@@ -23,13 +23,13 @@ _API_KEYS = table_of(ApiKey)
 _WORKSPACES = table_of(Workspace)
 
 
-async def get_workspace(session: AsyncSession, workspace_id: int) -> Workspace | None:
+async def workspace_to_change(session: AsyncSession, workspace_id: int) -> Workspace | None:
+    """The workspace as an entity the request's session writes back when it changes."""
     return await session.get(Workspace, workspace_id)
 
 
-async def read_workspace(engine: AsyncEngine, workspace_id: int) -> Row[Any] | None:
-    """get_workspace for reads, which run concurrently: on a connection of their own."""
-    rows = await fetch_all(engine, sa_select(_WORKSPACES).where(_WORKSPACES.c.id == workspace_id))
+async def read_workspace(reader: Reader, workspace_id: int) -> Row[Any] | None:
+    rows = await fetch_all(reader, sa_select(_WORKSPACES).where(_WORKSPACES.c.id == workspace_id))
     return rows[0] if rows else None
 
 
@@ -44,7 +44,6 @@ async def recount_daily_rollups(session: AsyncSession, workspace_id: int) -> Non
 
 
 def _active_postback_secret(workspace_id: int) -> SelectOfScalar[str]:
-    """The newest secret that does not expire: the one templates show."""
     return (
         select(PostbackSecret.secret)
         .where(
@@ -56,14 +55,9 @@ def _active_postback_secret(workspace_id: int) -> SelectOfScalar[str]:
     )
 
 
-async def active_postback_secret(session: AsyncSession, workspace_id: int) -> str | None:
-    result = await session.execute(_active_postback_secret(workspace_id))
-    return result.scalar_one_or_none()
-
-
-async def read_active_postback_secret(engine: AsyncEngine, workspace_id: int) -> str | None:
-    """active_postback_secret for resolvers, which read concurrently through the engine."""
-    rows = await fetch_all(engine, _active_postback_secret(workspace_id))
+async def active_postback_secret(reader: Reader, workspace_id: int) -> str | None:
+    """The newest secret that does not expire: the one templates show."""
+    rows = await fetch_all(reader, _active_postback_secret(workspace_id))
     return rows[0].secret if rows else None
 
 

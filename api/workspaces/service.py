@@ -14,7 +14,7 @@ from api.mutation_errors import InvalidInput, Missing
 from api.values import time_zones
 from api.workspaces import repository
 from api.workspaces.credentials import new_api_key, new_postback_secret
-from api.workspaces.repository import expire_postback_secrets, get_workspace
+from api.workspaces.repository import expire_postback_secrets, workspace_to_change
 from models import ApiKey, ApiKeyHash, PostbackSecret, Workspace
 from models.catalog import builtin_conversion_types
 from models.enums import ApiScope, ConversionStatus
@@ -74,7 +74,7 @@ async def rotate_postback_secret(
     """Issue a new postback secret; the current ones keep working for ``grace``, then expire."""
     if grace < timedelta(0):
         raise WorkspaceInputError("the grace period cannot be negative")
-    if await get_workspace(session, workspace_id) is None:
+    if await workspace_to_change(session, workspace_id) is None:
         raise WorkspaceInputError(f"workspace {workspace_id} does not exist")
     await expire_postback_secrets(session, workspace_id, at=datetime.now(UTC) + grace)
     secret = new_postback_secret()
@@ -161,7 +161,7 @@ async def update_workspace(
     signing_secret: Maybe[str | None],
 ) -> Workspace:
     """Change the given settings; the others stay as they are (all or none of them)."""
-    workspace = await get_workspace(session, workspace_id)
+    workspace = await workspace_to_change(session, workspace_id)
     assert workspace is not None, "an API key cannot outlive its workspace"
     # Check everything before touching the row: the request commits whatever changed.
     changes: dict[str, object] = {}
@@ -204,7 +204,7 @@ async def _new_currency(session: AsyncSession, workspace: Workspace, currency: s
 
 async def regenerate_signing_secret(session: AsyncSession, *, workspace_id: int) -> str:
     """A new random HMAC key; postbacks signed with the old one are refused from now on."""
-    workspace = await get_workspace(session, workspace_id)
+    workspace = await workspace_to_change(session, workspace_id)
     assert workspace is not None, "an API key cannot outlive its workspace"
     workspace.signing_secret = secrets.token_urlsafe(32)
     await session.flush()

@@ -34,6 +34,7 @@ from ingestion.openapi import (
 from ingestion.params import check_param, parse_params
 from ingestion.visitors import CountryResolver, request_ip
 from models.catalog import CAMPAIGN_KEY
+from models.click import SUB_COUNT
 from models.database import DATABASE_ERRORS
 from models.settings import Settings
 
@@ -46,7 +47,8 @@ _NO_STORE = {"Cache-Control": "no-store"}
     summary="Tracking link",
     description=(
         "Records a click and answers 302 to the campaign's offer URL with its macros filled "
-        "({clickid}, {sub1}..{sub20}, {campaign_id}, {source}, {country} and every incoming "
+        f"({{clickid}}, {{sub1}}..{{sub{SUB_COUNT}}}, {{campaign_id}}, {{source}}, {{country}} "
+        "and every incoming "
         "parameter by name). Sets the `ct_click` cookie so a later pixel finds the click. "
         "An unknown or paused campaign, or one without an active offer, answers 404 and "
         "records nothing."

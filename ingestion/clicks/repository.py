@@ -9,29 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ingestion import multirow
 from ingestion.clicks.records import CampaignRoute, ClickRecord, OfferRoute
+from models.click import CLICK_COLUMNS
 from models.enums import CostModel, RecordStatus
-
-CLICK_COLUMNS = (
-    "workspace_id",
-    "created_at",
-    "id",
-    "campaign_id",
-    "offer_id",
-    "traffic_source_id",
-    "ip",
-    "user_agent",
-    "device_type",
-    "os",
-    "browser",
-    "is_bot",
-    "is_unique",
-    "country",
-    "referrer",
-    "external_id",
-    "cost",
-    *(f"sub{i}" for i in range(1, 21)),
-    "params",
-)
 
 # A key names its workspace in the directory; the campaign is then read within that workspace
 # alone (a key is unique per workspace too), which on Citus is one shard.

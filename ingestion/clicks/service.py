@@ -20,13 +20,14 @@ from ingestion.errors import IngestionError
 from ingestion.lookups import LookupCache
 from ingestion.visitors import parse_user_agent
 from models.catalog import CAMPAIGN_KEY
+from models.click import SUB_COLUMNS
 from models.click_ids import new_click_id
 from models.enums import CostModel, RecordStatus
 
 # A paused campaign stops receiving clicks within this many seconds.
 CAMPAIGN_CACHE_SECONDS = 5.0
 _THOUSAND = Decimal(1000)
-_SUB_POSITIONS = {f"sub{i}": i - 1 for i in range(1, 21)}
+_SUB_POSITIONS = {name: i for i, name in enumerate(SUB_COLUMNS)}
 
 
 @dataclass(frozen=True, slots=True)

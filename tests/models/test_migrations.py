@@ -9,7 +9,7 @@ from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
 
-from ingestion.clicks.repository import CLICK_COLUMNS
+from models.click import CLICK_COLUMNS
 from models.database import create_engine, driver_connection
 from models.enums import CostModel
 from models.migrate import downgrade, include_name, include_object, upgrade

@@ -18,8 +18,8 @@ from api.catalog.service import create_campaign
 from api.workspaces.service import NewWorkspace, create_workspace
 from ingestion.app import create_app
 from ingestion.clicks.records import ClickRecord
-from ingestion.clicks.repository import CLICK_COLUMNS
 from ingestion.clicks.writer import ClickWriter
+from models.click import CLICK_COLUMNS
 from models.click_ids import new_click_id
 from models.database import driver_connection
 from models.enums import CostModel
