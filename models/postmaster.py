@@ -92,17 +92,31 @@ def postmaster(pgdata: Path) -> psutil.Process | None:
 def stop_postmaster(pgdata: Path, *, fast_shutdown_s: float = FAST_SHUTDOWN_S) -> None:
     """Stop the data folder's postmaster, if one runs, and wait until it has exited."""
     process = postmaster(pgdata)
+    if process is None:
+        return
     # The postmaster's signals, as `pg_ctl stop -m fast` (and then `-m immediate`) sends them.
     for stop, wait_s in ((signal.SIGINT, fast_shutdown_s), (signal.SIGQUIT, 10.0)):
-        if process is None:
-            return
         try:
             process.send_signal(stop)
         except psutil.NoSuchProcess:
             return
+        # Watched by its process, not its `postmaster.pid`: the postmaster removes that file
+        # on its way out, while it still runs.
         deadline = time.monotonic() + wait_s
-        while (process := postmaster(pgdata)) is not None and time.monotonic() < deadline:
+        while _alive(process):
+            if time.monotonic() >= deadline:
+                break
             time.sleep(0.02)
+        else:
+            return
+
+
+def _alive(process: psutil.Process) -> bool:
+    # A postmaster reparented to an init that does not reap stays a zombie: that is gone too.
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def ensure_watchdog(data_dir: Path, pgdata: Path) -> None:
