@@ -6,7 +6,7 @@ import os
 import sys
 from collections.abc import Callable, Coroutine
 from contextlib import ExitStack
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, NoReturn
 
@@ -31,7 +31,16 @@ from clicktrail.servers import (
     run_side_by_side,
 )
 from forwarder import main as forwarder_main
+from ingestion.costs.service import apply_cost_updates
 from ingestion.uploads.service import process_job
+from models.cost_requests import (
+    ClickScope,
+    CostRequest,
+    CostRequestError,
+    CostUpdateProgress,
+    cost_update_progress,
+    record_cost_update,
+)
 from models.database import (
     DatabaseUnavailableError,
     check_database,
@@ -39,7 +48,7 @@ from models.database import (
     driver_connection,
 )
 from models.embedded import DataDirLockedError, lock_data_dir, start_embedded
-from models.enums import CostModel
+from models.enums import CostModel, CostUpdateMode
 from models.migrate import upgrade
 from models.rollups import rebuild_rollups, workspace_ids
 from models.settings import Settings, get_settings, ingestion_url
@@ -53,6 +62,7 @@ FOLLOW_INTERVAL_S = 0.5
 
 OPERATOR_ERRORS = (
     CatalogInputError,
+    CostRequestError,
     DatabaseUnavailableError,
     DataDirLockedError,
     PortInUseError,
@@ -157,6 +167,32 @@ def _parser() -> argparse.ArgumentParser:
     upload.add_argument("file", help="CSV with a header row, or one JSON object per line")
     upload.add_argument("--workspace", type=int, required=True, help="workspace id")
     upload.set_defaults(handler=_upload_conversions)
+
+    costs = commands.add_parser(
+        "update-costs",
+        help="set the cost of a campaign's clicks in a time range (a total or per click)",
+    )
+    costs.add_argument("workspace", type=int, help="workspace id")
+    costs.add_argument("campaign", type=int, help="campaign id")
+    costs.add_argument(
+        "--from", dest="starts_at", type=_time, required=True, help="e.g. 2026-12-01T00:00Z"
+    )
+    costs.add_argument(
+        "--to", dest="ends_at", type=_time, required=True, help="exclusive, e.g. 2026-12-02T00:00Z"
+    )
+    amount = costs.add_mutually_exclusive_group(required=True)
+    amount.add_argument("--total", type=_amount, help="spread over the clicks, summing exactly")
+    amount.add_argument("--per-click", type=_amount, help="what every click costs")
+    costs.add_argument(
+        "--currency", help="ISO 4217 code with a stored rate (default: the workspace's)"
+    )
+    costs.add_argument("--source", type=int, help="only clicks of this traffic source id")
+    costs.add_argument("--country", help="only clicks from this country (ISO 3166 code)")
+    costs.add_argument("--sub", type=_sub, help="only clicks with this sub value, e.g. 3=banner")
+    costs.add_argument(
+        "--request-id", help="run the same command with it again to resume, not repeat, it"
+    )
+    costs.set_defaults(handler=_update_costs)
     return parser
 
 
@@ -165,6 +201,22 @@ def _amount(value: str) -> Decimal:
         return Decimal(value)
     except InvalidOperation:
         raise argparse.ArgumentTypeError(f"{value!r} is not a decimal number") from None
+
+
+def _time(value: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an ISO 8601 time such as 2026-12-01T00:00:00Z"
+        ) from None
+
+
+def _sub(value: str) -> tuple[int, str]:
+    number, sep, sub_value = value.partition("=")
+    if not sep or not number.isdigit():
+        raise argparse.ArgumentTypeError(f"{value!r} is not N=VALUE, e.g. 3=banner")
+    return int(number), sub_value
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -362,6 +414,81 @@ def _upload_conversions(args: argparse.Namespace, settings: Settings) -> int:
 
     _run_with_session(settings, run)
     return 0
+
+
+def _update_costs(args: argparse.Namespace, settings: Settings) -> int:
+    sub_number, sub_value = args.sub or (None, None)
+    request = CostRequest(
+        workspace_id=args.workspace,
+        scope=ClickScope(
+            campaign_id=args.campaign,
+            starts_at=args.starts_at,
+            ends_at=args.ends_at,
+            traffic_source_id=args.source,
+            country=args.country,
+            sub_number=sub_number,
+            sub_value=sub_value,
+        ),
+        mode=CostUpdateMode.TOTAL if args.total is not None else CostUpdateMode.PER_CLICK,
+        amount=args.total if args.total is not None else args.per_click,
+        currency=args.currency,
+        request_id=args.request_id,
+    )
+
+    async def run(session: AsyncSession) -> None:
+        if await session.get(Workspace, args.workspace) is None:
+            raise WorkspaceInputError(f"workspace {args.workspace} does not exist")
+        # The rest runs on connections of its own: give the session's back to the pool.
+        await session.rollback()
+        engine = session.bind
+        assert isinstance(engine, AsyncEngine)
+        async with driver_connection(engine) as conn, conn.transaction():
+            update = await record_cost_update(conn, request)
+        if update.created:
+            print(f"cost update {update.id}: {update.planned_clicks:,} clicks planned")
+        else:
+            print(f"request {args.request_id!r} was made before: cost update {update.id}")
+        bar = ProgressBar(update.planned_clicks, done=update.clicks_touched)
+
+        def advance(update_id: int, clicks: int) -> None:
+            if update_id == update.id:
+                bar.advance(clicks)
+
+        if not update.finished:
+            applied = await apply_cost_updates(
+                engine, workspace_id=args.workspace, on_batch=advance
+            )
+            if not applied:
+                # Another process (an ingestion worker) is applying them: follow its progress.
+                update = await _follow_costs(engine, args.workspace, update.id, bar)
+        bar.close()
+        async with driver_connection(engine) as conn:
+            done = await cost_update_progress(
+                conn, workspace_id=args.workspace, update_id=update.id
+            )
+        assert done is not None
+        print(
+            f"cost update {done.id}: {done.clicks_touched:,} clicks, their cost "
+            f"{done.old_total} -> {done.new_total} (workspace currency)"
+        )
+
+    _run_with_session(settings, run)
+    return 0
+
+
+async def _follow_costs(
+    engine: AsyncEngine, workspace_id: int, update_id: int, bar: ProgressBar
+) -> CostUpdateProgress:
+    while True:
+        async with driver_connection(engine) as conn:
+            update = await cost_update_progress(
+                conn, workspace_id=workspace_id, update_id=update_id
+            )
+        assert update is not None
+        bar.set(update.clicks_touched)
+        if update.finished:
+            return update
+        await asyncio.sleep(FOLLOW_INTERVAL_S)
 
 
 def _read_upload_file(path: str) -> UploadFile:

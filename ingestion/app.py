@@ -18,6 +18,7 @@ from ingestion.clicks.endpoints import record_clicks, tracking_link
 from ingestion.clicks.repository import prune_fingerprints
 from ingestion.clicks.service import CampaignDirectory
 from ingestion.clicks.writer import ClickWriter
+from ingestion.costs.service import CostUpdateWorker
 from ingestion.errors import EXCEPTION_HANDLERS
 from ingestion.openapi_ui import openapi_config, swagger_assets
 from ingestion.postbacks.endpoints import pixel, postback_get, postback_post
@@ -40,6 +41,8 @@ FINGERPRINT_PRUNE_INTERVAL_S = 3600
 ROLLUP_COMPACTION_INTERVAL_S = 2
 # How soon an upload taken by the API starts being applied; a look costs one indexed read.
 UPLOAD_POLL_INTERVAL_S = 1
+# The same for a cost update.
+COST_UPDATE_POLL_INTERVAL_S = 1
 
 
 @asynccontextmanager
@@ -84,6 +87,11 @@ async def ingestion_lifespan(app: Litestar) -> AsyncIterator[None]:
                 UploadWorker(app.state.engine).run_queued,
                 what="look for uploaded conversions",
                 every_s=UPLOAD_POLL_INTERVAL_S,
+            ),
+            periodically(
+                CostUpdateWorker(app.state.engine).run_queued,
+                what="look for cost updates",
+                every_s=COST_UPDATE_POLL_INTERVAL_S,
             ),
         ):
             yield

@@ -10,6 +10,7 @@ from models.catalog import (
 )
 from models.click import Click
 from models.conversion import ConversionEvent
+from models.cost_updates import CostUpdate, CostUpdateBatch, CostUpdateQueueEntry
 from models.directory import ApiKeyHash, CampaignKey, PostbackSecret
 from models.fingerprint import ClickFingerprint
 from models.forwarding import Forward, ForwardAttempt, ForwardingWorkspace, ForwardTemplate
@@ -29,6 +30,9 @@ __all__ = [
     "ClickFingerprint",
     "ConversionEvent",
     "ConversionType",
+    "CostUpdate",
+    "CostUpdateBatch",
+    "CostUpdateQueueEntry",
     "CurrencyRate",
     "Forward",
     "ForwardAttempt",

@@ -84,3 +84,10 @@ class ForwardState(StrEnum):
     PENDING = "pending"  # waiting for its (next) attempt
     DELIVERED = "delivered"  # the source answered 2xx
     DEAD = "dead"  # out of attempts, or refused for good: only a replay sends it again
+
+
+class CostUpdateMode(StrEnum):
+    """How a cost update prices the clicks it matches."""
+
+    TOTAL = "total"  # the amount is spread over the clicks, summing to it exactly
+    PER_CLICK = "per_click"  # every click costs the amount

@@ -15,8 +15,10 @@ one local day of any zone. ``compact_rollups`` folds a workspace's signatures in
 rollups in one statement, cutting local days in the zone the workspace has then; a report
 reads a rollup plus the pending signatures bucketed on the fly.
 
-Changes made by hand in SQL write no signatures: ``rebuild_rollups`` recounts a workspace
-from its raw rows, and is how rollups catch up after a bulk load or a zone change.
+A cost update writes the difference it makes to each click's cost the same way, in each
+batch's transaction (``ClickChanges.cost_changed``). Changes made by hand in SQL write no
+signatures: ``rebuild_rollups`` recounts a workspace from its raw rows, and is how rollups
+catch up after a bulk load or a zone change.
 """
 
 from collections.abc import Iterable, Sequence
@@ -257,6 +259,23 @@ class ClickChanges:
         sums[2] += bot
         if cost:
             sums[3] += micros(cost)
+
+    def cost_changed(
+        self,
+        workspace_id: int,
+        created_at: datetime,
+        dimensions: tuple[Any, ...],
+        *,
+        before: Decimal,
+        after: Decimal,
+    ) -> None:
+        """A stored click's cost went from ``before`` to ``after`` (a cost update): the
+        difference, and no click more."""
+        key = (workspace_id, slot_of(created_at), *dimensions)
+        sums = self.sums.get(key)
+        if sums is None:
+            sums = self.sums[key] = [0, 0, 0, 0]
+        sums[3] += micros(after) - micros(before)
 
     def workspaces(self) -> list[int]:
         return sorted({key[0] for key in self.sums})

@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from api.catalog.service import create_campaign
 from api.workspaces.service import NewWorkspace, create_workspace
 from models import ApiKey, Click
 from models.click_ids import new_click_id
+from models.partitions import ensure_partitions
 from models.postmaster import postmaster, stop_postmaster
 
 
@@ -432,3 +433,52 @@ async def test_rebuild_rollups_without_a_workspace_recounts_every_one(
         (workspace.workspace.id, "Europe/Berlin", 2),
         (other.id, "Asia/Tokyo", 2),
     ]
+
+
+async def test_update_costs_spreads_a_total_and_a_rerun_with_its_request_id_repeats_nothing(
+    database_url: str, engine: AsyncEngine, session: AsyncSession, workspace: NewWorkspace
+):
+    ws = workspace.workspace.id
+    assert ws is not None
+    campaign = (
+        await create_campaign(
+            session, workspace_id=ws, name="Costed", offer_url="https://o.example/?c={clickid}"
+        )
+    ).campaign
+    await session.commit()
+    assert campaign.id is not None
+    start = datetime(2030, 4, 1, tzinfo=UTC)
+    async with engine.begin() as conn:
+        await ensure_partitions(conn, since=start, until=start)
+    for minute in range(3):
+        click_id, created_at = new_click_id(start + timedelta(minutes=minute))
+        session.add(
+            Click(workspace_id=ws, created_at=created_at, id=click_id, campaign_id=campaign.id)
+        )
+    await session.commit()
+    env = _env(DATABASE_URL=database_url)
+    command = (
+        "update-costs", str(ws), str(campaign.id), "--from", "2030-04-01T00:00:00Z",
+        "--to", "2030-04-02T00:00:00+00:00", "--total", "10", "--request-id", "april-1",
+    )  # fmt: skip
+
+    result = _run(*command, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "cost update 1: 3 clicks planned",
+        "cost update 1: 3 clicks, their cost 0.000000 -> 10.000000 (workspace currency)",
+    ]
+    assert result.stderr.splitlines()[-1].startswith(f"[{'#' * 30}] 3/3 rows 100%")
+    costs = await session.execute(text("SELECT cost FROM clicks ORDER BY created_at"))
+    assert costs.scalars().all() == [Decimal("3.333334"), Decimal("3.333333"), Decimal("3.333333")]
+
+    again = _run(*command, env=env)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines()[0] == "request 'april-1' was made before: cost update 1"
+    assert await session.scalar(text("SELECT count(*) FROM cost_updates")) == 1
+
+    refused = _run(*command[:-4], "--per-click", "-1", env=env)
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == (
+        "clicktrail: error: amount must be a number of 0 or more, got -1"
+    )

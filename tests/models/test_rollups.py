@@ -2,6 +2,7 @@
 
 import asyncio
 import random
+import time as time_module
 from collections import defaultdict
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
@@ -19,10 +20,12 @@ from api.workspaces.service import NewWorkspace, create_workspace
 from ingestion.app import create_app
 from ingestion.clicks.records import ClickRecord
 from ingestion.clicks.writer import ClickWriter
+from ingestion.costs.service import apply_cost_updates
 from models.click import CLICK_COLUMNS
 from models.click_ids import new_click_id
+from models.cost_requests import ClickScope, CostRequest, cost_update_progress, record_cost_update
 from models.database import driver_connection
-from models.enums import CostModel
+from models.enums import CostModel, CostUpdateMode
 from models.partitions import ensure_partitions
 from models.rollups import (
     CLICK_MEASURES,
@@ -484,6 +487,95 @@ async def test_concurrent_writers_compaction_and_rebuilds_keep_the_rollups_equal
     events = await session.scalar(text("SELECT count(*) FROM conversion_events"))
     assert (events or 0) > 20
     await assert_rollups_match_raw_tables(session)
+
+
+async def test_cost_updates_while_clicks_arrive_keep_the_rollups_equal_and_totals_exact(
+    session: AsyncSession, engine: AsyncEngine, workspace: NewWorkspace
+):
+    """A cost update over a range clicks are still arriving in, in small batches, beside the
+    click writer, the compactor and a rebuild: the rollups equal the raw rows afterwards, and
+    the costs the update set sum to its total exactly."""
+    ws = _id(workspace)
+    campaign_id, _ = await _campaign(
+        session, ws, name="Live", cost_model=CostModel.CPC, cost_value=Decimal("0.013")
+    )
+    other_id, _ = await _campaign(session, ws, name="Other", cost_model=CostModel.CPC)
+    writer = ClickWriter(engine, durable=True, unique_window=timedelta(hours=1), flush_interval_s=0)
+    await writer.start()
+    rng = random.Random(11)
+    stop = asyncio.Event()
+
+    async def clicks_arrive() -> None:
+        while not stop.is_set():
+            units = [
+                _click_records(ws, rng.choice([campaign_id, other_id]), rng.randint(1, 3), rng)
+                for _ in range(rng.randint(1, 10))
+            ]
+            await asyncio.gather(*(writer.write(*unit) for unit in units))
+
+    async def compactor() -> None:
+        while not stop.is_set():
+            async with engine.begin() as conn:
+                await compact_rollups(conn)
+            await asyncio.sleep(0.02)
+
+    async def rebuilder() -> None:
+        while not stop.is_set():
+            async with engine.begin() as conn:
+                await rebuild_rollups(conn, workspace_id=ws)
+            await asyncio.sleep(0.2)
+
+    now = datetime.now(UTC)
+    total = Decimal("123.456789")
+    background = [asyncio.create_task(f()) for f in (clicks_arrive, compactor, rebuilder)]
+    try:
+        deadline = time_module.monotonic() + 30
+        while await _clicks_of(engine, ws, campaign_id) < 40:
+            assert time_module.monotonic() < deadline, "the clicks did not arrive"
+            await asyncio.sleep(0.05)
+        updates = []
+        for asked in (
+            CostRequest(
+                workspace_id=ws,
+                scope=ClickScope(campaign_id, now - timedelta(hours=1), now + timedelta(hours=1)),
+                mode=CostUpdateMode.TOTAL,
+                amount=total,
+            ),
+            CostRequest(
+                workspace_id=ws,
+                scope=ClickScope(other_id, now - timedelta(hours=1), now + timedelta(hours=1)),
+                mode=CostUpdateMode.PER_CLICK,
+                amount=Decimal("0.02"),
+            ),
+        ):
+            async with driver_connection(engine) as conn, conn.transaction():
+                updates.append(await record_cost_update(conn, asked, batch_clicks=7))
+            await asyncio.wait_for(apply_cost_updates(engine, workspace_id=ws), 60)
+    except asyncpg.DeadlockDetectedError:
+        pytest.fail("a cost update deadlocked with ingestion")
+    finally:
+        stop.set()
+        await asyncio.gather(*background)
+        await writer.stop()
+    async with driver_connection(engine) as conn:
+        done = [await cost_update_progress(conn, workspace_id=ws, update_id=u.id) for u in updates]
+    spread, per_click = done
+    assert spread is not None
+    assert per_click is not None
+    assert spread.planned_clicks >= 40
+    assert (spread.finished, spread.new_total) == (True, total)
+    assert per_click.new_total == Decimal("0.02") * per_click.clicks_touched
+    await assert_rollups_match_raw_tables(session)
+
+
+async def _clicks_of(engine: AsyncEngine, workspace_id: int, campaign_id: int) -> int:
+    async with driver_connection(engine) as conn:
+        found: int = await conn.fetchval(
+            "SELECT count(*) FROM clicks WHERE workspace_id = $1 AND campaign_id = $2",
+            workspace_id,
+            campaign_id,
+        )
+    return found
 
 
 async def test_rebuild_reproduces_what_the_writers_maintain(

@@ -1,0 +1,1 @@
+"""Applying cost updates to clicks and their rollups, batch by batch."""

@@ -1,0 +1,148 @@
+"""Applying cost updates: batch by batch, each in a transaction of its own.
+
+A batch's transaction sets its clicks' costs, writes the differences into the rollups' pending
+changes (under the workspace's shared rollup lock, as the click writer does), adds what it did
+to the update's record and marks the batch applied: a batch is applied exactly once whatever
+crashes in between, and whoever resumes the update (a restarted worker, another process, the
+CLI run again) starts at the first batch not marked. A batch holds row locks on its clicks
+only, which no ingestion statement waits for (postbacks' foreign keys take key-share locks),
+and only for its own short transaction.
+
+Click costs are set, not added: applying an update twice, or two updates over the same
+clicks, leaves the costs of the last. One session applies a workspace's updates at a time, in
+the order they were requested, holding an advisory lock for the workspace.
+
+Which clicks a batch touches: the batch is the run of keys planned when the update was taken;
+its part of a total is fixed then too. A click written into a batch's run after the plan (a
+click the click writer committed late) shares the batch's part; one written there after the
+batch ran keeps the cost it was ingested with. So the costs an update sets sum exactly to its
+total, whatever ingestion does meanwhile (unless every click of the last batch's run is gone
+when it runs: that part is not spread, and the record's new total says so).
+"""
+
+import logging
+from collections.abc import Callable
+from decimal import Decimal
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ingestion.costs import repository
+from ingestion.costs.apportion import batch_share, spread_evenly
+from ingestion.costs.repository import Batch, UpdateState
+from models.database import DATABASE_ERRORS, driver_connection
+from models.enums import CostUpdateMode
+from models.failure_log import FailureLog
+from models.rollups import MICROS, ClickChanges, lock_shared
+
+logger = logging.getLogger(__name__)
+
+# Workspaces one pass of the worker looks at.
+QUEUE_PAGE = 100
+
+# Told of each batch committed: the update's id and the clicks the batch found.
+BatchDone = Callable[[int, int], None]
+
+
+async def apply_cost_updates(
+    engine: AsyncEngine, *, workspace_id: int, on_batch: BatchDone | None = None
+) -> bool:
+    """Apply the workspace's unfinished updates, oldest first; False if another session is
+    applying them."""
+    async with driver_connection(engine) as conn:
+        if not await repository.try_lock(conn, workspace_id):
+            return False
+        try:
+            for update_id in await repository.unfinished(conn, workspace_id=workspace_id):
+                while (
+                    touched := await _apply_next_batch(conn, workspace_id, update_id)
+                ) is not None:
+                    if on_batch is not None:
+                        on_batch(update_id, touched)
+        finally:
+            await repository.unlock(conn, workspace_id)
+    return True
+
+
+async def _apply_next_batch(
+    conn: asyncpg.Connection, workspace_id: int, update_id: int
+) -> int | None:
+    """Apply the update's next batch; the clicks it found, or None when none is left."""
+    async with conn.transaction():
+        # Before the changes are written, as every writer of rollup changes takes it.
+        await lock_shared(conn, [workspace_id])
+        update = await repository.lock_update(conn, workspace_id=workspace_id, update_id=update_id)
+        if update is None:
+            return None
+        batch = await repository.next_batch(
+            conn, workspace_id=workspace_id, update_id=update_id, starts_at=update.scope.starts_at
+        )
+        if batch is None:
+            await repository.finish(conn, workspace_id=workspace_id, update_id=update_id)
+            return None
+        clicks = await repository.batch_clicks(
+            conn, workspace_id=workspace_id, scope=update.scope, batch=batch
+        )
+        costs = _new_costs(update, batch, len(clicks))
+        changes = ClickChanges()
+        changed = []
+        for click, cost in zip(clicks, costs, strict=True):
+            if cost != click.cost:
+                changed.append((click.created_at, click.id, cost))
+                changes.cost_changed(
+                    workspace_id, click.created_at, click.dimensions, before=click.cost, after=cost
+                )
+        await repository.set_costs(conn, workspace_id=workspace_id, batch=batch, costs=changed)
+        await changes.write(conn)
+        await repository.mark_applied(
+            conn,
+            workspace_id=workspace_id,
+            update_id=update_id,
+            batch=batch,
+            touched=len(clicks),
+            old_total=sum((c.cost for c in clicks), Decimal(0)),
+            new_total=sum(costs, Decimal(0)),
+        )
+    return len(clicks)
+
+
+def _new_costs(update: UpdateState, batch: Batch, found: int) -> list[Decimal]:
+    """The costs of the batch's ``found`` clicks, in key order."""
+    if update.mode is CostUpdateMode.PER_CLICK:
+        return [update.converted_amount] * found
+    share = batch_share(
+        _micros(update.converted_amount),
+        update.planned_clicks,
+        batch.planned_through,
+        _micros(update.new_total),
+    )
+    if not found:
+        return []
+    return [Decimal(m).scaleb(-6) for m in spread_evenly(share, found)]
+
+
+def _micros(amount: Decimal) -> int:
+    # Exact: stored amounts have six decimals.
+    return int(amount * MICROS)
+
+
+class CostUpdateWorker:
+    """Applies queued updates in the background of an ingestion process: the ones requested
+    through GraphQL, and any another process left unfinished."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._failures = FailureLog(logger, "apply cost updates")
+
+    async def run_queued(self) -> None:
+        """Apply every queued workspace's updates that no other session is applying; one that
+        fails is retried on the next pass, after the others."""
+        async with driver_connection(self._engine) as conn:
+            workspaces = await repository.queued_workspaces(conn, limit=QUEUE_PAGE)
+        for workspace_id in workspaces:
+            try:
+                await apply_cost_updates(self._engine, workspace_id=workspace_id)
+            except DATABASE_ERRORS as error:
+                self._failures.failed(error)
+            else:
+                self._failures.recovered()

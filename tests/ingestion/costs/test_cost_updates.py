@@ -1,0 +1,422 @@
+"""Cost updates applied to real clicks: exact totals, filters, currencies, batches, resumption."""
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from api.workspaces.service import create_workspace
+from ingestion.costs.apportion import batch_share, spread_evenly
+from ingestion.costs.service import CostUpdateWorker, apply_cost_updates
+from models import CurrencyRate
+from models.click import CLICK_COLUMNS
+from models.click_ids import new_click_id
+from models.cost_requests import (
+    ClickScope,
+    CostRequest,
+    CostRequestError,
+    CostUpdateProgress,
+    cost_update_progress,
+    record_cost_update,
+)
+from models.database import driver_connection
+from models.enums import CostUpdateMode
+from models.partitions import ensure_partitions
+from models.rollups import rebuild_rollups
+from tests.ingestion.conftest import TrackedCampaign, count
+from tests.models.test_rollups import assert_rollups_match_raw_tables
+
+# A month no other test writes clicks in.
+START = datetime(2030, 3, 10, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+async def add_clicks(
+    engine: AsyncEngine,
+    campaign: TrackedCampaign,
+    moments: list[datetime],
+    *,
+    campaign_id: int | None = None,
+    **values: Any,
+) -> list[str]:
+    """Clicks written straight into the table, then counted into the rollups by a rebuild (as
+    a hand-made row is); ``values``: columns every one of them has."""
+    async with engine.begin() as conn:
+        await ensure_partitions(conn, since=min(moments), until=max(moments))
+    rows, ids = [], []
+    for moment in moments:
+        click_id, created_at = new_click_id(moment)
+        row = {
+            "workspace_id": campaign.workspace_id,
+            "created_at": created_at,
+            "id": click_id,
+            "campaign_id": campaign_id or campaign.campaign_id,
+            "offer_id": campaign.offer_id,
+            "cost": Decimal("0.05"),
+            "is_bot": False,
+            "is_unique": True,
+            "params": "{}",
+            **values,
+        }
+        rows.append(tuple(row.get(column) for column in CLICK_COLUMNS))
+        ids.append(click_id)
+    async with driver_connection(engine) as conn:
+        await conn.copy_records_to_table("clicks", records=rows, columns=CLICK_COLUMNS)
+    async with engine.begin() as conn:
+        await rebuild_rollups(conn, workspace_id=campaign.workspace_id)
+    return ids
+
+
+def every_minute(count: int, start: datetime = START) -> list[datetime]:
+    return [start + timedelta(minutes=i) for i in range(count)]
+
+
+def request(
+    campaign: TrackedCampaign,
+    amount: str,
+    *,
+    mode: CostUpdateMode = CostUpdateMode.TOTAL,
+    starts_at: datetime = START,
+    ends_at: datetime = START + DAY,
+    currency: str | None = None,
+    request_id: str | None = None,
+    **narrowing: Any,
+) -> CostRequest:
+    return CostRequest(
+        workspace_id=campaign.workspace_id,
+        scope=ClickScope(
+            campaign_id=narrowing.pop("campaign_id", campaign.campaign_id),
+            starts_at=starts_at,
+            ends_at=ends_at,
+            **narrowing,
+        ),
+        mode=mode,
+        amount=Decimal(amount),
+        currency=currency,
+        request_id=request_id,
+    )
+
+
+async def record(
+    engine: AsyncEngine, asked: CostRequest, *, batch_clicks: int = 4
+) -> CostUpdateProgress:
+    async with driver_connection(engine) as conn, conn.transaction():
+        return await record_cost_update(conn, asked, batch_clicks=batch_clicks)
+
+
+async def progress(engine: AsyncEngine, workspace_id: int, update_id: int) -> CostUpdateProgress:
+    async with driver_connection(engine) as conn:
+        found = await cost_update_progress(conn, workspace_id=workspace_id, update_id=update_id)
+    assert found is not None
+    return found
+
+
+async def costs(session: AsyncSession, ids: list[str]) -> list[Decimal]:
+    """The clicks' costs, in the order of ``ids``."""
+    rows = await session.execute(
+        text("SELECT id, cost FROM clicks WHERE id = ANY(:ids)"), {"ids": ids}
+    )
+    found: dict[str, Decimal] = {row.id: row.cost for row in rows}
+    return [found[i] for i in ids]
+
+
+def test_shares_sum_to_the_total_and_differ_by_one_millionth_at_most():
+    assert spread_evenly(100_000_000, 3) == [33_333_334, 33_333_333, 33_333_333]
+    assert spread_evenly(2, 5) == [1, 1, 0, 0, 0]
+    # Batches of a plan of 7 clicks as 4 + 3: the second takes what the first left.
+    first = batch_share(100_000_000, 7, 4, 0)
+    assert first + batch_share(100_000_000, 7, 7, first) == 100_000_000
+
+
+async def test_a_total_is_spread_exactly_over_the_matching_clicks_in_batches(
+    session: AsyncSession, engine: AsyncEngine, campaign: TrackedCampaign
+):
+    ids = await add_clicks(engine, campaign, every_minute(7))
+    before = await add_clicks(engine, campaign, [START - timedelta(seconds=1)])
+    after = await add_clicks(engine, campaign, [START + DAY])
+
+    update = await record(engine, request(campaign, "100"))
+    assert (update.planned_clicks, update.batches, update.finished) == (7, 2, False)
+    assert await apply_cost_updates(engine, workspace_id=campaign.workspace_id)
+
+    spread = await costs(session, ids)
+    assert sum(spread) == Decimal("100")
+    assert set(spread) == {Decimal("14.285714"), Decimal("14.285715")}
+    # The range is from <= time < to.
+    assert await costs(session, before + after) == [Decimal("0.05")] * 2
+    done = await progress(engine, campaign.workspace_id, update.id)
+    assert done.finished
+    assert (done.clicks_touched, done.old_total, done.new_total) == (
+        7,
+        Decimal("0.35"),
+        Decimal("100"),
+    )
+    assert (done.batches, done.batches_applied) == (2, 2)
+    assert await count(session, "SELECT count(*) FROM cost_update_queue") == 0
+    await assert_rollups_match_raw_tables(session)
+
+
+async def test_a_cost_per_click_in_another_currency_takes_the_rate_valid_at_the_start(
+    session: AsyncSession, engine: AsyncEngine, campaign: TrackedCampaign
+):
+    ids = await add_clicks(engine, campaign, every_minute(5))
+    session.add_all(
+        [
+            CurrencyRate(
+                workspace_id=campaign.workspace_id,
+                currency="EUR",
+                valid_from=START - DAY,
+                rate=Decimal("0.9"),
+            ),
+            CurrencyRate(
+                workspace_id=campaign.workspace_id,
+                currency="EUR",
+                valid_from=START + timedelta(hours=1),
+                rate=Decimal("2"),
+            ),
+        ]
+    )
+    await session.commit()
+    update = await record(
+        engine, request(campaign, "0.125", mode=CostUpdateMode.PER_CLICK, currency="eur")
+    )
+    assert (update.currency, update.converted_amount) == ("EUR", Decimal("0.1125"))
+    await apply_cost_updates(engine, workspace_id=campaign.workspace_id)
+    assert await costs(session, ids) == [Decimal("0.1125")] * 5
+    done = await progress(engine, campaign.workspace_id, update.id)
+    assert done.new_total == Decimal("0.5625")
+    await assert_rollups_match_raw_tables(session)
+
+
+async def test_filters_narrow_the_clicks_to_a_source_a_country_and_a_sub_value(
+    session: AsyncSession, engine: AsyncEngine, campaign: TrackedCampaign
+):
+    source = campaign.source_id
+    wanted = await add_clicks(
+        engine, campaign, every_minute(3), traffic_source_id=source, country="DE", sub3="banner"
+    )
+    others = [
+        *await add_clicks(engine, campaign, every_minute(2), country="DE", sub3="banner"),
+        *await add_clicks(
+            engine, campaign, every_minute(2), traffic_source_id=source, country="FR", sub3="banner"
+        ),
+        *await add_clicks(
+            engine, campaign, every_minute(2), traffic_source_id=source, country="DE", sub3="text"
+        ),
+        *await add_clicks(
+            engine, campaign, every_minute(2), traffic_source_id=source, sub3="banner"
+        ),
+    ]
+    update = await record(
+        engine,
+        request(
+            campaign,
+            "1.5",
+            traffic_source_id=source,
+            country="de",
+            sub_number=3,
+            sub_value="banner",
+        ),
+    )
+    assert update.planned_clicks == 3
+    await apply_cost_updates(engine, workspace_id=campaign.workspace_id)
+    assert await costs(session, wanted) == [Decimal("0.5")] * 3
+    assert await costs(session, others) == [Decimal("0.05")] * len(others)
+    await assert_rollups_match_raw_tables(session)
+
+
+async def test_an_interrupted_update_resumes_and_applies_each_batch_once(
+    session: AsyncSession, engine: AsyncEngine, campaign: TrackedCampaign
+):
+    ids = await add_clicks(engine, campaign, every_minute(10))
+    update = await record(engine, request(campaign, "10"), batch_clicks=3)
+
+    class ProcessDied(Exception):
+        pass
+
+    def die(update_id: int, clicks: int) -> None:
+        raise ProcessDied
+
+    with pytest.raises(ProcessDied):
+        await apply_cost_updates(engine, workspace_id=campaign.workspace_id, on_batch=die)
+    half = await progress(engine, campaign.workspace_id, update.id)
+    assert (half.batches_applied, half.clicks_touched, half.finished) == (1, 3, False)
+    assert await costs(session, ids[:4]) == [Decimal(1)] * 3 + [Decimal("0.05")]
+    # A worker (as a restarted ingestion process runs one) finds the update and finishes it.
+    await CostUpdateWorker(engine).run_queued()
+    done = await progress(engine, campaign.workspace_id, update.id)
+    assert (done.batches_applied, done.clicks_touched, done.new_total) == (4, 10, Decimal(10))
+    assert done.old_total == Decimal("0.5")
+    assert await costs(session, ids) == [Decimal(1)] * 10
+    # Applying again finds nothing left to do.
+    assert await apply_cost_updates(engine, workspace_id=campaign.workspace_id)
+    assert (await progress(engine, campaign.workspace_id, update.id)).clicks_touched == 10
+    await assert_rollups_match_raw_tables(session)
+
+
+async def test_a_retry_with_the_same_request_id_finds_the_update_instead_of_repeating_it(
+    session: AsyncSession, engine: AsyncEngine, campaign: TrackedCampaign
+):
+    await add_clicks(engine, campaign, every_minute(3))
+    first = await record(engine, request(campaign, "3", request_id="spend-2030-03-10"))
+    again = await record(engine, request(campaign, "3", request_id="spend-2030-03-10"))
+    assert (again.id, again.created, first.created) == (first.id, False, True)
+    assert await count(session, "SELECT count(*) FROM cost_updates") == 1
+    with pytest.raises(CostRequestError, match="was used for another update") as refused:
+        await record(engine, request(campaign, "4", request_id="spend-2030-03-10"))
+    assert refused.value.field == "requestId"
+    # Without a request id every request is an update of its own.
+    await record(engine, request(campaign, "3"))
+    assert await count(session, "SELECT count(*) FROM cost_updates") == 2
+
+
+async def test_updates_of_a_workspace_apply_in_the_order_they_were_requested(
+    session: AsyncSession, engine: AsyncEngine, campaign: TrackedCampaign
+):
+    ids = await add_clicks(engine, campaign, every_minute(4))
+    await record(engine, request(campaign, "8"))
+    await record(engine, request(campaign, "0.25", mode=CostUpdateMode.PER_CLICK))
+    await apply_cost_updates(engine, workspace_id=campaign.workspace_id)
+    assert await costs(session, ids) == [Decimal("0.25")] * 4
+    await assert_rollups_match_raw_tables(session)
+
+
+async def test_a_workspace_being_updated_by_another_session_is_left_to_it(
+    engine: AsyncEngine, campaign: TrackedCampaign
+):
+    await add_clicks(engine, campaign, every_minute(2))
+    update = await record(engine, request(campaign, "2"))
+    async with driver_connection(engine) as holder:
+        assert await holder.fetchval(
+            "SELECT pg_try_advisory_lock($1, $2)", 0x636F7374, campaign.workspace_id
+        )
+        assert not await apply_cost_updates(engine, workspace_id=campaign.workspace_id)
+        await holder.execute("SELECT pg_advisory_unlock_all()")
+    assert await apply_cost_updates(engine, workspace_id=campaign.workspace_id)
+    assert (await progress(engine, campaign.workspace_id, update.id)).finished
+
+
+async def test_the_ingestion_service_applies_queued_updates_in_the_background(
+    session: AsyncSession,
+    engine: AsyncEngine,
+    campaign: TrackedCampaign,
+    ingestion_client: AsyncTestClient[Any],
+):
+    ids = await add_clicks(engine, campaign, every_minute(2))
+    update = await record(engine, request(campaign, "0.5"))
+    await _eventually(lambda: _finished(engine, campaign.workspace_id, update.id))
+    assert await costs(session, ids) == [Decimal("0.25")] * 2
+
+
+async def test_a_total_needs_clicks_and_a_cost_per_click_over_none_is_done_at_once(
+    engine: AsyncEngine, campaign: TrackedCampaign
+):
+    with pytest.raises(CostRequestError, match="nothing to spread the total over"):
+        await record(engine, request(campaign, "5"))
+    update = await record(engine, request(campaign, "5", mode=CostUpdateMode.PER_CLICK))
+    assert (update.planned_clicks, update.batches, update.finished) == (0, 0, True)
+
+
+NAN = "NaN"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"amount": "-1"}, "amount", "0 or more"),
+        ({"amount": NAN}, "amount", "0 or more"),
+        ({"amount": "Infinity"}, "amount", "0 or more"),
+        ({"amount": "1e18"}, "amount", "below 1,000,000,000,000,000,000"),
+        ({"amount": "1e400"}, "amount", "below 1,000,000,000,000,000,000"),
+        ({"amount": "0.0000001"}, "amount", "at most 6 decimal places"),
+        ({"amount": "1e12", "mode": CostUpdateMode.PER_CLICK}, "amount", "below 1,000,000,000,000"),
+        ({"ends_at": START - DAY}, "to", "to must be after from"),
+        ({"ends_at": START}, "to", "to must be after from"),
+        ({"ends_at": START + timedelta(days=367)}, "to", "at most 366 days"),
+        ({"starts_at": datetime(2030, 3, 10)}, "from", "time zone offset"),
+        ({"starts_at": datetime(1900, 1, 1, tzinfo=UTC)}, "from", "between 1970-01-01"),
+        ({"sub_number": 3, "sub_value": "a\x00b"}, "sub", "NUL"),
+        ({"sub_number": 21, "sub_value": "x"}, "sub", "from 1 to 20"),
+        ({"sub_number": 3}, "sub", "both its number and its value"),
+        ({"country": "Germany"}, "country", "two-letter"),
+        ({"currency": "US"}, "currency", "three-letter"),
+        ({"currency": "GBP"}, "currency", "no GBP -> USD rate valid at"),
+        ({"request_id": "x" * 101}, "requestId", "at most 100"),
+        ({"request_id": "a\x00"}, "requestId", "NUL"),
+        ({"campaign_id": 2**62}, "campaignId", "no campaign with id"),
+        ({"traffic_source_id": 2**62}, "trafficSourceId", "no traffic source with id"),
+    ],
+)
+async def test_requests_that_cannot_be_taken_say_why_and_record_nothing(
+    session: AsyncSession,
+    engine: AsyncEngine,
+    campaign: TrackedCampaign,
+    changes: dict[str, Any],
+    field: str,
+    message: str,
+):
+    await add_clicks(engine, campaign, every_minute(1))
+    asked = request(campaign, changes.pop("amount", "1"), **changes)
+    with pytest.raises(CostRequestError, match=message) as refused:
+        await record(engine, asked)
+    assert refused.value.field == field
+    assert await count(session, "SELECT count(*) FROM cost_updates") == 0
+
+
+async def test_amounts_past_the_cost_column_after_conversion_are_refused(
+    session: AsyncSession, engine: AsyncEngine, campaign: TrackedCampaign
+):
+    await add_clicks(engine, campaign, every_minute(2))
+    session.add(
+        CurrencyRate(
+            workspace_id=campaign.workspace_id,
+            currency="IDR",
+            valid_from=START - DAY,
+            rate=Decimal("2000"),
+        )
+    )
+    await session.commit()
+    per_click = request(campaign, "500000000", mode=CostUpdateMode.PER_CLICK, currency="IDR")
+    with pytest.raises(CostRequestError, match=r"is USD 1000000000000\.000000: a click's cost"):
+        await record(engine, per_click)
+    # Rounding to millionths alone can reach the bound.
+    rounded = request(campaign, "999999999999.999999", mode=CostUpdateMode.PER_CLICK)
+    await record(engine, rounded)
+    with pytest.raises(CostRequestError, match=r"up to 1000000000000\.000000 a click"):
+        await record(engine, request(campaign, "2000000000000"))
+    assert await count(session, "SELECT count(*) FROM cost_updates") == 1
+
+
+async def test_another_workspaces_campaign_is_not_found(
+    session: AsyncSession, engine: AsyncEngine, campaign: TrackedCampaign
+):
+    other = await create_workspace(session, name="Other")
+    await session.commit()
+    assert other.workspace.id is not None
+    theirs = CostRequest(
+        workspace_id=other.workspace.id,
+        scope=ClickScope(campaign_id=campaign.campaign_id, starts_at=START, ends_at=START + DAY),
+        mode=CostUpdateMode.PER_CLICK,
+        amount=Decimal(1),
+    )
+    with pytest.raises(CostRequestError) as refused:
+        await record(engine, theirs)
+    assert refused.value.missing
+
+
+async def _finished(engine: AsyncEngine, workspace_id: int, update_id: int) -> bool:
+    return (await progress(engine, workspace_id, update_id)).finished
+
+
+async def _eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 15) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not await check():
+        assert time.monotonic() < deadline, "not done in time"
+        await asyncio.sleep(0.05)
