@@ -30,6 +30,7 @@ def test_every_table_of_the_metadata_is_placed_exactly_once():
         "api_key_hashes",
         "upload_queue",
         "forwarding_workspaces",
+        "cost_update_queue",
     }
 
 
