@@ -15,6 +15,7 @@ from models.enums import (
     ApiScope,
     ConversionStatus,
     CostModel,
+    CostUpdateMode,
     DuplicatePolicy,
     ForwardMethod,
     ForwardState,
@@ -67,6 +68,12 @@ graphql_enum(
     REVSHARE="The cost value in percent (0 to 100) of each event's revenue.",
 )(CostModel)
 graphql_enum(
+    "How a cost update prices the clicks it matches.",
+    TOTAL="The amount is spread evenly over the clicks, to the millionth; their costs sum to "
+    "it exactly.",
+    PER_CLICK="Every click costs the amount.",
+)(CostUpdateMode)
+graphql_enum(
     "Status of a conversion event; networks may change it later (pending -> approved).",
     APPROVED="Confirmed by the network; counted in reports by default.",
     PENDING="Awaiting the network's decision; counted in reports by default.",
@@ -115,6 +122,7 @@ __all__ = [
     "ApiScope",
     "ConversionStatus",
     "CostModel",
+    "CostUpdateMode",
     "DuplicatePolicy",
     "ForwardMethod",
     "ForwardState",

@@ -21,6 +21,8 @@ from api.catalog.queries import CatalogQueries
 from api.clicks.queries import ClickQueries
 from api.conversions.queries import ConversionQueries
 from api.cost import QueryCost
+from api.costs.mutations import CostUpdateMutations
+from api.costs.queries import CostUpdateQueries
 from api.delays.queries import DelayQueries
 from api.errors import MaskUnexpectedErrors, should_mask
 from api.execution import PlainDataExecutor
@@ -48,6 +50,7 @@ class Query(
     ReportQueries,
     ForwardingQueries,
     DelayQueries,
+    CostUpdateQueries,
 ):
     pass
 
@@ -56,7 +59,7 @@ class Query(
     description="Changes to the caller's workspace; admin keys only. Each answers with the "
     "saved object or a typed error (InputError, NotFound, Conflict, InUse) to show the user."
 )
-class Mutation(WorkspaceMutations, CatalogMutations, ForwardingMutations):
+class Mutation(WorkspaceMutations, CatalogMutations, ForwardingMutations, CostUpdateMutations):
     pass
 
 

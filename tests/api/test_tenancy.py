@@ -19,6 +19,7 @@ SNAPSHOT = """{
   conversionTypes { id name countsInRevenue }
   currencyRates { currency rate }
   apiKeys { id revokedAt }
+  costUpdates { totalCount nodes { id campaignId clicksTouched newTotal } }
 }"""
 
 ATTEMPTS = """
@@ -50,6 +51,12 @@ mutation(
   s: setForwardTemplate(input: {trafficSourceId: $ownSource, conversionTypeId: $type,
     url: "https://evil.example/"}) { __typename }
   t: deleteForwardTemplate(id: $template) { __typename }
+  u: updateCosts(input: {campaignId: $campaign, from: "2030-05-01T00:00:00Z",
+    to: "2030-05-02T00:00:00Z", mode: PER_CLICK, amount: "1"}) { __typename }
+  v: updateCosts(input: {campaignId: $mine, trafficSourceId: $source,
+    from: "2030-05-01T00:00:00Z", to: "2030-05-02T00:00:00Z", mode: PER_CLICK, amount: "1"}) {
+    __typename
+  }
 }"""
 
 
@@ -101,6 +108,14 @@ async def test_another_workspaces_ids_are_not_found_and_nothing_changes(
             }
         },
     )
+    cost_update = await data(
+        api_client,
+        theirs,
+        """mutation($campaign: ID!) { updateCosts(input: {campaignId: $campaign,
+          from: "2030-05-01T00:00:00Z", to: "2030-05-02T00:00:00Z", mode: PER_CLICK,
+          amount: "0.1"}) { ... on CostUpdate { id } } }""",
+        {"campaign": campaign["createCampaign"]["id"]},
+    )
     their_key = (await data(api_client, theirs, "{ apiKeys { id } }"))["apiKeys"][0]["id"]
     before = await data(api_client, theirs, SNAPSHOT)
 
@@ -130,15 +145,21 @@ async def test_another_workspaces_ids_are_not_found_and_nothing_changes(
     }
     result = await data(api_client, mine, ATTEMPTS, ids)
     answers = {field: value["__typename"] for field, value in result.items()}
-    assert answers == dict.fromkeys("abcdefghijklmnopqrst", "NotFound")
+    assert answers == dict.fromkeys("abcdefghijklmnopqrstuv", "NotFound")
     reads = await data(
         api_client,
         mine,
-        """query($source: ID!, $offer: ID!, $campaign: ID!) {
+        """query($source: ID!, $offer: ID!, $campaign: ID!, $costUpdate: ID!) {
           trafficSource(id: $source) { id } offer(id: $offer) { id } campaign(id: $campaign) { id }
           trafficSources { id } offers { name } campaigns { id } currencyRates { currency }
+          costUpdate(id: $costUpdate) { id }
+          theirs: costUpdates(campaignId: $campaign) { totalCount nodes { id } }
+          costUpdates { totalCount }
         }""",
-        {key: ids[key] for key in ("source", "offer", "campaign")},
+        {
+            **{key: ids[key] for key in ("source", "offer", "campaign")},
+            "costUpdate": cost_update["updateCosts"]["id"],
+        },
     )
     assert reads == {
         "trafficSource": None,
@@ -148,6 +169,9 @@ async def test_another_workspaces_ids_are_not_found_and_nothing_changes(
         "offers": [{"name": "Mine"}],
         "campaigns": [{"id": ids["mine"]}],
         "currencyRates": [],
+        "costUpdate": None,
+        "theirs": {"totalCount": 0, "nodes": []},
+        "costUpdates": {"totalCount": 0},
     }
     assert await data(api_client, theirs, SNAPSHOT) == before
 
