@@ -35,6 +35,8 @@ from api.outage import DatabaseOutage, connection_lost
 from api.postback_log.queries import PostbackLogQueries
 from api.reports.queries import ReportQueries
 from api.transport import SubscriptionsOverWebsocket
+from api.uploads.mutations import UploadMutations
+from api.uploads.queries import UploadQueries
 from api.workspaces.mutations import WorkspaceMutations
 from api.workspaces.queries import WorkspaceQueries
 from models.settings import Settings, get_settings
@@ -50,6 +52,7 @@ class Query(
     ReportQueries,
     ForwardingQueries,
     DelayQueries,
+    UploadQueries,
     CostUpdateQueries,
 ):
     pass
@@ -59,7 +62,9 @@ class Query(
     description="Changes to the caller's workspace; admin keys only. Each answers with the "
     "saved object or a typed error (InputError, NotFound, Conflict, InUse) to show the user."
 )
-class Mutation(WorkspaceMutations, CatalogMutations, ForwardingMutations, CostUpdateMutations):
+class Mutation(
+    WorkspaceMutations, CatalogMutations, ForwardingMutations, UploadMutations, CostUpdateMutations
+):
     pass
 
 
