@@ -329,7 +329,12 @@ async def test_rebuild_rollups_recounts_a_workspace(
 
     result = _run("rebuild-rollups", "--workspace", str(ws), env=_env(DATABASE_URL=database_url))
     assert result.returncode == 0, result.stderr
-    assert f"rollups rebuilt for workspace {ws}" in result.stdout
+    assert f"rollups rebuilt for workspace {ws}: 5 rows in " in result.stdout
+    # A line per rollup table recounted, then the workspace's, each with its time.
+    steps = result.stderr.splitlines()
+    assert len(steps) == 11
+    assert steps[0].startswith("rollup_campaign_daily_clicks: 1 rows (")
+    assert steps[-1].startswith(f"workspace {ws} (1/1): 5 rows (")
     clicks = await session.execute(text("SELECT sum(clicks) FROM rollup_campaign_clicks"))
     assert clicks.scalar_one() == 1
 
@@ -422,6 +427,7 @@ async def test_rebuild_rollups_without_a_workspace_recounts_every_one(
     result = _run("rebuild-rollups", env=_env(DATABASE_URL=database_url))
     assert result.returncode == 0, result.stderr
     assert "rollups rebuilt for every workspace" in result.stdout
+    assert result.stderr.splitlines()[1].startswith(f"workspace {other.id} (2/2): 5 rows (")
     counted = await session.execute(
         text(
             "SELECT workspace_id, timezone, sum(clicks) FROM rollup_campaign_daily_clicks "
