@@ -7,6 +7,7 @@ import sys
 
 from forwarder.sender import Forwarder
 from models.database import create_engine, display_url
+from models.logs import configure_logging
 from models.settings import Settings, get_settings
 
 logger = logging.getLogger("forwarder")
@@ -28,7 +29,7 @@ async def serve(settings: Settings, database_url: str) -> None:
 
 
 def run(settings: Settings, database_url: str) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_logging(settings)
     try:
         import uvloop  # optional: not on Windows
     except ImportError:

@@ -28,6 +28,8 @@ from ingestion.visitors import CountryResolver, warm_up
 from models.database import database_lifespan
 from models.embedded import database_url
 from models.health import health
+from models.instruments import instrument
+from models.logs import litestar_logging
 from models.partitions import partition_upkeep
 from models.periodic import periodically
 from models.rollups import compact_rollups
@@ -119,7 +121,7 @@ async def _prune_fingerprints(engine: AsyncEngine, window: timedelta) -> None:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             *_with_options(
                 health,
@@ -139,7 +141,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(version("clicktrail")),
+        logging_config=litestar_logging(settings),
     )
+    return instrument(app, access_log=settings.ingestion_access_log)
 
 
 def _with_options(*handlers: HTTPRouteHandler) -> list[HTTPRouteHandler]:

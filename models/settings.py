@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     # Reports over raw clicks can scan millions of rows; past this they fail with a message.
     report_timeout_ms: int = Field(default=10_000, ge=100)
     partitions_ahead_months: int = Field(default=3, ge=1, le=24)
+    # Log lines as text, or one JSON object per line (for a log shipper).
+    log_format: Literal["text", "json"] = "text"
+    # A line per request (client, method, path without the query, status, time). Ingestion's
+    # is off by default: a line per click is most of the log at tracking-link volumes.
+    api_access_log: bool = True
+    ingestion_access_log: bool = False
 
     # GraphQL API limits. Introspection fields do not count towards the depth, and the
     # introspection queries of GraphiQL and Apollo stay well within the token and cost limits.

@@ -10,7 +10,7 @@ from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import FromPath, Parameter
 
 from ingestion.clicks.endpoints import CLICK_COOKIE
-from ingestion.errors import IngestionError
+from ingestion.errors import IngestionError, error_body
 from ingestion.group_commit import NotCommittedError
 from ingestion.openapi import (
     PIXEL_RESPONSES,
@@ -157,7 +157,7 @@ async def _record(
 
 def _json(outcome: Outcome) -> Response[dict[str, object]]:
     if outcome.outcome is HitOutcome.REJECTED:
-        content: dict[str, object] = {"error": outcome.reason, "detail": outcome.detail}
+        content: dict[str, object] = {**error_body(outcome.reason, outcome.detail)}
     else:
         content = {
             "result": outcome.reason,

@@ -179,6 +179,37 @@ def test_serve_runs_both_apps_until_interrupted(database_url: str, engine: Async
         assert process.wait(timeout=30) == 0
 
 
+def test_serve_logs_json_lines_with_each_request_id(database_url: str):
+    ingestion, api = _free_port(), _free_port()
+    env = _env(
+        DATABASE_URL=database_url,
+        CLICKTRAIL_INGESTION_PORT=str(ingestion),
+        CLICKTRAIL_API_PORT=str(api),
+        CLICKTRAIL_LOG_FORMAT="json",
+        CLICKTRAIL_INGESTION_ACCESS_LOG="true",
+    )
+    with _serving(env) as process:
+        for port, rid in ((ingestion, "e2e-ingestion"), (api, "e2e-api")):
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/health?token=x", headers={"X-Request-ID": rid}
+            )
+            with urllib.request.urlopen(request, timeout=5) as response:
+                assert response.headers["X-Request-ID"] == rid
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+        assert process.stdout is not None
+        output = process.stdout.read()
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    access = {line["request_id"]: line for line in lines if line["logger"] == "clicktrail.access"}
+    for rid in ("e2e-ingestion", "e2e-api"):
+        assert access[rid]["http"]["route"] == "/health"
+        assert access[rid]["http"]["path"] == "/health"
+        assert access[rid]["http"]["status"] == 200
+        assert access[rid]["level"] == "INFO"
+    # The forwarder writes the same format.
+    assert any(line["logger"] == "forwarder" for line in lines)
+
+
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args: object, **kwargs: object) -> None:
         return None
