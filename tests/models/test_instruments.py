@@ -5,6 +5,7 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app as create_api_app
@@ -71,7 +72,7 @@ async def test_each_request_without_an_id_gets_its_own(ingestion_client: Client)
 
 
 async def test_graphql_errors_and_refusals_carry_the_request_id(
-    api_client: AsyncTestClient, workspace: NewWorkspace
+    api_client: AsyncTestClient[Litestar], workspace: NewWorkspace
 ):
     headers = {**auth(workspace), "X-Request-ID": "gql-1"}
     response = await api_client.post(
@@ -97,7 +98,7 @@ async def test_graphql_errors_and_refusals_carry_the_request_id(
 
 
 async def test_the_api_logs_each_request_by_route_and_status(
-    api_client: AsyncTestClient, workspace: NewWorkspace, access_log
+    api_client: AsyncTestClient[Litestar], workspace: NewWorkspace, access_log
 ):
     response = await api_client.post(
         "/graphql?secret=nothing",
