@@ -31,6 +31,7 @@ from models.embedded import database_url
 from models.health import health
 from models.instruments import instrument
 from models.logs import litestar_logging
+from models.metrics import metrics, pool_metrics
 from models.settings import Settings, get_settings
 
 # strawberry's controller still relies on inferred dependencies (deprecated in Litestar 2.x).
@@ -73,7 +74,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         max_subscribers=settings.live_feed_max_subscribers,
     )
     app = Litestar(
-        route_handlers=[health, controller, *([graphiql_assets()] if settings.graphiql else [])],
+        route_handlers=[
+            health,
+            metrics,
+            controller,
+            *([graphiql_assets()] if settings.graphiql else []),
+        ],
         state=State(
             {
                 "settings": settings,
@@ -86,6 +92,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         lifespan=[
             database_lifespan("clicktrail-api"),
+            pool_metrics,
             live_feed.lifespan,
             *([forget_expired_windows(rate_limit_store)] if rate_limit else []),
             _frozen_startup_objects,

@@ -184,6 +184,8 @@ async def forwarder(url: str, log: Path) -> AsyncIterator[asyncio.subprocess.Pro
         CLICKTRAIL_DATABASE_URL=url,
         CLICKTRAIL_FORWARD_ALLOW_LOOPBACK="true",
         CLICKTRAIL_FORWARD_TIMEOUT_S=str(TIMEOUT_S),
+        # Several forwarders run at once: none serves metrics.
+        CLICKTRAIL_FORWARDER_METRICS_PORT="0",
     )
     with log.open("ab") as out:
         process = await asyncio.create_subprocess_exec(

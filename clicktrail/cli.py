@@ -33,7 +33,6 @@ from clicktrail.servers import (
     run_service,
     run_side_by_side,
 )
-from forwarder import main as forwarder_main
 from ingestion.uploads.service import process_job
 from models.database import (
     DatabaseUnavailableError,
@@ -208,6 +207,11 @@ def _serve_one(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve_forwarder(args: argparse.Namespace, settings: Settings) -> int:
+    # Imported here: the forwarder loads prometheus_client, which the services' processes must
+    # import only after their metrics folder is set (clicktrail.servers.metrics_folder), and
+    # `serve-ingestion` and `serve-api` run granian from this process.
+    from forwarder import main as forwarder_main
+
     with ExitStack() as stack:
         if not settings.database_url:
             stack.enter_context(lock_data_dir(settings.data_dir, "forwarder"))

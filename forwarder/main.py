@@ -5,6 +5,7 @@ import logging
 import signal
 import sys
 
+from forwarder.metrics import MetricsPortInUseError, serve_metrics
 from forwarder.sender import Forwarder
 from models.database import create_engine, display_url
 from models.logs import configure_logging
@@ -31,11 +32,20 @@ async def serve(settings: Settings, database_url: str) -> None:
 def run(settings: Settings, database_url: str) -> None:
     configure_logging(settings)
     try:
+        metrics = serve_metrics(settings)
+    except MetricsPortInUseError as error:
+        sys.exit(f"clicktrail: error: {error}")
+    if metrics is not None:
+        logger.info("metrics at http://%s:%s/metrics", *metrics.server_address[:2])
+    try:
         import uvloop  # optional: not on Windows
     except ImportError:
         asyncio.run(serve(settings, database_url))
     else:
         uvloop.run(serve(settings, database_url))
+    finally:
+        if metrics is not None:
+            metrics.shutdown()
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from forwarder import repository
 from forwarder.messages import Message, message
+from forwarder.metrics import FORWARD_SECONDS, FORWARDS, FORWARDS_IN_FLIGHT
 from forwarder.network import GuardedBackend, RefusedAddressError
 from forwarder.repository import Settled
 from models.database import DATABASE_ERRORS, driver_connection
@@ -258,6 +259,7 @@ class Forwarder:
 
     def _start(self, row: asyncpg.Record) -> None:
         self._in_flight += 1
+        FORWARDS_IN_FLIGHT.set(self._in_flight)
         task = asyncio.create_task(self._deliver(row, time.monotonic()))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -337,17 +339,19 @@ class Forwarder:
         now = datetime.now(UTC)
         attempt = msg.attempts + 1
         if outcome.delivered:
-            state, delay = ForwardState.DELIVERED, 0.0
+            state, delay, result = ForwardState.DELIVERED, 0.0, "delivered"
             self.delivered += 1
         elif outcome.retryable and attempt < self._settings.forward_max_attempts:
-            state = ForwardState.PENDING
+            state, result = ForwardState.PENDING, "failed"
             delay = backoff_s(
                 attempt,
                 base_s=self._settings.forward_backoff_base_s,
                 max_s=self._settings.forward_backoff_max_s,
             )
         else:
-            state, delay = ForwardState.DEAD, 0.0
+            state, delay, result = ForwardState.DEAD, 0.0, "dead"
+        FORWARDS.labels(result).inc()
+        FORWARD_SECONDS.observe(outcome.latency_ms / 1000)
         self._batch.settled.append(
             Settled(
                 workspace_id=msg.workspace_id,
@@ -390,6 +394,7 @@ class Forwarder:
         self._batch_ready.set()
 
     def _dead_on_arrival(self, row: asyncpg.Record, exc: Exception) -> None:
+        FORWARDS.labels("dead").inc()
         self._batch.settled.append(
             Settled(
                 workspace_id=row["workspace_id"],
@@ -432,6 +437,7 @@ class Forwarder:
             return
         self._settle_failures.recovered()
         self._in_flight -= len(settled)
+        FORWARDS_IN_FLIGHT.set(self._in_flight)
         self._room.set()
 
 

@@ -30,6 +30,7 @@ from models.embedded import database_url
 from models.health import health
 from models.instruments import instrument
 from models.logs import litestar_logging
+from models.metrics import metrics, pool_metrics
 from models.partitions import partition_upkeep
 from models.periodic import periodically
 from models.rollups import compact_rollups
@@ -132,10 +133,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 pixel,
             ),
             swagger_assets(),
+            metrics,
         ],
         state=State({"settings": settings, "database_url": database_url(settings)}),
         lifespan=[
             database_lifespan("clicktrail-ingestion"),
+            pool_metrics,
             partition_upkeep(),
             ingestion_lifespan,
         ],

@@ -1,4 +1,4 @@
-"""What both apps wrap every request in: a request id and the access log.
+"""What both apps wrap every request in: a request id, the access log and request metrics.
 
 The wrapper sits outside Litestar's router and exception handler, so a 404 for a path no route
 has, and a 500, carry the id too. The id is the client's `X-Request-ID` when it is a sane one
@@ -16,8 +16,10 @@ from typing import cast
 from litestar import Litestar
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
+from prometheus_client import Histogram
 
 from models.logs import request_id
+from models.metrics import HTTP_REQUEST_SECONDS
 
 access_logger = logging.getLogger("clicktrail.access")
 
@@ -25,6 +27,10 @@ HEADER = b"x-request-id"
 _SANE_ID = re.compile(rb"[A-Za-z0-9._:/+=-]{1,128}")
 # Path parameters that are credentials: the access log shows them as ***.
 _SECRET_PARAMETERS = ("secret", "filename")
+# Methods counted by name; a server passes any token through, which would grow the labels.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# A request no route matched (any path a client makes up) counts under one route label.
+UNMATCHED = "unmatched"
 
 
 def incoming_id(scope: Scope) -> str:
@@ -43,6 +49,8 @@ class Instruments:
     def __init__(self, app: ASGIApp, *, access_log: bool) -> None:
         self._app = app
         self._access_log = access_log
+        # (route, method, status) -> its histogram: labels() costs a lock and a lookup.
+        self._histograms: dict[tuple[str, str, int], Histogram] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -69,9 +77,21 @@ class Instruments:
         try:
             await self._app(scope, receive, send_with_id)
         finally:
+            seconds = time.perf_counter() - started
+            self._observe(scope, status, seconds)
             if self._access_log:
-                _log_access(scope, status, time.perf_counter() - started)
+                _log_access(scope, status, seconds)
             request_id.reset(token)
+
+    def _observe(self, scope: HTTPScope, status: int, seconds: float) -> None:
+        method = scope["method"] if scope["method"] in _METHODS else "other"
+        key = (scope.get("path_template") or UNMATCHED, method, status)
+        histogram = self._histograms.get(key)
+        if histogram is None:
+            histogram = self._histograms[key] = HTTP_REQUEST_SECONDS.labels(
+                key[0], method, str(status)
+            )
+        histogram.observe(seconds)
 
 
 def _log_access(scope: HTTPScope, status: int, seconds: float) -> None:

@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     # is off by default: a line per click is most of the log at tracking-link volumes.
     api_access_log: bool = True
     ingestion_access_log: bool = False
+    # /metrics of both apps (and the forwarder's metrics port) answer only a scrape with
+    # `Authorization: Bearer <token>` when this is set.
+    metrics_token: str | None = Field(default=None, min_length=16)
+    # The forwarder's /metrics, on `host`; 0 turns it off.
+    forwarder_metrics_port: int = Field(default=8002, ge=0, le=65535)
 
     # GraphQL API limits. Introspection fields do not count towards the depth, and the
     # introspection queries of GraphiQL and Apollo stay well within the token and cost limits.

@@ -27,6 +27,7 @@ from ingestion.postbacks.writer import PostbackWriter
 from ingestion.visitors import request_ip
 from models.database import DATABASE_ERRORS
 from models.enums import HitKind, HitOutcome
+from models.metrics import POSTBACKS
 from models.settings import Settings
 
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -146,13 +147,16 @@ async def _record(
         body_too_large=too_large,
     )
     try:
-        return await writer.record(await prepare(directory, hit))
+        outcome = await writer.record(await prepare(directory, hit))
     except (*DATABASE_ERRORS, NotCommittedError) as exc:
+        POSTBACKS.labels(kind.value, "unavailable", "unavailable").inc()
         # The workspace lookup fails before the group does; either way the pixel answers its GIF.
         # Not logged per request: the lookup or the postback writer logs the failure once.
         raise IngestionError(
             "unavailable", "the postback could not be recorded; retry", status_code=503
         ) from exc
+    POSTBACKS.labels(kind.value, outcome.outcome.value, outcome.reason).inc()
+    return outcome
 
 
 def _json(outcome: Outcome) -> Response[dict[str, object]]:
