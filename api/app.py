@@ -19,6 +19,7 @@ from litestar.stores.memory import MemoryStore
 
 from api.auth import KeyDirectory, KeyUsage
 from api.compiled.reads import CompiledReads
+from api.dashboard import dashboard_page, dashboard_routes
 from api.graphiql import graphiql_assets, serve_graphiql
 from api.http import graphql_controller, http_refusal, server_error
 from api.live.feed import LiveFeed
@@ -78,6 +79,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             health,
             metrics,
             controller,
+            dashboard_page,
+            *dashboard_routes(),
             *([graphiql_assets()] if settings.graphiql else []),
         ],
         state=State(
