@@ -15,6 +15,7 @@ from litestar.stores.memory import MemoryStore
 
 from api.auth import KeyDirectory, KeyUsage
 from api.compiled.reads import CompiledReads
+from api.dashboard import dashboard_page, dashboard_routes
 from api.graphiql import graphiql_assets, serve_graphiql
 from api.http import graphql_controller, server_error
 from api.live.feed import LiveFeed
@@ -67,7 +68,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         max_subscribers=settings.live_feed_max_subscribers,
     )
     return Litestar(
-        route_handlers=[health, controller, *([graphiql_assets()] if settings.graphiql else [])],
+        route_handlers=[
+            health,
+            controller,
+            dashboard_page,
+            *dashboard_routes(),
+            *([graphiql_assets()] if settings.graphiql else []),
+        ],
         state=State(
             {
                 "settings": settings,

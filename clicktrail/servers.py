@@ -140,6 +140,7 @@ def run_side_by_side(settings: Settings, database_url: str) -> int:
         print("clicktrail is running:", flush=True)
         print(f"  ingestion  {INGESTION.url(settings)}   (health: /health, OpenAPI: /schema)")
         print(f"  GraphQL    {API.url(settings)}/graphql   (health: {API.url(settings)}/health)")
+        print(f"  dashboard  {API.url(settings)}/   (sign in with an API key)")
         print("  forwarder  sending conversions to traffic sources' postback templates")
         print("Press Ctrl+C to stop.", flush=True)
     exit_code = 0

@@ -1,4 +1,4 @@
-"""Refresh the browser assets the apps serve themselves (GraphiQL, Swagger UI).
+"""Refresh the browser assets the apps serve themselves (GraphiQL, Swagger UI, the dashboard).
 
 The pages must work on a machine without internet, so their scripts ship inside the wheel
 instead of loading from a CDN. This script fetches the pinned npm packages with `npm pack`
@@ -7,8 +7,8 @@ pages load into each app's `static/` folder and writes `ASSETS.json` beside them
 version, license, integrity and the SHA-256 of every file. Its output is committed.
 
 To move to a new version: change the version below, run
-`.venv/bin/python tools/refresh_assets.py`, open both pages (README, "Offline pages") and
-commit the folders with the script.
+`.venv/bin/python tools/refresh_assets.py`, open the pages (README, "Offline pages" and
+"Dashboard"), run tests/api/test_dashboard.py and commit the folders with the script.
 """
 
 import hashlib
@@ -76,8 +76,38 @@ SWAGGER = (
         },
     ),
 )
+# The dashboard's libraries: Preact and htm as ES modules (hooks import "preact", which the
+# page's import map resolves), uPlot and graphql-ws as minified scripts the pages that draw a
+# chart or open the live feed load on demand.
+DASHBOARD = (
+    Package(
+        "preact",
+        "11.2.0",
+        {
+            "dist/preact.mjs": "preact.mjs",
+            "hooks/dist/hooks.mjs": "preact-hooks.mjs",
+            "LICENSE": "LICENSE.preact",
+        },
+    ),
+    Package("htm", "3.1.1", {"dist/htm.module.js": "htm.mjs", "LICENSE": "LICENSE.htm"}),
+    Package(
+        "uplot",
+        "1.6.32",
+        {
+            "dist/uPlot.iife.min.js": "uPlot.iife.min.js",
+            "dist/uPlot.min.css": "uPlot.min.css",
+            "LICENSE": "LICENSE.uplot",
+        },
+    ),
+    Package(
+        "graphql-ws",
+        "6.4.2",
+        {"umd/graphql-ws.min.js": "graphql-ws.min.js", "LICENSE.md": "LICENSE.graphql-ws"},
+    ),
+)
 DESTINATIONS = {
     ROOT / "api" / "static" / "graphiql": GRAPHIQL,
+    ROOT / "api" / "static" / "vendor": DASHBOARD,
     ROOT / "ingestion" / "static" / "swagger": SWAGGER,
 }
 

@@ -5,7 +5,7 @@ from strawberry.types import Info
 
 from api.context import Context
 from api.permissions import CanRead
-from api.workspaces.repository import api_keys, read_workspace
+from api.workspaces.repository import api_key_row, api_keys, read_workspace
 from api.workspaces.types import ApiKeyType, WorkspaceType
 
 
@@ -28,3 +28,17 @@ class WorkspaceQueries:
     async def api_keys(self, info: Info[Context, None]) -> list[ApiKeyType]:
         rows = await api_keys(info.context.engine, workspace_id=info.context.principal.workspace_id)
         return [ApiKeyType.from_row(row) for row in rows]
+
+    @strawberry.field(
+        description="The API key this request is sent with: what it may do (a dashboard shows "
+        "admin pages only to admin keys) and which listed key it is.",
+        permission_classes=[CanRead],
+    )
+    async def current_api_key(self, info: Info[Context, None]) -> ApiKeyType:
+        principal = info.context.principal
+        row = await api_key_row(
+            info.context.engine, workspace_id=principal.workspace_id, id=principal.api_key_id
+        )
+        # The request was authenticated by this key a moment ago, and keys are never deleted.
+        assert row is not None
+        return ApiKeyType.from_row(row)

@@ -125,6 +125,15 @@ async def api_keys(engine: AsyncEngine, *, workspace_id: int) -> Sequence[Row[An
     )
 
 
+async def api_key_row(engine: AsyncEngine, *, workspace_id: int, id: int) -> Row[Any] | None:
+    """One key of the workspace, as listings show it."""
+    table = _API_KEYS
+    rows = await fetch_all(
+        engine, sa_select(table).where(table.c.workspace_id == workspace_id, table.c.id == id)
+    )
+    return rows[0] if rows else None
+
+
 async def api_key(session: AsyncSession, *, workspace_id: int, id: int) -> ApiKey | None:
     result = await session.execute(
         select(ApiKey).where(col(ApiKey.workspace_id) == workspace_id, col(ApiKey.id) == id)

@@ -6,14 +6,9 @@ each process's LISTEN connection hears them once committed.
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -35,7 +30,7 @@ from models.database import driver_dsn
 from models.settings import Settings
 from tests.api.conftest import conversion_type_ids
 from tests.api.graphql import auth
-from tests.clicktrail.test_cli import _free_port
+from tests.api.servers import api_process
 from tests.ingestion.conftest import TrackedCampaign, click, postback
 
 Client = AsyncTestClient[Litestar]
@@ -52,48 +47,9 @@ WAIT_S = 10.0
 EVENTS_TABLE = table_of(ConversionEvent)
 
 
-@contextmanager
-def _api_process(settings: Settings, **env_changes: str) -> Iterator[str]:
-    """An API process (granian, one worker) on a free port; yields its ws:// URL."""
-    assert settings.database_url is not None
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLICKTRAIL_")}
-    env.pop("DATABASE_URL", None)
-    env |= {
-        "CLICKTRAIL_DATABASE_URL": settings.database_url,
-        "CLICKTRAIL_HOST": "127.0.0.1",
-        "CLICKTRAIL_API_PORT": str(port),
-        "CLICKTRAIL_WORKERS": "1",
-        **env_changes,
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "clicktrail.servers", "api"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if server.poll() is not None:
-                assert server.stdout is not None
-                pytest.fail(f"the API server exited:\n{server.stdout.read()}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
-                    break
-            except (OSError, urllib.error.URLError):
-                assert time.monotonic() < deadline, "the API server did not answer /health"
-                time.sleep(0.2)
-        yield f"ws://127.0.0.1:{port}/graphql"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
 @pytest.fixture(scope="module")
 def servers(settings: Settings) -> Iterator[tuple[str, str]]:
-    with _api_process(settings) as first, _api_process(settings) as second:
+    with api_process(settings) as first, api_process(settings) as second:
         yield first, second
 
 
@@ -257,7 +213,7 @@ async def test_a_slow_subscriber_is_told_how_many_events_it_missed(
     engine: AsyncEngine,
     session: AsyncSession,
 ):
-    with _api_process(settings, CLICKTRAIL_LIVE_FEED_QUEUE_SIZE="2") as url:
+    with api_process(settings, CLICKTRAIL_LIVE_FEED_QUEUE_SIZE="2") as url:
         async with _subscribed(url, campaign.workspace.admin_api_key) as ws:
             await _ready([ws], ingestion_client, campaign)
             buyer = await click(ingestion_client)

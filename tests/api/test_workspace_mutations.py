@@ -5,7 +5,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from api.workspaces.service import NewWorkspace
+from api.workspaces.service import NewWorkspace, create_workspace
 from tests.api.conftest import Traffic
 from tests.api.graphql import data, execute
 from tests.ingestion.conftest import insert_click, postback
@@ -266,3 +266,31 @@ async def test_a_keys_last_use_is_recorded_at_most_once_a_minute(
     await session.commit()
     second = await data(api_client, workspace.admin_api_key, query)
     assert datetime.fromisoformat(second["apiKeys"][0]["lastUsedAt"]) == used - timedelta(hours=1)
+
+
+async def test_current_api_key_is_the_key_the_request_is_sent_with(
+    api_client: Client, workspace: NewWorkspace, session: AsyncSession
+):
+    reader = (
+        await data(
+            api_client,
+            workspace.admin_api_key,
+            CREATE_KEY,
+            {"input": {"name": "grafana", "scopes": ["READ"]}},
+        )
+    )["createApiKey"]
+    other = await create_workspace(session, name="Other")
+    await session.commit()
+    query = "{ currentApiKey { id name scopes revokedAt } }"
+    as_admin = (await data(api_client, workspace.admin_api_key, query))["currentApiKey"]
+    as_reader = (await data(api_client, reader["secret"], query))["currentApiKey"]
+    elsewhere = (await data(api_client, other.admin_api_key, query))["currentApiKey"]
+    assert as_admin["name"] == "admin"
+    assert "ADMIN" in as_admin["scopes"]
+    assert as_reader == {
+        "id": reader["apiKey"]["id"],
+        "name": "grafana",
+        "scopes": ["READ"],
+        "revokedAt": None,
+    }
+    assert elsewhere["id"] not in (as_admin["id"], as_reader["id"])

@@ -1,0 +1,285 @@
+"""The dashboard in a real headless Chromium (Debian's package), against an API process on a real
+socket and postbacks recorded through the real ingestion app.
+
+Every page is opened, checked for console errors and requests leaving the machine, and
+screenshotted into docs/screenshots/ (the README shows them).
+"""
+
+import hashlib
+import json
+import re
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from playwright.async_api import Browser, ConsoleMessage, Page, Request, async_playwright, expect
+
+from models.settings import Settings
+from tests.api.conftest import Traffic
+from tests.api.graphql import data
+from tests.api.servers import api_process
+from tests.ingestion.conftest import TrackedCampaign, click, postback
+from tests.pages import loaded_urls
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).parents[2]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+VENDOR = ROOT / "api" / "static" / "vendor"
+# Page (its hash route) -> something it shows once its data is there.
+PAGES = {
+    "campaigns": "#report tbody tr",
+    "chart": "#chart .uplot",
+    "clicks": "#clicks tbody tr",
+    "postbacks": "#postbacks tbody tr",
+    "delays": "#delays tbody tr",
+    "live": "#feed-state:has-text('connected')",
+    "templates": "#templates code",
+    "manage": "#campaign-list tbody tr",
+    "keys": "#keys tbody tr",
+}
+WAIT_MS = 10_000
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="needs Debian's headless Chromium at /usr/bin/chromium (apt-get install -y chromium)",
+)
+Client = AsyncTestClient[Litestar]
+
+
+@pytest.fixture(scope="module")
+def base_url(settings: Settings) -> Iterator[str]:
+    with api_process(settings) as ws_url:
+        yield ws_url.replace("ws://", "http://").removesuffix("/graphql")
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM))
+        yield launched
+        await launched.close()
+
+
+@dataclass
+class Watched:
+    page: Page
+    errors: list[str] = field(default_factory=list)
+    # Requests to anywhere but the API under test: the dashboard must work offline.
+    outside: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+async def watched(browser: Browser, base_url: str) -> AsyncIterator[Watched]:
+    context = await browser.new_context(
+        base_url=base_url, viewport={"width": 1360, "height": 860}, locale="en-GB"
+    )
+    page = await context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    watched = Watched(page)
+
+    def console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            watched.errors.append(f"{message.text} at {message.location}")
+
+    async def route(request: Any) -> None:
+        if request.request.url.startswith(base_url):
+            await request.continue_()
+        else:
+            watched.outside.append(request.request.url)
+            await request.abort()
+
+    page.on("console", console)
+    page.on("pageerror", lambda error: watched.errors.append(str(error)))
+    page.on("requestfailed", lambda r: _failed(watched, r))
+    await page.route("**/*", route)
+    yield watched
+    await context.close()
+    assert watched.errors == []
+    assert watched.outside == []
+
+
+def _failed(watched: Watched, request: Request) -> None:
+    # ERR_ABORTED: a request cut short by leaving or reloading the page, as the tests do.
+    if request.url not in watched.outside and request.failure != "net::ERR_ABORTED":
+        watched.errors.append(f"request failed: {request.url} {request.failure}")
+
+
+async def _sign_in(page: Page, key: str) -> None:
+    await page.goto("/")
+    await page.fill("input[name=apiKey]", key)
+    await page.click("text=Sign in")
+    await expect(page.locator("#sign-out")).to_be_visible()
+
+
+@pytest.fixture
+async def deposit_type(api_client: Client, campaign: TrackedCampaign) -> None:
+    """A custom `deposit` type, defined before ingestion reads the workspace's types."""
+    created = await data(
+        api_client,
+        campaign.workspace.admin_api_key,
+        """mutation { createConversionType(input: {name: "deposit", countsAsConversion: false,
+        countsInRevenue: true, duplicatePolicy: NEW_PER_TXID}) { __typename } }""",
+    )
+    assert created["createConversionType"]["__typename"] == "ConversionType"
+
+
+async def test_sign_in_keeps_the_key_for_the_tab_and_sign_out_forgets_it(
+    watched: Watched, traffic: Traffic
+):
+    page = watched.page
+    await page.goto("/")
+    await page.fill("input[name=apiKey]", "ct_not-a-key")
+    await page.click("text=Sign in")
+    await expect(page.get_by_role("alert")).to_contain_text("unknown or revoked")
+    # The refusal is the API's 401: Chromium logs the failed fetch, which is expected here.
+    assert all("401" in error for error in watched.errors)
+    watched.errors.clear()
+
+    await _sign_in(page, traffic.campaign.workspace.admin_api_key)
+    await expect(page.locator("#who")).to_contain_text("Acme Media")
+    await page.reload()
+    await expect(page.locator("#who")).to_contain_text("Acme Media")
+    stored = await page.evaluate("sessionStorage.getItem('clicktrail.apiKey')")
+    assert stored == traffic.campaign.workspace.admin_api_key
+
+    await page.click("#sign-out")
+    await expect(page.locator("input[name=apiKey]")).to_be_visible()
+    assert await page.evaluate("sessionStorage.length") == 0
+    await page.reload()
+    await expect(page.locator("input[name=apiKey]")).to_be_visible()
+
+
+async def test_every_page_loads_without_errors_and_is_screenshotted(
+    deposit_type: None, traffic: Traffic, watched: Watched, ingestion_client: Client
+):
+    status, body = await postback(
+        ingestion_client,
+        traffic.campaign.secret,
+        clickid=traffic.buyer,
+        type="deposit",
+        txid="d1",
+        sum="20",
+    )
+    assert status == 200, body
+    status, body = await postback(ingestion_client, traffic.campaign.secret, clickid="nope")
+    assert status == 404 or body["error"] == "unknown_click", body
+    page = watched.page
+    await _sign_in(page, traffic.campaign.workspace.admin_api_key)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for name, shown in PAGES.items():
+        await page.goto(f"/#/{name}")
+        await page.locator(shown).first.wait_for()
+        if name == "clicks":
+            await page.locator("#clicks tbody tr", has_text="mobile").click()
+            await page.locator("#funnel .step").first.wait_for()
+        await page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+
+    # The table has the custom type as a column of its own, beside transactions.
+    await page.goto("/#/campaigns")
+    await page.locator("#report tbody tr").first.wait_for()
+    headers = await page.locator("#report thead th").all_inner_texts()
+    assert [h.strip(" ▲▼") for h in headers][:7] == [
+        "Campaign",
+        "Clicks",
+        "Unique",
+        "Conversions",
+        "Transactions",
+        "deposit",
+        "Revenue",
+    ]
+
+
+async def test_campaign_rows_drill_down_into_sub1(watched: Watched, traffic: Traffic):
+    page = watched.page
+    await _sign_in(page, traffic.campaign.workspace.admin_api_key)
+    await page.locator("#report tbody tr", has_text="Summer sale").click()
+    await expect(page.locator("#crumbs")).to_contain_text("Campaign: Summer sale")
+    await expect(page.locator("#report thead th").first).to_contain_text("sub1")
+    rows = page.locator("#report tbody tr:not(.totals)")
+    await expect(rows).to_have_count(3)  # alpha, beta and the clicks without a sub1
+    alpha = await _row(page, "alpha")
+    assert alpha["Clicks"] == "2"
+    assert alpha["Conversions"] == "1"
+    assert alpha["Transactions"] == "2"
+
+
+async def test_a_postback_shows_in_the_live_feed_and_the_campaigns_table(
+    watched: Watched, traffic: Traffic, ingestion_client: Client
+):
+    page = watched.page
+    secret = traffic.campaign.secret
+    await _sign_in(page, traffic.campaign.workspace.admin_api_key)
+    before = await _row(page, "Summer sale")
+    await page.goto("/#/live")
+    await expect(page.locator("#feed-state")).to_have_text("connected")
+    # The subscription starts listening a moment after the socket is up, with no message to
+    # say so: probe until one arrives, then send the postback under test.
+    probe = await click(ingestion_client)
+    for n in range(50):
+        status, body = await postback(
+            ingestion_client, secret, clickid=probe, type="transaction", txid=f"probe{n}", sum="0"
+        )
+        assert status == 200, body
+        await page.wait_for_timeout(200)
+        if await page.locator("#feed tbody tr", has_text="probe").count():
+            break
+    else:
+        state = await page.locator("#feed-state").inner_text()
+        pytest.fail(f"the live feed never showed a probe (feed: {state})")
+
+    visitor = await click(ingestion_client)
+    status, body = await postback(ingestion_client, secret, clickid=visitor, sum="42.5")
+    assert status == 200, body
+    row = page.locator("#feed tbody tr", has_text=visitor[:12])
+    await expect(row).to_contain_text("conversion")
+    await expect(row).to_contain_text("$42.50")
+    await expect(row).to_contain_text("Summer sale")
+
+    await page.goto("/#/campaigns")
+    after = await _row(page, "Summer sale")
+    assert int(after["Conversions"]) == int(before["Conversions"]) + 1
+    assert int(after["Clicks"]) == int(before["Clicks"]) + 2
+    assert int(after["Transactions"]) == int(before["Transactions"]) + n + 1
+    assert _money(after["Revenue"]) == _money(before["Revenue"]) + 42.5
+
+
+async def _row(page: Page, name: str) -> dict[str, str]:
+    """The report row whose first cell is ``name``, by column header."""
+    await page.locator("#report tbody tr").first.wait_for()
+    headers = [h.strip(" ▲▼") for h in await page.locator("#report thead th").all_inner_texts()]
+    for row in await page.locator("#report tbody tr").all():
+        cells = await row.locator("td").all_inner_texts()
+        if cells[0].strip() == name:
+            return dict(zip(headers, cells, strict=True))
+    body = await page.locator("#report tbody").inner_text()
+    pytest.fail(f"no row {name!r} in {body}")
+
+
+def _money(text: str) -> float:
+    return float(re.sub(r"[^0-9.\-]", "", text))
+
+
+async def test_the_page_loads_only_packaged_files(api_client: Client):
+    """Everything the page names is on this server; the libraries are the files ASSETS.json
+    records (the hashes npm's packages had)."""
+    page = await api_client.get("/")
+    assert page.status_code == 200
+    assert "Content-Security-Policy" in page.headers
+    recorded = {
+        name: digest
+        for package in json.loads((VENDOR / "ASSETS.json").read_text())
+        for name, digest in package["files"].items()
+    }
+    urls = [url for url in loaded_urls(page.text) if not url.startswith("data:")]
+    assert any(url.startswith("/static/vendor/") for url in urls)
+    for url in [*urls, "/static/vendor/uPlot.iife.min.js", "/static/vendor/graphql-ws.min.js"]:
+        assert url.startswith("/static/"), url
+        response = await api_client.get(url)
+        assert response.status_code == 200, url
+        if url.startswith("/static/vendor/"):
+            name = url.rsplit("/", 1)[1]
+            assert hashlib.sha256(response.content).hexdigest() == recorded[name], url
