@@ -283,3 +283,112 @@ async def test_the_page_loads_only_packaged_files(api_client: Client):
         if url.startswith("/static/vendor/"):
             name = url.rsplit("/", 1)[1]
             assert hashlib.sha256(response.content).hexdigest() == recorded[name], url
+
+
+async def test_columns_sort_and_the_date_range_narrows_the_table(
+    watched: Watched, traffic: Traffic
+):
+    page = watched.page
+    await _sign_in(page, traffic.campaign.workspace.admin_api_key)
+    await page.locator("#report tbody tr", has_text="Summer sale").click()
+    await expect(page.locator("#report tbody tr:not(.totals)")).to_have_count(3)
+    first_cells = page.locator("#report tbody tr:not(.totals) td:first-child")
+    # Clicks descending by default: alpha (2) first.
+    await expect(first_cells.first).to_have_text("alpha")
+    await page.click("#report th[data-key=name]")
+    assert await first_cells.all_inner_texts() == ["beta", "alpha", "(none)"]
+    await page.click("#report th[data-key=name]")
+    assert await first_cells.all_inner_texts() == ["(none)", "alpha", "beta"]
+
+    await page.fill("input[name=from]", "2020-01-01")
+    await page.dispatch_event("input[name=from]", "change")
+    await page.fill("input[name=to]", "2020-01-31")
+    await page.dispatch_event("input[name=to]", "change")
+    await expect(page.locator("#report tbody tr:not(.totals)")).to_have_count(0)
+    await expect(page.locator("#report tr.totals")).to_contain_text("0")
+
+
+async def test_a_clicks_funnel_shows_its_events_with_amounts(watched: Watched, traffic: Traffic):
+    page = watched.page
+    await _sign_in(page, traffic.campaign.workspace.admin_api_key)
+    await page.goto("/#/clicks")
+    await page.locator("#clicks tbody tr", has_text="mobile").click()
+    steps = page.locator("#funnel .step")
+    await expect(steps).to_have_count(4)
+    texts = await steps.all_inner_texts()
+    assert texts[0].startswith("click")
+    assert [t.split("\n")[0] for t in texts[1:]] == [
+        "conversion",
+        "transaction t1",
+        "transaction t2",
+    ]
+    assert "$10.00" in texts[1]
+    assert "$4.50" in texts[2]
+    assert "$5.50" in texts[3]
+    await expect(page.locator("#funnel h2")).to_contain_text(traffic.buyer)
+
+
+async def test_the_postback_log_filters_by_reason_code(
+    watched: Watched, traffic: Traffic, ingestion_client: Client
+):
+    status, _ = await postback(ingestion_client, traffic.campaign.secret, clickid="0" * 44)
+    assert status != 200
+    page = watched.page
+    await _sign_in(page, traffic.campaign.workspace.admin_api_key)
+    await page.goto("/#/postbacks")
+    rows = page.locator("#postbacks tbody tr")
+    await expect(rows).to_have_count(5)
+    await page.fill("input[name=reason]", "unknown_click")
+    await page.dispatch_event("input[name=reason]", "change")
+    await expect(rows).to_have_count(1)
+    await expect(rows.first).to_contain_text("rejected")
+    await expect(rows.first).to_contain_text("unknown_click")
+
+
+async def test_an_admin_key_manages_keys_and_campaigns_through_the_pages(
+    watched: Watched, traffic: Traffic
+):
+    page = watched.page
+    page.on("dialog", lambda dialog: dialog.accept())
+    await _sign_in(page, traffic.campaign.workspace.admin_api_key)
+    await page.goto("/#/keys")
+    await page.fill("input[name=keyName]", "grafana")
+    await page.click("text=Create key")
+    await expect(page.locator("#new-key code")).to_contain_text("ct_")
+    grafana = page.locator("#keys tbody tr", has_text="grafana")
+    await grafana.get_by_role("button", name="Revoke").click()
+    await expect(grafana.locator("td").last).to_have_text(re.compile(r"\d\d/\d\d/\d{4}, "))
+    await expect(grafana.get_by_role("button", name="Revoke")).to_have_count(0)
+
+    await page.goto("/#/manage")
+    summer = page.locator("#campaign-list tbody tr", has_text="Summer sale")
+    await summer.locator("text=Pause").click()
+    await expect(summer).to_contain_text("paused")
+    await page.fill("input[name=campaignName]", "Winter sale")
+    await page.fill("input[name=campaignKey]", "winter")
+    await page.click("text=Create campaign")
+    await expect(page.locator("#campaign-list tbody tr", has_text="Winter sale")).to_contain_text(
+        "/c/winter"
+    )
+
+
+async def test_a_read_key_sees_the_data_but_no_forms_that_change_it(
+    watched: Watched, traffic: Traffic, api_client: Client
+):
+    reader = await data(
+        api_client,
+        traffic.campaign.workspace.admin_api_key,
+        """mutation { createApiKey(input: {name: "viewer", scopes: [READ]}) {
+        ... on ApiKeyCreated { secret } } }""",
+    )
+    page = watched.page
+    await _sign_in(page, reader["createApiKey"]["secret"])
+    await expect(page.locator("#who")).to_contain_text("“viewer” (read)")
+    await page.goto("/#/keys")
+    await page.locator("#keys tbody tr").first.wait_for()
+    await expect(page.locator("text=This key reads only")).to_be_visible()
+    await expect(page.get_by_role("button", name="Revoke")).to_have_count(0)
+    await page.goto("/#/manage")
+    await page.locator("#campaign-list tbody tr").first.wait_for()
+    await expect(page.locator("#new-campaign")).to_have_count(0)
+    await expect(page.locator("#campaign-list button")).to_have_count(1)  # only copy

@@ -88,7 +88,7 @@ export default function Manage({ app }) {
           <form class="controls" id="new-campaign" onSubmit=${createCampaign}>
             <label>Name <input name="campaignName" required value=${campaign.name} onInput=${c("name")} /></label>
             <label>Offer
-              <select name="offer" value=${campaign.offerId} onChange=${c("offerId")}>
+              <select name="offer" value=${campaign.offerId || data.offers[0]?.id} onChange=${c("offerId")}>
                 ${data.offers.map((x) => html`<option value=${x.id}>${x.name}</option>`)}
               </select>
             </label>
