@@ -3,6 +3,7 @@
 import os
 import socket
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,6 +67,11 @@ def cpu_times(service_pid: int) -> CpuTimes:
     fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
     busy = sum(fields[:8]) - fields[3] - fields[4]  # all but idle and iowait; guests are in user
     return CpuTimes(service / tick, database / tick, busy / tick)
+
+
+def processes_cpu_s(pids: Iterable[int]) -> float:
+    """CPU seconds these processes have used since they started (0 for one that is gone)."""
+    return sum(_process_ticks(pid) for pid in pids) / os.sysconf("SC_CLK_TCK")
 
 
 def process_tree(pid: int) -> list[int]:
