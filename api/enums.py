@@ -21,6 +21,7 @@ from models.enums import (
     HitKind,
     HitOutcome,
     RecordStatus,
+    UploadState,
 )
 
 EnumT = TypeVar("EnumT", bound=type[Enum])
@@ -99,6 +100,12 @@ graphql_enum(
     REJECTED="Refused; the reason code says why.",
 )(HitOutcome)
 graphql_enum(
+    "How far an uploaded file's rows have been applied.",
+    QUEUED="Stored; no row applied yet (an ingestion process takes it within seconds).",
+    APPLYING="Rows are being applied, 500 per transaction.",
+    FINISHED="Every row has its result.",
+)(UploadState)
+graphql_enum(
     "How a forward is sent to the traffic source.",
     GET="The filled URL, as a GET request.",
     POST="The URL without its query, the query sent as an x-www-form-urlencoded body.",
@@ -121,5 +128,6 @@ __all__ = [
     "HitKind",
     "HitOutcome",
     "RecordStatus",
+    "UploadState",
     "graphql_enum",
 ]

@@ -23,11 +23,10 @@ from http import HTTPStatus
 from typing import Any, ClassVar, cast
 
 import msgspec
-from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException, LitestarRequestAdapter
 from litestar import MediaType, Request, Response
 from litestar.background_tasks import BackgroundTasks
 from litestar.di import Provide
-from litestar.exceptions import HTTPException as LitestarHTTPException
 from litestar.exceptions import NotAuthorizedException
 from litestar.types import Dependencies
 from strawberry.exceptions import ConnectionRejectionError
@@ -46,13 +45,16 @@ from api.context import Context, provide_context
 from api.errors import DATABASE_UNAVAILABLE_MESSAGE, ErrorCode, coded
 from api.limits import variables_problem
 from api.loaders import create_loaders
+from api.multipart import (
+    MAX_MULTIPART_BYTES,
+    json_body,
+    multipart_request,
+    place_file,
+)
 from api.outage import DatabaseOutage, connection_lost
 
 logger = logging.getLogger(__name__)
 
-# Decoding a body costs time in its size (~35 ms for 1 MiB of small objects); the largest
-# filter (5,000 values) takes a few hundred kB.
-MAX_BODY_BYTES = 1_048_576
 # Seconds a client should wait before retrying while the database is unavailable.
 RETRY_AFTER_S = 5
 # Websockets: server pings, the wait for connection_init, and operations per connection.
@@ -105,10 +107,13 @@ def graphql_controller(
         max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
         # Pages on the API's own origin (the dashboard) may always connect.
         allowed_origins=allowed_origins,
+        # uploadConversions takes its file by the GraphQL multipart request spec (api.multipart).
+        multipart_uploads_enabled=True,
     )
 
     class Controller(base):  # type: ignore[valid-type, misc]
-        request_max_body_size = MAX_BODY_BYTES
+        # What a multipart upload may be; a JSON body is held to MAX_BODY_BYTES by json_body.
+        request_max_body_size = MAX_MULTIPART_BYTES
         # Strawberry builds each request's sub-response in a worker thread (a sync dependency
         # with sync_to_thread): ~12% of a compiled page's Python time went to the hand-off.
         dependencies: ClassVar[Dependencies] = {
@@ -158,13 +163,13 @@ def graphql_controller(
             self, request: AsyncHTTPRequestAdapter
         ) -> GraphQLRequestData | list[GraphQLRequestData]:
             content_type, _ = parse_content_type(request.content_type or "")
+            litestar_request = cast(LitestarRequestAdapter, request).request
             if request.method == "POST" and "application/json" in content_type:
-                try:
-                    body = await request.get_body()
-                except LitestarHTTPException as error:
-                    # A body over MAX_BODY_BYTES, a Content-Length that is no number.
-                    raise HTTPException(error.status_code, _body_refusal(error)) from None
-                parsed = _parse_body(body)
+                parsed = _parse_body(await json_body(litestar_request))
+            elif request.method == "POST" and content_type == "multipart/form-data":
+                multipart = await multipart_request(litestar_request)
+                parsed = _parse_body(multipart.operations.encode())
+                parsed.variables = place_file(parsed.variables, multipart.path, multipart.file)
             else:
                 parsed = await super().parse_http_body(request)
             for data in parsed if isinstance(parsed, list) else [parsed]:
@@ -304,12 +309,6 @@ def _parse_body(body: bytes) -> GraphQLRequestData:
         operation_name=decoded.operation_name,
         extensions=decoded.extensions,
     )
-
-
-def _body_refusal(error: LitestarHTTPException) -> str:
-    if error.status_code == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:
-        return f"the body is over {MAX_BODY_BYTES} bytes: send smaller variables"
-    return f"the body cannot be read: {error.detail}"
 
 
 def _reason(error: Exception) -> str:

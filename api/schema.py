@@ -33,6 +33,8 @@ from api.outage import DatabaseOutage, connection_lost
 from api.postback_log.queries import PostbackLogQueries
 from api.reports.queries import ReportQueries
 from api.transport import SubscriptionsOverWebsocket
+from api.uploads.mutations import UploadMutations
+from api.uploads.queries import UploadQueries
 from api.workspaces.mutations import WorkspaceMutations
 from api.workspaces.queries import WorkspaceQueries
 from models.settings import Settings, get_settings
@@ -48,6 +50,7 @@ class Query(
     ReportQueries,
     ForwardingQueries,
     DelayQueries,
+    UploadQueries,
 ):
     pass
 
@@ -56,7 +59,7 @@ class Query(
     description="Changes to the caller's workspace; admin keys only. Each answers with the "
     "saved object or a typed error (InputError, NotFound, Conflict, InUse) to show the user."
 )
-class Mutation(WorkspaceMutations, CatalogMutations, ForwardingMutations):
+class Mutation(WorkspaceMutations, CatalogMutations, ForwardingMutations, UploadMutations):
     pass
 
 

@@ -306,7 +306,8 @@ def _rebuild_rollups(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-# Rejected rows printed after an upload; the rest are in the job's rows (GraphQL `uploadJob`).
+# Rejected rows printed after an upload; the rest are in the job's results (GraphQL
+# `uploadResults`).
 SHOWN_REJECTIONS = 50
 
 

@@ -64,6 +64,14 @@ class HitOutcome(StrEnum):
     REJECTED = "rejected"
 
 
+class UploadState(StrEnum):
+    """How far an uploaded file's rows have been applied."""
+
+    QUEUED = "queued"
+    APPLYING = "applying"
+    FINISHED = "finished"
+
+
 class Attribution(StrEnum):
     """Which moment buckets a conversion event in time-based reports."""
 

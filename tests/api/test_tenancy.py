@@ -8,6 +8,7 @@ from api.workspaces.service import NewWorkspace, create_workspace
 from tests.api.conftest import Traffic
 from tests.api.graphql import data
 from tests.api.test_catalog_mutations import create_offer, create_source
+from tests.api.test_uploads import upload
 
 Client = AsyncTestClient[Litestar]
 
@@ -179,3 +180,32 @@ async def test_filters_on_another_workspaces_ids_find_nothing(
         "clicks": {"totalCount": 0, "nodes": []},
         "postbackLog": {"totalCount": 0, "nodes": []},
     }
+
+
+UPLOADS = """query($job: ID!) {
+  uploadJob(id: $job) { id totalRows }
+  uploadResults(jobId: $job) { totalCount nodes { line } }
+  uploadJobs { totalCount nodes { id } }
+}"""
+
+
+async def test_another_workspaces_upload_job_is_not_found(
+    api_client: Client, session: AsyncSession, workspace: NewWorkspace
+):
+    other = await create_workspace(session, name="Other", currency="USD")
+    await session.commit()
+    content = b"clickid,sum\nabc,1\n"
+    theirs = await upload(api_client, other.admin_api_key, content)
+    their_job = theirs["job"]["id"]
+    own = await data(api_client, other.admin_api_key, UPLOADS, {"job": their_job})
+    assert own["uploadJob"] == {"id": their_job, "totalRows": 1}
+    assert own["uploadResults"] == {"totalCount": 0, "nodes": []}
+    assert await data(api_client, workspace.admin_api_key, UPLOADS, {"job": their_job}) == {
+        "uploadJob": None,
+        "uploadResults": None,
+        "uploadJobs": {"totalCount": 0, "nodes": []},
+    }
+    # The same bytes are a file of this workspace's own, not the other's job.
+    mine = await upload(api_client, workspace.admin_api_key, content)
+    assert mine["alreadyUploaded"] is False
+    assert mine["job"]["id"] != their_job
