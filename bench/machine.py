@@ -3,7 +3,6 @@
 import os
 import socket
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,9 +68,9 @@ def cpu_times(service_pid: int) -> CpuTimes:
     return CpuTimes(service / tick, database / tick, busy / tick)
 
 
-def processes_cpu_s(pids: Iterable[int]) -> float:
-    """CPU seconds these processes have used since they started (0 for one that is gone)."""
-    return sum(_process_ticks(pid) for pid in pids) / os.sysconf("SC_CLK_TCK")
+def process_seconds(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far; 0 once it is gone."""
+    return _process_ticks(pid) / os.sysconf("SC_CLK_TCK")
 
 
 def process_tree(pid: int) -> list[int]:

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from api.catalog.service import create_campaign
 from api.workspaces.service import create_workspace
-from bench.machine import cpu_times, processes_cpu_s
+from bench.machine import cpu_times, process_seconds
 from bench.rollups import DEFAULT_URL, _dsn
 from ingestion.uploads.service import process_job
 from models.click import CLICK_COLUMNS
@@ -133,7 +133,7 @@ async def _round(url: str, data: bytes, workspace_id: int, label: str) -> None:
             pids = await conn.fetch(
                 "SELECT pid FROM pg_stat_activity WHERE application_name = $1", APPLICATION
             )
-            sessions_cpu = processes_cpu_s(row["pid"] for row in pids)
+            sessions_cpu = sum(process_seconds(row["pid"]) for row in pids)
     finally:
         await engine.dispose()
     rows = len(upload.rows)

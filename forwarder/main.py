@@ -4,9 +4,12 @@ import asyncio
 import logging
 import signal
 import sys
+from functools import partial
 
+from forwarder.retention import PRUNE_EVERY_S, prune_forwards
 from forwarder.sender import Forwarder
 from models.database import create_engine, display_url
+from models.periodic import periodically
 from models.settings import Settings, get_settings
 
 logger = logging.getLogger("forwarder")
@@ -20,8 +23,13 @@ async def serve(settings: Settings, database_url: str) -> None:
         loop.add_signal_handler(signum, stop.set)
     forwarder = Forwarder(engine, settings)
     logger.info("forwarding conversions from %s", display_url(database_url))
+    prune = partial(prune_forwards, engine, retention_days=settings.forward_retention_days)
     try:
-        await forwarder.run(stop)
+        # The first prune a minute after the start: a restart loop does not repeat it.
+        async with periodically(
+            prune, what="prune settled forwards", every_s=PRUNE_EVERY_S, first_after_s=60
+        ):
+            await forwarder.run(stop)
     finally:
         await engine.dispose()
     logger.info("forwarder stopped after %s deliveries", forwarder.delivered)

@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     # Loopback destinations are refused like private ones, unless this is on (tests, a
     # receiver on one's own machine). Private, link-local and metadata addresses always are.
     forward_allow_loopback: bool = False
+    # Settled forwards (delivered or dead) are deleted with their attempts this many days after
+    # they were settled: the outbox and its attempt log would otherwise grow without bound.
+    forward_retention_days: int = Field(default=90, ge=1, le=3_650)
 
 
 def ingestion_url(settings: Settings) -> str:
