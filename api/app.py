@@ -9,7 +9,11 @@ from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.exceptions import LitestarDeprecationWarning, TooManyRequestsException
+from litestar.exceptions import (
+    HTTPException,
+    LitestarDeprecationWarning,
+    TooManyRequestsException,
+)
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.stores.memory import MemoryStore
 
@@ -17,7 +21,7 @@ from api.auth import KeyDirectory, KeyUsage
 from api.compiled.reads import CompiledReads
 from api.dashboard import dashboard_page, dashboard_routes
 from api.graphiql import graphiql_assets, serve_graphiql
-from api.http import graphql_controller, server_error
+from api.http import graphql_controller, http_refusal, server_error
 from api.live.feed import LiveFeed
 from api.outage import DatabaseOutage
 from api.ratelimit import STORE as RATE_LIMIT_STORE
@@ -26,6 +30,9 @@ from api.schema import build_schema
 from models.database import database_lifespan, driver_dsn, provide_session
 from models.embedded import database_url
 from models.health import health
+from models.instruments import instrument
+from models.logs import litestar_logging
+from models.metrics import metrics, pool_metrics
 from models.settings import Settings, get_settings
 
 # strawberry's controller still relies on inferred dependencies (deprecated in Litestar 2.x).
@@ -67,9 +74,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         queue_size=settings.live_feed_queue_size,
         max_subscribers=settings.live_feed_max_subscribers,
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             health,
+            metrics,
             controller,
             dashboard_page,
             *dashboard_routes(),
@@ -87,6 +95,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         lifespan=[
             database_lifespan("clicktrail-api"),
+            pool_metrics,
             live_feed.lifespan,
             *([forget_expired_windows(rate_limit_store)] if rate_limit else []),
             _frozen_startup_objects,
@@ -95,6 +104,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[rate_limit_config(rate_limit).middleware] if rate_limit else [],
         stores={RATE_LIMIT_STORE: rate_limit_store},
         exception_handlers={
+            HTTPException: http_refusal,
             TooManyRequestsException: too_many_requests,
             HTTP_500_INTERNAL_SERVER_ERROR: server_error,
         },
@@ -103,8 +113,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             allow_methods=["GET", "POST"],
             # A wildcard would not cover Authorization (Fetch standard): name it.
             allow_headers=["Authorization", "Content-Type"],
-            expose_headers=["Retry-After", "RateLimit-Limit", "RateLimit-Remaining"],
+            expose_headers=[
+                "Retry-After",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "X-Request-ID",
+            ],
         )
         if settings.cors_origins
         else None,
+        logging_config=litestar_logging(settings),
     )
+    return instrument(app, access_log=settings.api_access_log)

@@ -27,6 +27,7 @@ from cross_web import AsyncHTTPRequestAdapter, HTTPException, LitestarRequestAda
 from litestar import MediaType, Request, Response
 from litestar.background_tasks import BackgroundTasks
 from litestar.di import Provide
+from litestar.exceptions import HTTPException as LitestarHTTPException
 from litestar.exceptions import NotAuthorizedException
 from litestar.types import Dependencies
 from strawberry.exceptions import ConnectionRejectionError
@@ -52,6 +53,7 @@ from api.multipart import (
     place_file,
 )
 from api.outage import DatabaseOutage, connection_lost
+from models.logs import request_id
 
 logger = logging.getLogger(__name__)
 
@@ -184,6 +186,9 @@ def graphql_controller(
             if result.errors:
                 result.errors = [coded(error) for error in result.errors]
             response: GraphQLHTTPResponse = await super().process_result(request, result)
+            errors = response.get("errors")
+            if errors:
+                response["errors"] = [_with_request_id(error) for error in errors]
             return response
 
         def create_response(
@@ -342,10 +347,35 @@ def error_response(
     if code is None:
         code = ErrorCode.NOT_FOUND if status == HTTPStatus.NOT_FOUND else ErrorCode.BAD_REQUEST
     return Response(
-        {"errors": [{"message": message, "extensions": {"code": code}}]},
+        {"errors": [_with_request_id({"message": message, "extensions": {"code": code}})]},
         status_code=status,
         headers=headers,
         media_type=MediaType.JSON,
+    )
+
+
+def _with_request_id(error: object) -> object:
+    """The formatted error with `extensions.requestId`, the request's id in the logs. A new
+    `extensions` dict: the formatted error shares its error's, which caches may hold."""
+    rid = request_id.get()
+    if rid is None or not isinstance(error, dict):
+        return error
+    return {**error, "extensions": {**(error.get("extensions") or {}), "requestId": rid}}
+
+
+def http_refusal(
+    request: Request[Any, Any, Any], error: LitestarHTTPException
+) -> Response[dict[str, object]]:
+    """Litestar's own 4xx body (a wrong path or method, a missing API key), with the request
+    id of the log lines about it."""
+    body: dict[str, object] = {"status_code": error.status_code, "detail": error.detail}
+    if error.extra:
+        body["extra"] = error.extra
+    rid = request_id.get()
+    if rid is not None:
+        body["request_id"] = rid
+    return Response(
+        body, status_code=error.status_code, headers=error.headers, media_type=MediaType.JSON
     )
 
 

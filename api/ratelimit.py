@@ -16,6 +16,7 @@ from litestar.stores.memory import MemoryStore
 
 from api.auth import bearer_token
 from api.workspaces.credentials import hash_api_key
+from models.logs import request_id
 from models.periodic import periodically
 
 STORE = "rate_limit"
@@ -47,12 +48,16 @@ def too_many_requests(
     # The middleware tells when the key's window resets; clients know Retry-After better.
     retry_after = max(1, int(headers.get("RateLimit-Reset", "60")))
     limit = request.app.state.settings.api_rate_limit_per_minute
+    body: dict[str, object] = {
+        "status_code": exc.status_code,
+        "detail": f"this API key made more than {limit} requests in a minute; "
+        f"retry in {retry_after} s",
+    }
+    rid = request_id.get()
+    if rid is not None:
+        body["request_id"] = rid
     return Response(
-        {
-            "status_code": exc.status_code,
-            "detail": f"this API key made more than {limit} requests in a minute; "
-            f"retry in {retry_after} s",
-        },
+        body,
         status_code=exc.status_code,
         headers={**headers, "Retry-After": str(retry_after)},
         media_type=MediaType.JSON,

@@ -68,6 +68,11 @@ def cpu_times(service_pid: int) -> CpuTimes:
     return CpuTimes(service / tick, database / tick, busy / tick)
 
 
+def process_seconds(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far; 0 once it is gone."""
+    return _process_ticks(pid) / os.sysconf("SC_CLK_TCK")
+
+
 def process_tree(pid: int) -> list[int]:
     """``pid`` and its descendants (Linux /proc); empty once it is gone."""
     try:

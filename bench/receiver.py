@@ -1,12 +1,19 @@
 """A postback receiver on a real socket, for the forwarder's tests and benchmark.
 
-HTTP/1.1 with keep-alive, bodies by Content-Length (what httpx sends). What it answers depends
-on the first path segment: /ok (200), /fail (500), /hang (never answers), /redirect?to=URL
-(302 to URL), /big (a 1 MiB answer). It keeps every request it answered, and counts event ids
-(the `ev` query or body parameter) so a benchmark can tell lost and doubled deliveries.
+HTTP/1.1 with keep-alive, bodies by Content-Length (what the forwarder sends). What it answers
+depends on the first path segment: /ok (200), /fail (500), /hang (never answers),
+/redirect?to=URL (302 to URL), /big (a 1 MiB answer). It keeps every request it answered, and
+counts event ids (the `ev` query or body parameter) so a benchmark can tell lost and doubled
+deliveries.
+
+Run alone (`python -m bench.receiver --port N`, as bench/forwarding.py does, so that its CPU is
+not the benchmark's), it answers two more paths with JSON: /_stats (distinct event ids and
+requests so far) and /_arrivals (each event id's count and first arrival, Unix time).
 """
 
+import argparse
 import asyncio
+import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -115,6 +122,9 @@ class _Protocol(asyncio.Protocol):
     def _answer(self, request: Received) -> None:
         assert self._transport is not None
         kind = request.target.split("?")[0].strip("/").split("/")[0]
+        if kind in ("_stats", "_arrivals"):
+            self._send("200 OK", "Content-Type: application/json\r\n", self._report(kind))
+            return
         if kind == "hang":
             self._receiver.record(request)
             return
@@ -127,6 +137,39 @@ class _Protocol(asyncio.Protocol):
         elif kind == "big":
             body = _BIG
         self._receiver.record(request)
+        self._send(status, extra, body)
+
+    def _send(self, status: str, extra: str, body: bytes) -> None:
+        assert self._transport is not None
         self._transport.write(
             f"HTTP/1.1 {status}\r\nContent-Length: {len(body)}\r\n{extra}\r\n".encode() + body
         )
+
+    def _report(self, kind: str) -> bytes:
+        ids = self._receiver.event_ids
+        if kind == "_stats":
+            return json.dumps({"distinct": len(ids), "requests": ids.total()}).encode()
+        seen = self._receiver.first_seen
+        return json.dumps({i: [n, seen[i]] for i, n in ids.items()}).encode()
+
+
+async def serve(host: str, port: int) -> None:
+    async with Receiver(host, port, keep=False):
+        await asyncio.Event().wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="A postback receiver counting event ids.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(serve(args.host, args.port))
+    else:
+        uvloop.run(serve(args.host, args.port))
+
+
+if __name__ == "__main__":
+    main()

@@ -4,10 +4,12 @@ import argparse
 import asyncio
 import os
 import sys
+import time
 from collections.abc import Callable, Coroutine
 from contextlib import ExitStack
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from importlib.metadata import version
 from typing import Any, NoReturn
 
 from pydantic import ValidationError
@@ -21,7 +23,8 @@ from api.workspaces.service import (
     create_workspace,
     rotate_postback_secret,
 )
-from clicktrail.progress import ProgressBar
+from clicktrail.doctor import diagnose, print_findings
+from clicktrail.progress import ProgressBar, step
 from clicktrail.servers import (
     API,
     SERVICES,
@@ -30,7 +33,6 @@ from clicktrail.servers import (
     run_service,
     run_side_by_side,
 )
-from forwarder import main as forwarder_main
 from ingestion.costs.service import apply_cost_updates
 from ingestion.uploads.service import process_job
 from models.cost_requests import (
@@ -98,6 +100,9 @@ def _parser() -> argparse.ArgumentParser:
         "environment variables; without DATABASE_URL an embedded PostgreSQL keeps its data in "
         "CLICKTRAIL_DATA_DIR.",
     )
+    parser.add_argument(
+        "--version", action="version", version=f"clicktrail {version('clicktrail')}"
+    )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="migrate, then run the ingestion and GraphQL apps")
@@ -116,6 +121,13 @@ def _parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="upgrade the schema and create partitions ahead")
     migrate.set_defaults(handler=_migrate)
+
+    doctor = commands.add_parser(
+        "doctor",
+        help="check the database, schema, partitions, rollup and forward backlogs and settings; "
+        "says what to fix and exits 1 on a problem",
+    )
+    doctor.set_defaults(handler=_doctor)
 
     workspace = commands.add_parser(
         "create-workspace", help="create a workspace; prints its postback secret and admin API key"
@@ -247,6 +259,11 @@ def _serve_one(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve_forwarder(args: argparse.Namespace, settings: Settings) -> int:
+    # Imported here: the forwarder loads prometheus_client, which the services' processes must
+    # import only after their metrics folder is set (clicktrail.servers.metrics_folder), and
+    # `serve-ingestion` and `serve-api` run granian from this process.
+    from forwarder import main as forwarder_main
+
     with ExitStack() as stack:
         if not settings.database_url:
             stack.enter_context(lock_data_dir(settings.data_dir, "forwarder"))
@@ -263,10 +280,19 @@ def _graphiql_on_unless_set(settings: Settings) -> None:
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    started = time.monotonic()
     with ExitStack() as stack:
         _prepare_database(settings, stack, migrate=True)
-    print("schema is up to date")
+    print(f"schema is up to date ({time.monotonic() - started:.2f} s)")
     return 0
+
+
+def _doctor(args: argparse.Namespace, settings: Settings) -> int:
+    with ExitStack() as stack:
+        # The embedded server is started (as any command would) but the schema is left alone.
+        url = settings.database_url or stack.enter_context(start_embedded(settings.data_dir)).url
+        findings = asyncio.run(diagnose(settings, url))
+    return print_findings(findings)
 
 
 def _create_workspace(args: argparse.Namespace, settings: Settings) -> int:
@@ -346,13 +372,29 @@ def _rebuild_rollups(args: argparse.Namespace, settings: Settings) -> int:
             await session.commit()
         else:
             workspaces = [args.workspace]
-        rows = 0
+        rows, started = 0, time.monotonic()
         # One transaction per workspace: each one's writers wait only for its own recount.
-        for workspace_id in workspaces:
-            rows += await rebuild_rollups(await session.connection(), workspace_id=workspace_id)
+        for index, workspace_id in enumerate(workspaces, 1):
+            began = last = time.monotonic()
+
+            def recounted(table: str, rows: int) -> None:
+                nonlocal last
+                # The tables are the steps of one workspace's rebuild; of many, the workspaces.
+                if args.workspace is not None:
+                    step(f"{table}: {rows:,} rows", since=last)
+                last = time.monotonic()
+
+            counted = await rebuild_rollups(
+                await session.connection(), workspace_id=workspace_id, on_table=recounted
+            )
             await session.commit()
+            rows += counted
+            step(
+                f"workspace {workspace_id} ({index}/{len(workspaces)}): {counted:,} rows",
+                since=began,
+            )
         scope = "every workspace" if args.workspace is None else f"workspace {args.workspace}"
-        print(f"rollups rebuilt for {scope}: {rows} rows")
+        print(f"rollups rebuilt for {scope}: {rows:,} rows in {time.monotonic() - started:.2f} s")
 
     _run_with_session(settings, rebuild)
     return 0
@@ -554,7 +596,9 @@ def _prepare_database(settings: Settings, stack: ExitStack, *, migrate: bool) ->
         if migrate:
             engine = create_engine(url, settings, application_name="clicktrail-migrate")
             try:
-                distributed = await upgrade(engine, months_ahead=settings.partitions_ahead_months)
+                distributed = await upgrade(
+                    engine, months_ahead=settings.partitions_ahead_months, report=step
+                )
             finally:
                 await engine.dispose()
             # Once, on the migration that placed them on a Citus cluster.

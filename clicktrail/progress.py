@@ -46,3 +46,11 @@ class ProgressBar:
             f"[{'#' * filled}{'.' * (WIDTH - filled)}] {self._done:,}/{self._total:,} rows "
             f"{100 * self._done // self._total:3d}%  {rate:,.0f} rows/s"
         )
+
+
+def step(line: str, *, since: float | None = None, out: TextIO | None = None) -> None:
+    """One step of a long command, on stderr (stdout carries its results): ``line``, and the
+    seconds since ``since`` (a ``time.monotonic()``) when given."""
+    if since is not None:
+        line = f"{line} ({time.monotonic() - since:.2f} s)"
+    print(line, file=out or sys.stderr, flush=True)

@@ -3,14 +3,17 @@
 import ctypes
 import importlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
 
@@ -20,6 +23,8 @@ from granian.constants import Interfaces, TaskImpl
 from models.settings import Settings, get_settings
 
 READY_TIMEOUT_S = 60.0
+# prometheus_client's multiprocess mode reads it (not imported here: see metrics_folder).
+MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 # prctl(2): the signal a process gets when its parent dies.
 _PR_SET_PDEATHSIG = 1
 
@@ -80,22 +85,53 @@ def _worker_app(service: Service) -> object:
 
 
 def check_port_free(settings: Settings, service: Service) -> None:
-    port = service.port(settings)
+    _check_free(settings, service.port_setting, f"the {service.name} service")
+
+
+def _check_free(settings: Settings, port_setting: str, what: str) -> None:
+    port: int = getattr(settings, port_setting)
     with socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((settings.host, port))
         except OSError as exc:
-            variable = f"CLICKTRAIL_{service.port_setting.upper()}"
+            variable = f"CLICKTRAIL_{port_setting.upper()}"
             raise PortInUseError(
-                f"cannot listen on {settings.host}:{port} for the {service.name} service "
+                f"cannot listen on {settings.host}:{port} for {what} "
                 f"({exc.strerror}); free the port or set {variable}"
             ) from exc
+
+
+@contextmanager
+def metrics_folder(service: Service) -> Iterator[None]:
+    """A fresh PROMETHEUS_MULTIPROC_DIR for this run of the service, removed after it.
+
+    Every worker granian forks writes its figures there and a scrape of any worker sums them.
+    It must be set before prometheus_client is first imported: the workers import it, after
+    the fork, and this process must not have (models.metrics says why).
+    """
+    if "prometheus_client" in sys.modules:
+        raise RuntimeError(
+            "prometheus_client was imported before the metrics folder was set: the workers "
+            "would count apart (import models.metrics only from the apps)"
+        )
+    folder = tempfile.mkdtemp(prefix=f"clicktrail-metrics-{service.name}-")
+    os.environ[MULTIPROC_VARIABLE] = folder
+    try:
+        yield
+    finally:
+        os.environ.pop(MULTIPROC_VARIABLE, None)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def run_service(settings: Settings, service: Service) -> None:
     """Serve one app in the foreground until SIGINT/SIGTERM (granian handles both)."""
     check_port_free(settings, service)
+    with metrics_folder(service):
+        _serve(settings, service)
+
+
+def _serve(settings: Settings, service: Service) -> None:
     Granian(
         service.worker_app,
         factory=True,
@@ -115,7 +151,11 @@ def run_side_by_side(settings: Settings, database_url: str) -> int:
     """Run both services as child processes; stop both when either stops or on a signal."""
     for service in SERVICES.values():
         check_port_free(settings, service)
+    if settings.forwarder_metrics_port:
+        _check_free(settings, "forwarder_metrics_port", "the forwarder's metrics")
     env = {**os.environ, "CLICKTRAIL_DATABASE_URL": database_url}
+    # Each service makes its own metrics folder; the forwarder counts in its own memory.
+    env.pop(MULTIPROC_VARIABLE, None)
     # This module rather than the CLI: the child skips importing the migration machinery.
     commands = {name: ["-m", "clicktrail.servers", name] for name in SERVICES}
     commands.update({name: ["-m", module] for name, module in WORKERS.items()})

@@ -4,9 +4,14 @@ import asyncio
 import logging
 import signal
 import sys
+from functools import partial
 
+from forwarder.metrics import MetricsPortInUseError, serve_metrics
+from forwarder.retention import PRUNE_EVERY_S, prune_forwards
 from forwarder.sender import Forwarder
 from models.database import create_engine, display_url
+from models.logs import configure_logging
+from models.periodic import periodically
 from models.settings import Settings, get_settings
 
 logger = logging.getLogger("forwarder")
@@ -20,21 +25,35 @@ async def serve(settings: Settings, database_url: str) -> None:
         loop.add_signal_handler(signum, stop.set)
     forwarder = Forwarder(engine, settings)
     logger.info("forwarding conversions from %s", display_url(database_url))
+    prune = partial(prune_forwards, engine, retention_days=settings.forward_retention_days)
     try:
-        await forwarder.run(stop)
+        # The first prune a minute after the start: a restart loop does not repeat it.
+        async with periodically(
+            prune, what="prune settled forwards", every_s=PRUNE_EVERY_S, first_after_s=60
+        ):
+            await forwarder.run(stop)
     finally:
         await engine.dispose()
     logger.info("forwarder stopped after %s deliveries", forwarder.delivered)
 
 
 def run(settings: Settings, database_url: str) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_logging(settings)
+    try:
+        metrics = serve_metrics(settings)
+    except MetricsPortInUseError as error:
+        sys.exit(f"clicktrail: error: {error}")
+    if metrics is not None:
+        logger.info("metrics at http://%s:%s/metrics", *metrics.server_address[:2])
     try:
         import uvloop  # optional: not on Windows
     except ImportError:
         asyncio.run(serve(settings, database_url))
     else:
         uvloop.run(serve(settings, database_url))
+    finally:
+        if metrics is not None:
+            metrics.shutdown()
 
 
 if __name__ == "__main__":

@@ -1,16 +1,19 @@
 """A claimed forward as the request it becomes: the template filled with the event's values."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
+from operator import itemgetter
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from models.click import SUB_COUNT
+from models.click import SUB_COLUMNS
 from models.enums import ForwardMethod
-from models.forward_urls import masked, render
+from models.forward_urls import Template, masked, parsed, quoted
+from models.forwarding import MACROS
 
 _MICRO = Decimal("0.000001")
 _PERCENT = Decimal(100)
@@ -47,41 +50,46 @@ def number(value: Decimal) -> str:
     return f"{value.normalize():f}"
 
 
-def macro_values(row: asyncpg.Record) -> dict[str, str]:
+def _payout(row: asyncpg.Record) -> str:
     amount = row["amount"]
     assert isinstance(amount, Decimal)
-    values = {
-        "external_id": row["external_id"],
-        "clickid": row["click_id"],
-        "payout": number(
-            payout(
-                amount,
-                override=row["payout_override"],
-                share=row["payout_share"],
-            )
-        ),
-        "revenue": number(amount),
-        "currency": row["currency"],
-        "type": row["type_name"],
-        "txid": row["txid"],
-        "status": row["event_status"],
-        "campaign_id": row["campaign_id"],
-        "event_id": row["id"],
-        **{f"sub{n}": row[f"sub{n}"] for n in range(1, SUB_COUNT + 1)},
-    }
-    return {name: "" if value is None else str(value) for name, value in values.items()}
+    return number(payout(amount, override=row["payout_override"], share=row["payout_share"]))
+
+
+# Each macro's value from a claimed row (see forwarder.repository); only the macros a
+# template holds are computed.
+_VALUES: dict[str, Callable[[asyncpg.Record], object]] = {
+    "external_id": itemgetter("external_id"),
+    "clickid": itemgetter("click_id"),
+    "payout": _payout,
+    "revenue": lambda row: number(row["amount"]),
+    "currency": itemgetter("currency"),
+    "type": itemgetter("type_name"),
+    "txid": itemgetter("txid"),
+    "status": itemgetter("event_status"),
+    "campaign_id": itemgetter("campaign_id"),
+    "event_id": itemgetter("id"),
+    **{sub: itemgetter(sub) for sub in SUB_COLUMNS},
+}
+assert set(_VALUES) == set(MACROS), "every macro has a value"
 
 
 @lru_cache(maxsize=1_024)
-def _masked(template: str) -> str:
-    return masked(template)
+def _templates(url: str) -> tuple[Template, Template, str]:
+    """The template, as sent and as shown (secrets masked), and its destination: macros never
+    stand in the scheme, host or port, so the template's are the request's."""
+    parts = urlsplit(url)
+    return parsed(url), parsed(masked(url)), f"{parts.scheme}://{parts.netloc.lower()}"
 
 
 def message(row: asyncpg.Record) -> Message:
-    template = str(row["url"])
-    values = macro_values(row)
-    url = render(template, values)
-    shown = render(_masked(template), values)
+    template, shown, destination = _templates(str(row["url"]))
+    values = {}
+    for name in template.macros:
+        if name not in values:
+            value = _VALUES[name](row)
+            values[name] = "" if value is None else quoted(str(value))
+    url = template.fill(values)
     method = ForwardMethod(str(row["method"]))
     body = None
     if method is ForwardMethod.POST:
@@ -89,7 +97,6 @@ def message(row: asyncpg.Record) -> Message:
         body = parts.query.encode()
         # The shown URL keeps its query: it is what the body carried.
         url = urlunsplit(parts._replace(query=""))
-    parts = urlsplit(url)
     return Message(
         workspace_id=row["workspace_id"],
         forward_id=row["id"],
@@ -99,6 +106,6 @@ def message(row: asyncpg.Record) -> Message:
         method=method,
         url=url,
         body=body,
-        masked_url=shown,
-        destination=f"{parts.scheme}://{parts.netloc.lower()}",
+        masked_url=shown.fill(values),
+        destination=destination,
     )

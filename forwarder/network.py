@@ -2,25 +2,40 @@
 
 Destinations are URLs tenants type in, fetched by the server, so a template (or a redirect it
 answers with) could aim at the metadata service, the database or anything on the private
-network. The check sits in httpcore's network backend, where every connection is opened:
-the name is resolved once, every address it resolves to is checked, and the connection goes
-to the checked address (no second lookup a rebinding DNS server could answer differently).
-Redirects and keep-alive reconnects pass through the same door. TLS still verifies the host
-name, which httpcore passes on its own.
+network. Two checks in aiohttp's connector, which every connection passes (redirect hops and
+keep-alive reconnects included):
+- its resolver refuses a name if any address it resolves to is refused (a name may mix a
+  public and a private one); the connection then goes to an address so checked, with no
+  second lookup a rebinding DNS server could answer differently;
+- its socket factory, called with the very address a socket is about to connect to, refuses
+  it too: this also covers an address written in the URL, which aiohttp does not resolve.
+TLS still verifies the host name.
 """
 
-import asyncio
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
-import httpcore
+import aiohttp
+from aiohappyeyeballs import AddrInfoType
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 IPAddress = IPv4Address | IPv6Address
 
 
-class RefusedAddressError(httpcore.ConnectError):
-    """The destination resolves to an address the forwarder must not reach."""
+class RefusedAddressError(OSError):
+    """The destination is an address the forwarder must not reach."""
+
+    def __init__(self, address: IPAddress, why: str) -> None:
+        super().__init__(f"refused: {address} is {why}")
+        self.address = address
+        self.why = why
+
+    def describe(self, host: str) -> str:
+        """The refusal as the attempt log shows it, naming the host the URL gave."""
+        if host.strip("[]") == str(self.address):
+            return str(self)
+        return f"refused: {host} resolves to {self.address}, {self.why}"
 
 
 def refusal(address: IPAddress, *, allow_loopback: bool) -> str | None:
@@ -38,56 +53,50 @@ def refusal(address: IPAddress, *, allow_loopback: bool) -> str | None:
     return None
 
 
-class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's backend, connecting only to addresses ``refusal`` lets through."""
+def guarded_connector(
+    *, allow_loopback: bool, limit: int, limit_per_host: int
+) -> aiohttp.TCPConnector:
+    """aiohttp's connector with both checks, keeping connections alive 30 s."""
+    return aiohttp.TCPConnector(
+        resolver=_GuardedResolver(allow_loopback=allow_loopback),
+        socket_factory=_guarded_socket_factory(allow_loopback=allow_loopback),
+        limit=limit,
+        limit_per_host=limit_per_host,
+        keepalive_timeout=30,
+    )
 
+
+def _check(host: str, *, allow_loopback: bool) -> IPAddress:
+    # A scoped IPv6 address ("fe80::1%eth0") keeps its scope after a "%".
+    address = ip_address(host.split("%")[0])
+    why = refusal(address, allow_loopback=allow_loopback)
+    if why is not None:
+        raise RefusedAddressError(address, why)
+    return address
+
+
+class _GuardedResolver(AbstractResolver):
     def __init__(self, *, allow_loopback: bool) -> None:
-        self._inner = httpcore.AnyIOBackend()
+        self._inner = aiohttp.DefaultResolver()
         self._allow_loopback = allow_loopback
 
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        address = await self._resolve(host, port, timeout)
-        return await self._inner.connect_tcp(
-            str(address),
-            port,
-            timeout=timeout,
-            local_address=local_address,
-            socket_options=socket_options,
-        )
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        found = await self._inner.resolve(host, port, family)
+        # All of them, not only the first.
+        for result in found:
+            _check(result["host"], allow_loopback=self._allow_loopback)
+        return found
 
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise RefusedAddressError("the forwarder does not connect to unix sockets")
+    async def close(self) -> None:
+        await self._inner.close()
 
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
 
-    async def _resolve(self, host: str, port: int, limit_s: float | None) -> IPAddress:
-        try:
-            async with asyncio.timeout(limit_s):
-                found = await asyncio.get_running_loop().getaddrinfo(
-                    host, port, type=socket.SOCK_STREAM
-                )
-        except (OSError, TimeoutError) as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
-        # A scoped IPv6 address ("fe80::1%eth0") keeps its scope after a "%".
-        addresses = list(dict.fromkeys(ip_address(str(info[4][0]).split("%")[0]) for info in found))
-        if not addresses:
-            raise httpcore.ConnectError(f"{host} resolves to no address")
-        # All of them, not only the first: a name may mix a public and a private address.
-        for address in addresses:
-            why = refusal(address, allow_loopback=self._allow_loopback)
-            if why is not None:
-                raise RefusedAddressError(f"refused: {host} resolves to {address}, {why}")
-        return addresses[0]
+def _guarded_socket_factory(*, allow_loopback: bool) -> Callable[[AddrInfoType], socket.socket]:
+    def make(addr_info: AddrInfoType) -> socket.socket:
+        family, kind, proto, _, sockaddr = addr_info
+        _check(str(sockaddr[0]), allow_loopback=allow_loopback)
+        return socket.socket(family=family, type=kind, proto=proto)
+
+    return make

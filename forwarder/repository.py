@@ -139,3 +139,29 @@ async def settle(
             await conn.copy_records_to_table(
                 "forward_attempts", columns=ATTEMPT_COLUMNS, records=attempts
             )
+
+
+# A settled forward's next_attempt_at is when it was settled (its delay is 0), never before
+# it was created: created_at narrows the search to the index on (workspace_id, created_at).
+# The outer conditions are checked again on the row as it is when deleted, so a forward
+# replayed meanwhile (pending again) stays. Attempts go with it (ON DELETE CASCADE).
+_PRUNE = """
+    DELETE FROM forwards f
+    WHERE f.workspace_id = $1 AND f.state <> 'pending' AND f.next_attempt_at < $2
+        AND f.id = ANY(ARRAY(
+            SELECT id FROM forwards
+            WHERE workspace_id = $1 AND created_at < $2 AND state <> 'pending'
+                AND next_attempt_at < $2
+            LIMIT $3
+            FOR UPDATE SKIP LOCKED
+        ))
+"""
+
+
+async def prune(
+    conn: asyncpg.Connection, workspace_id: int, *, settled_before: datetime, limit: int
+) -> int:
+    """Delete up to ``limit`` forwards of a workspace settled before ``settled_before``, with
+    their attempts; how many were deleted."""
+    status = await conn.execute(_PRUNE, workspace_id, settled_before, limit)
+    return int(status.split()[-1])

@@ -20,21 +20,20 @@ per destination so a hanging source holds only its own slots (and hands its back
 import asyncio
 import logging
 import random
-import ssl
 import time
-from collections import defaultdict, deque
-from collections.abc import Callable
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import aiohttp
 import asyncpg
-import httpcore
-import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
+from yarl import URL
 
 from forwarder import repository
 from forwarder.messages import Message, message
-from forwarder.network import GuardedBackend, RefusedAddressError
+from forwarder.metrics import FORWARD_SECONDS, FORWARDS, FORWARDS_IN_FLIGHT
+from forwarder.network import RefusedAddressError, guarded_connector
 from forwarder.repository import Settled
 from models.database import DATABASE_ERRORS, driver_connection
 from models.enums import ForwardMethod, ForwardState
@@ -50,6 +49,7 @@ WORKSPACES_EVERY_S = 5.0
 MAX_ANSWER_BYTES = 64 * 1024
 ANSWER_EXCERPT_CHARS = 512
 MAX_ERROR_CHARS = 300
+MAX_REDIRECTS = 3
 # A destination that has ended no attempt for this long, with this many forwards waiting per
 # concurrency slot, hands the rest back.
 STALLED_AFTER_S = 2.0
@@ -61,41 +61,36 @@ SETTLE_GATHER_S = 0.02
 MAX_SETTLE_BATCH = 2_000
 # Answers that a retry may fix; other 3xx and 4xx say the request itself is wrong.
 _RETRYABLE = frozenset({408, 425, 429})
+# Errors a retry cannot fix: the URL (or a redirect's) is unusable.
+_PERMANENT = (
+    aiohttp.TooManyRedirects,
+    aiohttp.InvalidURL,
+    aiohttp.NonHttpUrlClientError,
+)
 USER_AGENT = "clicktrail-forwarder"
+_FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
-class GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport over a connection pool whose connections pass the SSRF guard."""
+def session(settings: Settings) -> aiohttp.ClientSession:
+    """The forwarder's HTTP client: keep-alive connections through the SSRF guard.
 
-    def __init__(
-        self, *, allow_loopback: bool, limits: httpx.Limits, verify: ssl.SSLContext
-    ) -> None:
-        super().__init__(limits=limits, verify=verify)
-        # httpx builds its pool with the default backend; the same pool, with the guard.
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=verify,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=GuardedBackend(allow_loopback=allow_loopback),
-        )
-
-
-def client(settings: Settings, verify: ssl.SSLContext | None = None) -> httpx.AsyncClient:
-    """An HTTP client of one keep-alive connection (a "lane", see _Destination)."""
-    return httpx.AsyncClient(
-        transport=GuardedTransport(
+    aiohttp rather than httpx: 80 us of CPU per request against 500 us for httpx (one httpx
+    client of one connection per lane, which was already 5x cheaper than one pool of 32),
+    measured on the same receiver, 32 requests in flight.
+    """
+    return aiohttp.ClientSession(
+        connector=guarded_connector(
             allow_loopback=settings.forward_allow_loopback,
-            limits=httpx.Limits(
-                max_connections=1, max_keepalive_connections=1, keepalive_expiry=30
-            ),
-            verify=verify or httpx.create_ssl_context(),
+            limit=settings.forward_max_in_flight,
+            # Redirect targets have no gate of their own (see _Destination): this bounds them.
+            limit_per_host=settings.forward_concurrency,
         ),
-        # Every hop of a redirect goes through the guard again.
-        follow_redirects=True,
-        max_redirects=3,
-        timeout=settings.forward_timeout_s,
+        # One whole-attempt limit, asyncio's (see Forwarder.attempt).
+        timeout=aiohttp.ClientTimeout(total=None),
+        # A cookie one tenant's destination sets must not travel with another's forwards.
+        cookie_jar=aiohttp.DummyCookieJar(),
         # Compressed answers could expand past the bound on what is read.
+        auto_decompress=False,
         headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
     )
 
@@ -122,57 +117,25 @@ class Outcome:
 
 
 class _Destination:
-    """Up to `forward_concurrency` lanes to one destination, each an httpx client of one
-    keep-alive connection, lent to one request at a time.
+    """At most `forward_concurrency` requests in flight to one destination, so a hanging
+    source holds only its own slots; and when an attempt there last ended."""
 
-    One pool for all of them cost 2.5 ms of CPU per request at 32 connections: httpcore 1.0
-    walks every connection of its pool, twice per connection, whenever a request starts or
-    ends. A lane's pool holds one, and lanes measured 0.5 ms per request, receiver included.
-    """
-
-    def __init__(self, make: Callable[[], httpx.AsyncClient], size: int) -> None:
-        self._make = make
-        self._size = size
-        self._free: list[httpx.AsyncClient] = []
-        self._made: list[httpx.AsyncClient] = []
-        self._waiters: deque[asyncio.Future[httpx.AsyncClient]] = deque()
-        # When an attempt here last ended (monotonic): a destination that answers nothing for
-        # a while hands its backlog back rather than holding the forwarder's room.
+    def __init__(self, size: int) -> None:
+        self._slots = asyncio.Semaphore(size)
+        self.waiting = 0
+        # Monotonic: a destination that answers nothing for a while hands its backlog back
+        # rather than holding the forwarder's room.
         self.last_answer = time.monotonic()
 
-    @property
-    def waiting(self) -> int:
-        return len(self._waiters)
-
-    async def acquire(self) -> httpx.AsyncClient:
-        if self._free:
-            return self._free.pop()
-        if len(self._made) < self._size:
-            lane = self._make()
-            self._made.append(lane)
-            return lane
-        future: asyncio.Future[httpx.AsyncClient] = asyncio.get_running_loop().create_future()
-        self._waiters.append(future)
+    async def acquire(self) -> None:
+        self.waiting += 1
         try:
-            return await future
-        except asyncio.CancelledError:
-            if future.done() and not future.cancelled():
-                self.release(future.result())
-            else:
-                self._waiters.remove(future)
-            raise
+            await self._slots.acquire()
+        finally:
+            self.waiting -= 1
 
-    def release(self, lane: httpx.AsyncClient) -> None:
-        while self._waiters:
-            future = self._waiters.popleft()
-            if not future.done():
-                future.set_result(lane)
-                return
-        self._free.append(lane)
-
-    async def close(self) -> None:
-        for lane in self._made:
-            await lane.aclose()
+    def release(self) -> None:
+        self._slots.release()
 
 
 @dataclass
@@ -186,11 +149,11 @@ class Forwarder:
         self._engine = engine
         self._settings = settings
         self._lease_s = settings.forward_timeout_s * 3 + 10
-        # One SSL context for every lane: loading the CA bundle took 60 ms a context.
-        verify = httpx.create_ssl_context()
         self._destinations: defaultdict[str, _Destination] = defaultdict(
-            lambda: _Destination(lambda: client(settings, verify), settings.forward_concurrency)
+            lambda: _Destination(settings.forward_concurrency)
         )
+        # Made in run(): aiohttp's session belongs to a running event loop.
+        self._session: aiohttp.ClientSession | None = None
         self._in_flight = 0
         self._room = asyncio.Event()
         self._batch = _Batch()
@@ -204,6 +167,10 @@ class Forwarder:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Forward until ``stop`` is set; then finish what was started and settle it."""
+        async with session(self._settings) as self._session:
+            await self._run(stop)
+
+    async def _run(self, stop: asyncio.Event) -> None:
         settler = asyncio.create_task(self._settle_loop())
         claimer = asyncio.create_task(self._claim_loop(stop))
         try:
@@ -220,8 +187,6 @@ class Forwarder:
                 await self._settle_once()
             settler.cancel()
             await asyncio.gather(settler, return_exceptions=True)
-            for destination in self._destinations.values():
-                await destination.close()
 
     async def _claim_loop(self, stop: asyncio.Event) -> None:
         poll_s = self._settings.forward_poll_ms / 1000
@@ -258,6 +223,7 @@ class Forwarder:
 
     def _start(self, row: asyncpg.Record) -> None:
         self._in_flight += 1
+        FORWARDS_IN_FLIGHT.set(self._in_flight)
         task = asyncio.create_task(self._deliver(row, time.monotonic()))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -277,7 +243,7 @@ class Forwarder:
         ):
             self._hand_back(msg)
             return
-        lane = await destination.acquire()
+        await destination.acquire()
         try:
             # Sent only while the claim holds with room for a whole attempt: past that, another
             # forwarder may have claimed it again.
@@ -285,42 +251,40 @@ class Forwarder:
             if self._stopping or time.monotonic() > latest:
                 self._hand_back(msg)
                 return
-            outcome = await self.attempt(msg, lane)
+            outcome = await self.attempt(msg)
         finally:
-            destination.release(lane)
+            destination.release()
         destination.last_answer = time.monotonic()
         self._settle(msg, outcome)
 
-    async def attempt(self, msg: Message, lane: httpx.AsyncClient) -> Outcome:
+    async def attempt(self, msg: Message) -> Outcome:
         """Send once; what happened, never an exception."""
+        assert self._session is not None, "attempts are made while run() runs"
         started = time.monotonic()
         status_code: int | None = None
-        answer: str | None = None
         try:
-            async with asyncio.timeout(self._settings.forward_timeout_s):
-                request = lane.build_request(
+            async with (
+                asyncio.timeout(self._settings.forward_timeout_s),
+                self._session.request(
                     msg.method.value,
-                    msg.url,
-                    content=msg.body,
-                    headers={"Content-Type": "application/x-www-form-urlencoded"}
-                    if msg.method is ForwardMethod.POST
-                    else None,
-                )
-                response = await lane.send(request, stream=True)
-                try:
-                    status_code = response.status_code
-                    answer = await _excerpt(response)
-                finally:
-                    await response.aclose()
+                    # Sent as filled: the template is percent-encoded ASCII, the values quoted.
+                    URL(msg.url, encoded=True),
+                    data=msg.body,
+                    headers=_FORM if msg.method is ForwardMethod.POST else None,
+                    max_redirects=MAX_REDIRECTS,
+                ) as response,
+            ):
+                status_code = response.status
+                answer = await _excerpt(response)
         except TimeoutError:
             return self._failed(
                 started, f"no answer within {self._settings.forward_timeout_s:g} s", True
             )
-        except httpx.HTTPError as exc:
-            refused = isinstance(exc.__cause__, RefusedAddressError)
-            permanent = refused or isinstance(
-                exc, httpx.TooManyRedirects | httpx.UnsupportedProtocol | httpx.InvalidURL
+        except aiohttp.ClientError as exc:
+            refused = isinstance(exc, aiohttp.ClientConnectorError) and isinstance(
+                exc.os_error, RefusedAddressError
             )
+            permanent = refused or isinstance(exc, _PERMANENT)
             return self._failed(started, _describe(exc), not permanent, status_code)
         latency = _ms(started)
         if 200 <= status_code < 300:
@@ -337,17 +301,19 @@ class Forwarder:
         now = datetime.now(UTC)
         attempt = msg.attempts + 1
         if outcome.delivered:
-            state, delay = ForwardState.DELIVERED, 0.0
+            state, delay, result = ForwardState.DELIVERED, 0.0, "delivered"
             self.delivered += 1
         elif outcome.retryable and attempt < self._settings.forward_max_attempts:
-            state = ForwardState.PENDING
+            state, result = ForwardState.PENDING, "failed"
             delay = backoff_s(
                 attempt,
                 base_s=self._settings.forward_backoff_base_s,
                 max_s=self._settings.forward_backoff_max_s,
             )
         else:
-            state, delay = ForwardState.DEAD, 0.0
+            state, delay, result = ForwardState.DEAD, 0.0, "dead"
+        FORWARDS.labels(result).inc()
+        FORWARD_SECONDS.observe(outcome.latency_ms / 1000)
         self._batch.settled.append(
             Settled(
                 workspace_id=msg.workspace_id,
@@ -390,6 +356,7 @@ class Forwarder:
         self._batch_ready.set()
 
     def _dead_on_arrival(self, row: asyncpg.Record, exc: Exception) -> None:
+        FORWARDS.labels("dead").inc()
         self._batch.settled.append(
             Settled(
                 workspace_id=row["workspace_id"],
@@ -432,24 +399,29 @@ class Forwarder:
             return
         self._settle_failures.recovered()
         self._in_flight -= len(settled)
+        FORWARDS_IN_FLIGHT.set(self._in_flight)
         self._room.set()
 
 
-async def _excerpt(response: httpx.Response) -> str:
-    """The start of the answer, reading at most MAX_ANSWER_BYTES of it."""
+async def _excerpt(response: aiohttp.ClientResponse) -> str:
+    """The start of the answer, reading at most MAX_ANSWER_BYTES of it (a connection left
+    with unread answer is closed, not reused)."""
     read = bytearray()
-    async for chunk in response.aiter_raw():
-        read += chunk[: MAX_ANSWER_BYTES - len(read)]
-        if len(read) >= MAX_ANSWER_BYTES:
+    while len(read) < MAX_ANSWER_BYTES:
+        chunk = await response.content.read(MAX_ANSWER_BYTES - len(read))
+        if not chunk:
             break
+        read += chunk
     text = read[: ANSWER_EXCERPT_CHARS * 4].decode("utf-8", "replace")
     return text[:ANSWER_EXCERPT_CHARS].replace("\x00", "\\x00")
 
 
-def _describe(exc: httpx.HTTPError) -> str:
-    cause = exc.__cause__
-    if isinstance(cause, RefusedAddressError):
-        return str(cause)
+def _describe(exc: aiohttp.ClientError) -> str:
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        if isinstance(exc.os_error, RefusedAddressError):
+            return exc.os_error.describe(exc.host)
+        # aiohttp's own text shows only the OS error's strerror, empty for some.
+        return f"cannot connect to {exc.host}:{exc.port}: {exc.os_error}"
     kind = type(exc).__name__
     return f"{kind}: {exc}" if str(exc) else kind
 

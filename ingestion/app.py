@@ -29,6 +29,9 @@ from ingestion.visitors import CountryResolver, warm_up
 from models.database import database_lifespan
 from models.embedded import database_url
 from models.health import health
+from models.instruments import instrument
+from models.logs import litestar_logging
+from models.metrics import metrics, pool_metrics
 from models.partitions import partition_upkeep
 from models.periodic import periodically
 from models.rollups import compact_rollups
@@ -127,7 +130,7 @@ async def _prune_fingerprints(engine: AsyncEngine, window: timedelta) -> None:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             *_with_options(
                 health,
@@ -138,16 +141,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 pixel,
             ),
             swagger_assets(),
+            metrics,
         ],
         state=State({"settings": settings, "database_url": database_url(settings)}),
         lifespan=[
             database_lifespan("clicktrail-ingestion"),
+            pool_metrics,
             partition_upkeep(),
             ingestion_lifespan,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(version("clicktrail")),
+        logging_config=litestar_logging(settings),
     )
+    return instrument(app, access_log=settings.ingestion_access_log)
 
 
 def _with_options(*handlers: HTTPRouteHandler) -> list[HTTPRouteHandler]:

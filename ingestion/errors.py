@@ -1,4 +1,4 @@
-"""One error shape for every ingestion answer: {"error": code, "detail": message}.
+"""One error shape for every ingestion answer: {"error": code, "detail": message, "request_id"}.
 
 Litestar's own refusals (no such route, a method the route does not take, a body it cannot
 read) and unexpected failures go through the same handler as the service's, so a client parses
@@ -12,6 +12,8 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException
 from litestar.types import ExceptionHandlersMap
+
+from models.logs import request_id
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +30,15 @@ class IngestionError(Exception):
 
 # Codes of Litestar's refusals where the service has its own name for them (else the status).
 _CODES = {413: "body_too_large"}
+
+
+def error_body(code: str, detail: str) -> dict[str, str]:
+    """A refusal's body; its request id lets the client's report be found in the log."""
+    body = {"error": code, "detail": detail}
+    rid = request_id.get()
+    if rid is not None:
+        body["request_id"] = rid
+    return body
 
 
 def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, str]]:
@@ -47,7 +58,7 @@ def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[
         logger.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
         code, detail, status_code = "internal_error", "an unexpected error; it is logged", 500
     return Response(
-        {"error": code, "detail": detail},
+        error_body(code, detail),
         status_code=status_code,
         media_type=MediaType.JSON,
         headers=headers,

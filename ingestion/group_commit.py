@@ -9,10 +9,12 @@ batches, and a batch's cost in the database is mostly per statement, not per row
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
 from models.failure_log import FailureLog
+from models.metrics import GROUP_COMMIT_BATCH, GROUP_COMMIT_WAIT_SECONDS, QUEUE_DEPTH
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +51,12 @@ class GroupCommit(Generic[T, R]):
         self._flusher: asyncio.Task[None] | None = None
         self._in_flight = 0
         self._failures = FailureLog(logger, f"commit {what}")
+        # When the oldest item now pending was queued (perf_counter): read once per batch,
+        # where a time per item would cost every request.
+        self._oldest_queued = 0.0
+        self._batch_sizes = GROUP_COMMIT_BATCH.labels(what)
+        self._waits = GROUP_COMMIT_WAIT_SECONDS.labels(what)
+        self._depth = QUEUE_DEPTH.labels(what)
 
     @property
     def backlog(self) -> int:
@@ -70,12 +78,16 @@ class GroupCommit(Generic[T, R]):
     async def submit(self, item: T) -> R:
         """Queue an item and return its result once its batch is committed."""
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        if not self._pending:
+            self._oldest_queued = time.perf_counter()
         self._pending.append((item, future))
         self._wake.set()
         return await future
 
     def put(self, item: T) -> None:
         """Queue an item without waiting: a crash before its batch commits loses it."""
+        if not self._pending:
+            self._oldest_queued = time.perf_counter()
         self._pending.append((item, None))
         self._wake.set()
 
@@ -86,15 +98,22 @@ class GroupCommit(Generic[T, R]):
                 await asyncio.sleep(self._linger_s)
             batch = self._pending[: self._max_batch]
             self._pending = self._pending[self._max_batch :]
+            queued_at = self._oldest_queued
             if not self._pending:
                 self._wake.clear()
+            else:
+                # Left behind by a full batch: they wait from now on (an underestimate).
+                self._oldest_queued = time.perf_counter()
             if not batch:
                 continue
+            self._depth.set(len(self._pending))
+            self._batch_sizes.observe(len(batch))
             self._in_flight += 1
             try:
                 await self._flush(batch)
             finally:
                 self._in_flight -= 1
+                self._waits.observe(time.perf_counter() - queued_at)
 
     async def _flush(self, batch: list[tuple[T, asyncio.Future[R] | None]]) -> None:
         items = [item for item, _ in batch]

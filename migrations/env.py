@@ -9,7 +9,7 @@ from sqlmodel import SQLModel
 import models  # noqa: F401 - registers every table on the metadata
 from models.database import create_engine
 from models.embedded import database_url
-from models.migrate import include_name, include_object
+from models.migrate import ON_STEP, include_name, include_object
 from models.settings import get_settings
 
 target_metadata = SQLModel.metadata
@@ -23,6 +23,7 @@ def run_migrations(connection: Connection) -> None:
         include_object=include_object,
         compare_type=True,
         compare_server_default=True,
+        on_version_apply=context.config.attributes.get(ON_STEP),
     )
     with context.begin_transaction():
         context.run_migrations()

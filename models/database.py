@@ -93,6 +93,13 @@ def decode_json(text: str) -> object:
         return json.loads(text)
 
 
+# asyncpg keeps (per connection) prepared statements of at most 15 KiB by default; a group of
+# events inserted as one multi-row VALUES list (ingestion.multirow: up to 512 rows of 15
+# values) is ~55 kB, and was parsed and planned anew by every batch: a sixth of PostgreSQL's
+# CPU per uploaded row (bench/uploads.py, 68 -> 56 us).
+MAX_CACHEABLE_STATEMENT_BYTES = 128 * 1024
+
+
 def create_engine(url: str, settings: Settings, *, application_name: str) -> AsyncEngine:
     """The app's engine: every new connection has its type codecs before its first use."""
     engine = create_async_engine(
@@ -101,6 +108,7 @@ def create_engine(url: str, settings: Settings, *, application_name: str) -> Asy
         pool_size=settings.pool_size,
         max_overflow=settings.pool_max_overflow,
         connect_args={
+            "max_cacheable_statement_size": MAX_CACHEABLE_STATEMENT_BYTES,
             "server_settings": {
                 "application_name": application_name,
                 "statement_timeout": str(settings.statement_timeout_ms),

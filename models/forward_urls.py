@@ -8,6 +8,8 @@ server sends requests.
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
 from models.click import SUB_COUNT
@@ -60,9 +62,32 @@ def url_problem(url: str) -> str | None:
     return None
 
 
-def render(url: str, values: Mapping[str, str]) -> str:
-    """The template with each macro replaced by its value, percent-encoded."""
-    return _MACRO.sub(lambda m: quote(values.get(m.group(1), ""), safe=""), url)
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A template split at its macros once, so that filling it is a join."""
+
+    # Literal text and macro names, alternating: text, name, text, ..., text.
+    pieces: tuple[str, ...]
+
+    @property
+    def macros(self) -> tuple[str, ...]:
+        return self.pieces[1::2]
+
+    def fill(self, quoted: Mapping[str, str]) -> str:
+        """The template with each macro replaced by its (already percent-encoded) value."""
+        pieces = list(self.pieces)
+        pieces[1::2] = [quoted[name] for name in self.macros]
+        return "".join(pieces)
+
+
+@lru_cache(maxsize=1_024)
+def parsed(url: str) -> Template:
+    return Template(tuple(_MACRO.split(url)))
+
+
+def quoted(value: str) -> str:
+    """A macro's value as it goes into a URL."""
+    return quote(value, safe="")
 
 
 def masked(url: str) -> str:

@@ -54,7 +54,7 @@ async def ensure_partitions(
 ) -> list[str]:
     """Create the monthly partitions from ``since`` through ``until`` that are missing."""
     await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-    existing = await _partitions(conn)
+    existing = await existing_partitions(conn)
     created = []
     month = month_start(since)
     last = month_start(until)
@@ -84,7 +84,7 @@ async def drop_partitions(conn: AsyncConnection, *, before: datetime) -> list[st
     """
     await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
     cutoff = month_start(before)
-    existing = await _partitions(conn)
+    existing = await existing_partitions(conn)
     dropped = []
     for table in ("conversion_events", "postback_log", "clicks"):
         for name in sorted(existing):
@@ -100,7 +100,7 @@ async def drop_partitions(conn: AsyncConnection, *, before: datetime) -> list[st
     return dropped
 
 
-async def _partitions(conn: AsyncConnection) -> set[str]:
+async def existing_partitions(conn: AsyncConnection) -> set[str]:
     result = await conn.execute(
         text(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "

@@ -21,7 +21,7 @@ signatures: ``rebuild_rollups`` recounts a workspace from its raw rows, and is h
 catch up after a bulk load or a zone change.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -630,7 +630,11 @@ async def _fold(conn: AsyncConnection, workspace_id: int, *, share: bool) -> int
 
 
 async def rebuild_rollups(
-    conn: AsyncConnection, *, workspace_id: int, rollups: Sequence[Rollup] = ROLLUPS
+    conn: AsyncConnection,
+    *,
+    workspace_id: int,
+    rollups: Sequence[Rollup] = ROLLUPS,
+    on_table: Callable[[str, int], None] | None = None,
 ) -> int:
     """Recount one workspace's rollups from its raw rows; returns the rollup rows written.
 
@@ -638,7 +642,8 @@ async def rebuild_rollups(
     the workspace changes its time zone (``rollups``: the daily ones). The workspace's writers
     wait until the caller's transaction ends (they share the lock this holds alone), since a
     change committed between the delete and the recount would be counted twice or not at all;
-    other workspaces' writers do not.
+    other workspaces' writers do not. ``on_table`` hears of each rollup table recounted and its
+    rows (a recount of millions of clicks takes a while).
     """
     await _advisory_lock(conn, workspace_id % LOCK_KEYS)
     # A recount of every row may take far longer than a request is allowed to.
@@ -660,7 +665,10 @@ async def rebuild_rollups(
             await conn.execute(
                 text(f"DELETE FROM {table} WHERE workspace_id = :workspace_id"), params
             )
-            written += (await conn.execute(text(recount), params)).rowcount
+            rows = (await conn.execute(text(recount), params)).rowcount
+            written += rows
+            if on_table is not None:
+                on_table(table, rows)
     return written
 
 

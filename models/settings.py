@@ -62,6 +62,17 @@ class Settings(BaseSettings):
     # Reports over raw clicks can scan millions of rows; past this they fail with a message.
     report_timeout_ms: int = Field(default=10_000, ge=100)
     partitions_ahead_months: int = Field(default=3, ge=1, le=24)
+    # Log lines as text, or one JSON object per line (for a log shipper).
+    log_format: Literal["text", "json"] = "text"
+    # A line per request (client, method, path without the query, status, time). Ingestion's
+    # is off by default: a line per click is most of the log at tracking-link volumes.
+    api_access_log: bool = True
+    ingestion_access_log: bool = False
+    # /metrics of both apps (and the forwarder's metrics port) answer only a scrape with
+    # `Authorization: Bearer <token>` when this is set.
+    metrics_token: str | None = Field(default=None, min_length=16)
+    # The forwarder's /metrics, on `host`; 0 turns it off.
+    forwarder_metrics_port: int = Field(default=8002, ge=0, le=65535)
 
     # GraphQL API limits. Introspection fields do not count towards the depth, and the
     # introspection queries of GraphiQL and Apollo stay well within the token and cost limits.
@@ -116,6 +127,9 @@ class Settings(BaseSettings):
     # Loopback destinations are refused like private ones, unless this is on (tests, a
     # receiver on one's own machine). Private, link-local and metadata addresses always are.
     forward_allow_loopback: bool = False
+    # Settled forwards (delivered or dead) are deleted with their attempts this many days after
+    # they were settled: the outbox and its attempt log would otherwise grow without bound.
+    forward_retention_days: int = Field(default=90, ge=1, le=3_650)
 
 
 def ingestion_url(settings: Settings) -> str:

@@ -10,7 +10,7 @@ from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import FromPath, Parameter
 
 from ingestion.clicks.endpoints import CLICK_COOKIE
-from ingestion.errors import IngestionError
+from ingestion.errors import IngestionError, error_body
 from ingestion.group_commit import NotCommittedError
 from ingestion.openapi import (
     PIXEL_RESPONSES,
@@ -27,6 +27,7 @@ from ingestion.postbacks.writer import PostbackWriter
 from ingestion.visitors import request_ip
 from models.database import DATABASE_ERRORS
 from models.enums import HitKind, HitOutcome
+from models.metrics import POSTBACKS
 from models.settings import Settings
 
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -146,18 +147,21 @@ async def _record(
         body_too_large=too_large,
     )
     try:
-        return await writer.record(await prepare(directory, hit))
+        outcome = await writer.record(await prepare(directory, hit))
     except (*DATABASE_ERRORS, NotCommittedError) as exc:
+        POSTBACKS.labels(kind.value, "unavailable", "unavailable").inc()
         # The workspace lookup fails before the group does; either way the pixel answers its GIF.
         # Not logged per request: the lookup or the postback writer logs the failure once.
         raise IngestionError(
             "unavailable", "the postback could not be recorded; retry", status_code=503
         ) from exc
+    POSTBACKS.labels(kind.value, outcome.outcome.value, outcome.reason).inc()
+    return outcome
 
 
 def _json(outcome: Outcome) -> Response[dict[str, object]]:
     if outcome.outcome is HitOutcome.REJECTED:
-        content: dict[str, object] = {"error": outcome.reason, "detail": outcome.detail}
+        content: dict[str, object] = {**error_body(outcome.reason, outcome.detail)}
     else:
         content = {
             "result": outcome.reason,

@@ -3,10 +3,11 @@
 A chunk of rows is one transaction: the postback service applies them as it applies a group of
 postbacks (the same checks, duplicate policies, status transitions, attribution window,
 currency conversion, event cost, rollups by the same triggers, a postback log row per row,
-kind `upload`), and the rows' outcomes and the job's counters are written in that transaction
-too, with the job's mark of the last line applied. So a row is applied exactly once: if the
-process dies mid-chunk, the chunk rolls back, mark included; whoever resumes the job (a
-restarted worker, another process, the CLI run again) starts after the mark.
+kind `upload`, the live feed's announcement in the COMMIT), and the rows' outcomes and the job's
+counters are written in that transaction too, with the job's mark of the last line applied. So
+a row is applied exactly once: if the process dies mid-chunk, the chunk rolls back, mark
+included; whoever resumes the job (a restarted worker, another process, the CLI run again)
+starts after the mark.
 
 One session works on a job at a time, holding an advisory lock for it; the server releases it
 when the session ends, so a job whose worker died is free to be taken again at once.
@@ -20,7 +21,7 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ingestion.postbacks.records import Hit, Outcome
-from ingestion.postbacks.repository import workspace_rules
+from ingestion.postbacks.repository import announcing_transaction, workspace_rules
 from ingestion.postbacks.service import Prepared, Refused, apply, prepare_known
 from ingestion.uploads import repository
 from ingestion.uploads.repository import PendingRow
@@ -56,7 +57,8 @@ async def process_job(
             return False
         try:
             while True:
-                async with conn.transaction():
+                # Its events reach the live feed as a postback's do: announced by the COMMIT.
+                async with announcing_transaction(conn) as announced:
                     after = await repository.lock_job(
                         conn, workspace_id=workspace_id, job_id=job_id
                     )
@@ -70,7 +72,9 @@ async def process_job(
                         limit=CHUNK_ROWS,
                     )
                     if rows:
-                        await _apply_rows(conn, workspace_id, job_id, rows, received_at)
+                        announced.extend(
+                            await _apply_rows(conn, workspace_id, job_id, rows, received_at)
+                        )
                     if len(rows) < CHUNK_ROWS:
                         await repository.finish(conn, workspace_id=workspace_id, job_id=job_id)
                 if rows and on_chunk is not None:
@@ -87,7 +91,7 @@ async def _apply_rows(
     job_id: int,
     rows: list[PendingRow],
     received_at: datetime,
-) -> None:
+) -> list[Outcome]:
     # Read in the chunk's transaction: settings changed meanwhile apply from the next chunk.
     rules = await workspace_rules(conn, workspace_id)
     if rules is None:
@@ -118,6 +122,7 @@ async def _apply_rows(
     await repository.record_outcomes(
         conn, workspace_id=workspace_id, job_id=job_id, rows=rows, outcomes=outcomes
     )
+    return outcomes
 
 
 class UploadWorker:

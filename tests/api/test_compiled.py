@@ -319,6 +319,8 @@ async def _both(
 ) -> bytes:
     body = {"query": case.query, "variables": case.variables, "operationName": case.operation_name}
     headers = {"Authorization": f"Bearer {key}", **({"Accept": accept} if accept else {})}
+    # One request id for both: errors carry it, and the answers are compared byte for byte.
+    headers["X-Request-ID"] = "compiled-or-not"
     answered.clear()
     compiled = await clients[0].post("/graphql", json=body, headers=headers)
     normal = await clients[1].post("/graphql", json=body, headers=headers)

@@ -1,6 +1,7 @@
 """The static query cost: how documents are costed, and how the API refuses and reports it."""
 
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 from graphql import build_schema, parse, validate
@@ -147,7 +148,12 @@ async def test_an_operation_over_the_limit_is_refused_without_running(
     assert body["data"] is None
     [error] = body["errors"]
     assert error["message"].startswith("query cost 5 is over the limit of 4")
-    assert error["extensions"] == {"code": "QUERY_TOO_COSTLY", "cost": 5, "limit": 4}
+    assert error["extensions"] == {
+        "requestId": ANY,
+        "code": "QUERY_TOO_COSTLY",
+        "cost": 5,
+        "limit": 4,
+    }
     assert body["extensions"]["cost"] == {"requested": 5, "limit": 4}
 
 

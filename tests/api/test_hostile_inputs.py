@@ -10,6 +10,7 @@ variables. The API must answer each without a 5xx, without a masked error, with 
 import time
 from collections.abc import Iterator
 from typing import Any
+from unittest.mock import ANY
 
 from graphql import (
     GraphQLEnumType,
@@ -150,7 +151,7 @@ async def test_a_click_id_past_year_9999_is_no_click(
     )
     [error] = body["errors"]
     assert error["message"] == f"clickId {far!r} is not a click id"
-    assert error["extensions"] == {"code": "INVALID_INPUT"}
+    assert error["extensions"] == {"requestId": ANY, "code": "INVALID_INPUT"}
 
 
 async def test_ids_past_bigint_in_a_filter_are_refused_with_the_value(
@@ -169,7 +170,7 @@ async def test_ids_past_bigint_in_a_filter_are_refused_with_the_value(
             assert error["message"] == (
                 f"{field} must be ids (numbers up to 2^63 - 1); got '99999999999999999999999'"
             )
-            assert error["extensions"] == {"code": "INVALID_INPUT"}
+            assert error["extensions"] == {"requestId": ANY, "code": "INVALID_INPUT"}
 
 
 async def test_a_megabyte_time_zone_is_refused(
@@ -186,7 +187,7 @@ async def test_a_megabyte_time_zone_is_refused(
     assert error["message"] == (
         f"timezone {'x' * 60!r} is not an IANA time zone such as Europe/Berlin"
     )
-    assert error["extensions"] == {"code": "INVALID_INPUT"}
+    assert error["extensions"] == {"requestId": ANY, "code": "INVALID_INPUT"}
 
 
 async def test_times_out_of_range_are_refused_where_they_broke_the_report(
@@ -205,7 +206,7 @@ async def test_times_out_of_range_are_refused_where_they_broke_the_report(
             "createdBefore must be between 1900-01-01 and 9999-01-01 (UTC); leave it out for no "
             "bound"
         )
-        assert error["extensions"] == {"code": "INVALID_INPUT"}
+        assert error["extensions"] == {"requestId": ANY, "code": "INVALID_INPUT"}
 
 
 async def test_a_nul_in_a_string_of_the_document_is_refused(
@@ -218,4 +219,4 @@ async def test_a_nul_in_a_string_of_the_document_is_refused(
     )
     [error] = body["errors"]
     assert error["message"].startswith("a string value holds a NUL character")
-    assert error["extensions"] == {"code": "INVALID_INPUT"}
+    assert error["extensions"] == {"requestId": ANY, "code": "INVALID_INPUT"}

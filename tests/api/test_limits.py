@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from unittest.mock import ANY
 
 from graphql import get_introspection_query
 from litestar import Litestar
@@ -144,7 +145,12 @@ async def test_aliases_in_a_fragment_count_each_time_it_is_spread(
         response = await client.post("/graphql", json={"query": query}, headers=auth(workspace))
     [error] = response.json()["errors"]
     assert error["message"] == "6 aliases found. Allowed: 5"
-    assert error["extensions"] == {"code": "TOO_MANY_ALIASES", "aliases": 6, "limit": 5}
+    assert error["extensions"] == {
+        "requestId": ANY,
+        "code": "TOO_MANY_ALIASES",
+        "aliases": 6,
+        "limit": 5,
+    }
 
 
 async def test_depth_counts_fragments_where_they_are_spread(
@@ -158,7 +164,12 @@ async def test_depth_counts_fragments_where_they_are_spread(
         response = await client.post("/graphql", json={"query": query}, headers=auth(workspace))
     [error] = response.json()["errors"]
     assert error["message"] == "'anonymous' exceeds maximum operation depth of 4"
-    assert error["extensions"] == {"code": "QUERY_TOO_DEEP", "depth": 5, "limit": 4}
+    assert error["extensions"] == {
+        "requestId": ANY,
+        "code": "QUERY_TOO_DEEP",
+        "depth": 5,
+        "limit": 4,
+    }
 
 
 def chain(levels: int) -> str:
@@ -181,4 +192,4 @@ async def test_a_chain_of_fragments_as_long_as_the_token_limit_allows_is_answere
     assert response.status_code == 200
     [error] = response.json()["errors"]
     assert error["message"].startswith("the document is too complex to validate")
-    assert error["extensions"] == {"code": "GRAPHQL_VALIDATION_FAILED"}
+    assert error["extensions"] == {"requestId": ANY, "code": "GRAPHQL_VALIDATION_FAILED"}

@@ -4,6 +4,7 @@ import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from unittest.mock import ANY
 
 import asyncpg
 import pytest
@@ -24,7 +25,7 @@ UNAVAILABLE = {
     "errors": [
         {
             "message": "the database is unavailable: retry in a few seconds",
-            "extensions": {"code": "DATABASE_UNAVAILABLE"},
+            "extensions": {"code": "DATABASE_UNAVAILABLE", "requestId": ANY},
         }
     ]
 }
@@ -136,12 +137,18 @@ async def test_a_failure_before_graphql_that_is_no_outage_is_a_logged_500(
     finally:
         logger.removeHandler(caplog.handler)
     assert response.status_code == 500
+    # The body and the log line name the request by the id the response carries.
+    rid = response.headers["x-request-id"]
     assert response.json() == {
         "errors": [
-            {"message": "Unexpected error.", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
+            {
+                "message": "Unexpected error.",
+                "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": rid},
+            }
         ]
     }
     [record] = {id(r): r for r in caplog.records if r.name == "api.http"}.values()
+    assert getattr(record, "request_id", None) == rid
     assert record.exc_info is not None
     assert 'relation "api_keys" does not exist' in str(record.exc_info[1])
 

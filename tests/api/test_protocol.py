@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Iterator
+from unittest.mock import ANY
 
 import pytest
 from litestar import Litestar
@@ -61,7 +62,7 @@ async def test_a_batch_is_refused(api_client: AsyncTestClient[Litestar], workspa
     assert response.status_code == 400
     [error] = response.json()["errors"]
     assert error["message"] == "batching is not enabled: send one operation per request"
-    assert error["extensions"] == {"code": "BAD_REQUEST"}
+    assert error["extensions"] == {"requestId": ANY, "code": "BAD_REQUEST"}
 
 
 def _deep(levels: int) -> bytes:
@@ -100,7 +101,7 @@ async def test_a_body_that_is_no_graphql_request_gets_a_400_with_a_graphql_error
     assert response.headers["content-type"].startswith("application/json")
     [error] = response.json()["errors"]
     assert message in error["message"]
-    assert error["extensions"] == {"code": "BAD_REQUEST"}
+    assert error["extensions"] == {"requestId": ANY, "code": "BAD_REQUEST"}
 
 
 async def test_a_body_over_a_mebibyte_gets_a_413_with_a_graphql_error(
@@ -115,7 +116,7 @@ async def test_a_body_over_a_mebibyte_gets_a_413_with_a_graphql_error(
     assert response.status_code == 413, response.text
     [error] = response.json()["errors"]
     assert error["message"] == "the body is over 1048576 bytes: send smaller variables"
-    assert error["extensions"] == {"code": "BAD_REQUEST"}
+    assert error["extensions"] == {"requestId": ANY, "code": "BAD_REQUEST"}
 
 
 @pytest.mark.parametrize(
@@ -143,7 +144,7 @@ async def test_hostile_variables_get_a_400_before_graphql_reads_them(
     assert response.status_code == 400, response.text
     [error] = response.json()["errors"]
     assert error["message"].startswith(message)
-    assert error["extensions"] == {"code": "BAD_REQUEST"}
+    assert error["extensions"] == {"requestId": ANY, "code": "BAD_REQUEST"}
 
 
 async def test_variables_of_a_get_that_are_no_json_get_a_400(
@@ -161,7 +162,7 @@ async def test_variables_of_a_get_that_are_no_json_get_a_400(
         assert response.status_code == 400, variables
         [error] = response.json()["errors"]
         assert error["message"].startswith("the variables are not JSON"), variables
-        assert error["extensions"] == {"code": "BAD_REQUEST"}
+        assert error["extensions"] == {"requestId": ANY, "code": "BAD_REQUEST"}
 
 
 async def test_two_operations_without_an_operation_name_are_refused(
@@ -174,7 +175,7 @@ async def test_two_operations_without_an_operation_name_are_refused(
     assert (
         error["message"] == "the document holds 2 operations: name the one to run in operationName"
     )
-    assert error["extensions"] == {"code": "BAD_REQUEST"}
+    assert error["extensions"] == {"requestId": ANY, "code": "BAD_REQUEST"}
     named = await api_client.post(
         "/graphql", json={"query": document, "operationName": "B"}, headers=auth(workspace)
     )
@@ -264,7 +265,7 @@ async def test_an_unexpected_error_is_masked_and_logged(
     [error] = response.json()["errors"]
     assert error["message"] == "Unexpected error."
     assert error["path"] == ["currencyRates"]
-    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
+    assert error["extensions"] == {"requestId": ANY, "code": "INTERNAL_SERVER_ERROR"}
     assert "currency_rates" not in response.text
     [record] = [r for r in strawberry_log.records if r.name == STRAWBERRY_LOGGER]
     assert record.levelno == logging.ERROR
@@ -378,6 +379,9 @@ async def test_a_request_error_is_a_400_without_data_for_graphql_response_json(
     as_json = await _post_accepting(api_client, workspace, "application/json", query, variables)
     assert as_json.status_code == 200
     assert as_json.headers["content-type"].startswith("application/json")
+    for error in body["errors"]:  # each answer names its own request
+        assert error["extensions"]["requestId"] == response.headers["x-request-id"]
+        error["extensions"]["requestId"] = as_json.headers["x-request-id"]
     assert as_json.json() == {"data": None, **body}
 
 

@@ -4,6 +4,7 @@ worker, and the job read back with uploadJob, uploadJobs and uploadResults."""
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest.mock import ANY
 
 import httpx
 import pytest
@@ -332,7 +333,7 @@ async def test_a_malformed_multipart_request_is_a_400_saying_what_to_send(
     assert response.status_code == 400, response.text
     [error] = response.json()["errors"]
     assert message in error["message"]
-    assert error["extensions"] == {"code": "BAD_REQUEST"}
+    assert error["extensions"] == {"code": "BAD_REQUEST", "requestId": ANY}
     assert await count(session, "SELECT count(*) FROM upload_jobs") == 0
 
 
@@ -357,7 +358,10 @@ async def test_a_multipart_body_that_is_no_multipart_is_a_400(
             },
         )
         assert response.status_code == 400, (content_type, body, response.text)
-        assert response.json()["errors"][0]["extensions"] == {"code": "BAD_REQUEST"}
+        assert response.json()["errors"][0]["extensions"] == {
+            "code": "BAD_REQUEST",
+            "requestId": ANY,
+        }
 
 
 async def test_a_file_value_that_is_not_a_file_is_an_input_error(

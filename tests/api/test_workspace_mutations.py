@@ -1,4 +1,5 @@
 from datetime import UTC, datetime, timedelta
+from unittest.mock import ANY
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -245,7 +246,7 @@ async def test_a_read_key_gets_a_permission_error_from_every_mutation(
     error = body["errors"][0]
     assert "read scope only" in error["message"]
     assert "admin scope" in error["message"]
-    assert error["extensions"] == {"code": "FORBIDDEN"}
+    assert error["extensions"] == {"requestId": ANY, "code": "FORBIDDEN"}
     after = await data(api_client, reader, "{ trafficSources { id } workspace { name } }")
     assert after == {"trafficSources": [], "workspace": {"name": "Acme Media"}}
 

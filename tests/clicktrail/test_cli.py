@@ -30,6 +30,7 @@ from models import ApiKey, Click
 from models.click_ids import new_click_id
 from models.partitions import ensure_partitions
 from models.postmaster import postmaster, stop_postmaster
+from tests.metrics_text import value
 
 
 def _free_port() -> int:
@@ -41,6 +42,8 @@ def _free_port() -> int:
 def _env(**overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLICKTRAIL_")}
     env.pop("DATABASE_URL", None)
+    # The forwarder's metrics port, so that runs side by side do not meet on the default.
+    env["CLICKTRAIL_FORWARDER_METRICS_PORT"] = str(_free_port())
     env.update(overrides)
     return env
 
@@ -178,6 +181,130 @@ def test_serve_runs_both_apps_until_interrupted(database_url: str, engine: Async
         _walkthrough(env)
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
+
+
+def test_serve_logs_json_lines_with_each_request_id(database_url: str):
+    ingestion, api = _free_port(), _free_port()
+    env = _env(
+        DATABASE_URL=database_url,
+        CLICKTRAIL_INGESTION_PORT=str(ingestion),
+        CLICKTRAIL_API_PORT=str(api),
+        CLICKTRAIL_LOG_FORMAT="json",
+        CLICKTRAIL_INGESTION_ACCESS_LOG="true",
+    )
+    with _serving(env) as process:
+        for port, rid in ((ingestion, "e2e-ingestion"), (api, "e2e-api")):
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/health?token=x", headers={"X-Request-ID": rid}
+            )
+            with urllib.request.urlopen(request, timeout=5) as response:
+                assert response.headers["X-Request-ID"] == rid
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+        assert process.stdout is not None
+        output = process.stdout.read()
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    access = {line["request_id"]: line for line in lines if line["logger"] == "clicktrail.access"}
+    for rid in ("e2e-ingestion", "e2e-api"):
+        assert access[rid]["http"]["route"] == "/health"
+        assert access[rid]["http"]["path"] == "/health"
+        assert access[rid]["http"]["status"] == 200
+        assert access[rid]["level"] == "INFO"
+    # The forwarder writes the same format.
+    assert any(line["logger"] == "forwarder" for line in lines)
+
+
+def _metrics(port: int, token: str | None = None) -> str:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers=headers)
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return str(response.read().decode())
+
+
+def test_serve_sums_every_workers_metrics_in_one_scrape(database_url: str, tmp_path: Path):
+    ingestion, api, forwarder = _free_port(), _free_port(), _free_port()
+    token = "metrics-token-of-the-test"
+    env = _env(
+        DATABASE_URL=database_url,
+        CLICKTRAIL_INGESTION_PORT=str(ingestion),
+        CLICKTRAIL_API_PORT=str(api),
+        CLICKTRAIL_FORWARDER_METRICS_PORT=str(forwarder),
+        CLICKTRAIL_WORKERS="2",
+        CLICKTRAIL_POOL_MIN_SIZE="3",
+        CLICKTRAIL_METRICS_TOKEN=token,
+        # Where each service's metrics folder goes, to see it made and removed.
+        TMPDIR=str(tmp_path),
+    )
+    with _serving(env) as process:
+        assert sorted(p.name.split("-")[2] for p in tmp_path.glob("clicktrail-metrics-*")) == [
+            "api",
+            "ingestion",
+        ]
+        for _ in range(20):
+            with pytest.raises(urllib.error.HTTPError) as missing:
+                _get(f"http://127.0.0.1:{ingestion}/c/no-such-campaign")
+            assert missing.value.code == 404
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            _metrics(ingestion)
+        assert refused.value.code == 401
+
+        def summed() -> bool:
+            text = _metrics(ingestion, token)
+            # Each worker opened 3 connections before serving: both workers' pools are in it.
+            idle = value(text, "clicktrail_db_pool_connections", state="idle")
+            in_use = value(text, "clicktrail_db_pool_connections", state="in_use")
+            return idle + in_use == 6
+
+        _eventually(summed)
+        for _ in range(5):  # whichever worker answers, it reports them all
+            text = _metrics(ingestion, token)
+            requests = value(
+                text,
+                "clicktrail_http_request_duration_seconds_count",
+                route="/c/{campaign_key}",
+                method="GET",
+                status="404",
+            )
+            assert requests == 20
+        assert "clicktrail_http_request_duration_seconds" in _metrics(api, token)
+        forwarded = _metrics(forwarder, token)
+        assert "clicktrail_forwards_in_flight 0.0" in forwarded
+        assert "clicktrail_http_request" not in forwarded
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    assert list(tmp_path.glob("clicktrail-metrics-*")) == []
+
+
+def test_a_taken_forwarder_metrics_port_is_reported(database_url: str):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = _env(DATABASE_URL=database_url, CLICKTRAIL_FORWARDER_METRICS_PORT=str(port))
+        alone = _run("serve-forwarder", "--no-migrate", env=env)
+        beside = _run(
+            "serve",
+            env={
+                **env,
+                "CLICKTRAIL_INGESTION_PORT": str(_free_port()),
+                "CLICKTRAIL_API_PORT": str(_free_port()),
+            },
+        )
+    for result in (alone, beside):
+        assert result.returncode == 1
+        assert f"cannot listen on 127.0.0.1:{port} for the forwarder's metrics" in result.stderr
+        assert "CLICKTRAIL_FORWARDER_METRICS_PORT" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_the_cli_leaves_prometheus_client_to_the_services():
+    # serve-ingestion and serve-api run granian in the CLI's process: had it imported
+    # prometheus_client before the metrics folder was set, the workers would count apart.
+    probe = "import sys, clicktrail.cli; print('prometheus_client' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=_env()
+    )
+    assert result.stdout.strip() == "False"
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -330,7 +457,12 @@ async def test_rebuild_rollups_recounts_a_workspace(
 
     result = _run("rebuild-rollups", "--workspace", str(ws), env=_env(DATABASE_URL=database_url))
     assert result.returncode == 0, result.stderr
-    assert f"rollups rebuilt for workspace {ws}" in result.stdout
+    assert f"rollups rebuilt for workspace {ws}: 5 rows in " in result.stdout
+    # A line per rollup table recounted, then the workspace's, each with its time.
+    steps = result.stderr.splitlines()
+    assert len(steps) == 11
+    assert steps[0].startswith("rollup_campaign_daily_clicks: 1 rows (")
+    assert steps[-1].startswith(f"workspace {ws} (1/1): 5 rows (")
     clicks = await session.execute(text("SELECT sum(clicks) FROM rollup_campaign_clicks"))
     assert clicks.scalar_one() == 1
 
@@ -423,6 +555,7 @@ async def test_rebuild_rollups_without_a_workspace_recounts_every_one(
     result = _run("rebuild-rollups", env=_env(DATABASE_URL=database_url))
     assert result.returncode == 0, result.stderr
     assert "rollups rebuilt for every workspace" in result.stdout
+    assert result.stderr.splitlines()[1].startswith(f"workspace {other.id} (2/2): 5 rows (")
     counted = await session.execute(
         text(
             "SELECT workspace_id, timezone, sum(clicks) FROM rollup_campaign_daily_clicks "

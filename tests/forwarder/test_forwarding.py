@@ -212,7 +212,7 @@ async def test_a_redirect_to_a_private_address_is_refused_for_good(
     # Refused before connecting, and not retried: a retry would be refused again.
     assert await _states(engine) == [("dead", 1)]
     [attempt] = await rows(engine, "SELECT error, status_code FROM forward_attempts")
-    assert attempt.error == "refused: 10.1.2.3 resolves to 10.1.2.3, a private address"
+    assert attempt.error == "refused: 10.1.2.3 is a private address"
     assert len(receiver.received) == 1
 
 
@@ -250,7 +250,28 @@ async def test_loopback_is_refused_unless_allowed(
     async with running(engine, forwarder_settings(settings, forward_allow_loopback=False)):
         await wait_until(lambda: _dead(engine))
     [attempt] = await rows(engine, "SELECT error FROM forward_attempts")
-    assert attempt.error == "refused: 127.0.0.1 resolves to 127.0.0.1, a loopback address"
+    assert attempt.error == "refused: 127.0.0.1 is a loopback address"
+    assert receiver.received == []
+
+
+async def test_a_name_that_resolves_to_a_refused_address_is_refused_for_good(
+    ingestion_client: Client,
+    campaign: TrackedCampaign,
+    template_for,
+    receiver: Receiver,
+    engine: AsyncEngine,
+    settings: Settings,
+):
+    await template_for(f"http://localhost:{receiver.port}/ok/?c={{clickid}}")
+    click_id = await click(ingestion_client)
+    assert (await postback(ingestion_client, campaign.secret, cid=click_id))[0] == 200
+    limits = forwarder_settings(settings, forward_allow_loopback=False, forward_max_attempts=5)
+    async with running(engine, limits):
+        await wait_until(lambda: _dead(engine))
+    assert await _states(engine) == [("dead", 1)]
+    [attempt] = await rows(engine, "SELECT error FROM forward_attempts")
+    assert attempt.error.startswith("refused: localhost resolves to ")
+    assert attempt.error.endswith(", a loopback address")
     assert receiver.received == []
 
 

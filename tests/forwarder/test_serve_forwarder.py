@@ -31,6 +31,7 @@ async def test_serve_forwarder_delivers_and_stops_on_sigterm(
         CLICKTRAIL_DATABASE_URL=database_url,
         CLICKTRAIL_FORWARD_ALLOW_LOOPBACK="true",
         CLICKTRAIL_FORWARD_POLL_MS="20",
+        CLICKTRAIL_FORWARDER_METRICS_PORT="0",
     )
     process = await asyncio.create_subprocess_exec(
         sys.executable,

@@ -7,7 +7,7 @@ from tests.ingestion.conftest import Client, TrackedCampaign
 
 def _shape(response: Any) -> tuple[int, str]:
     body = response.json()
-    assert set(body) == {"error", "detail"}, body
+    assert set(body) == {"error", "detail", "request_id"}, body
     assert body["detail"], body
     return response.status_code, body["error"]
 

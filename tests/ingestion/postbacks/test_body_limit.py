@@ -1,4 +1,5 @@
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -15,6 +16,7 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 TOO_LARGE = {
     "error": "body_too_large",
     "detail": f"the body is longer than {MAX_BODY_BYTES} bytes, the most a postback may send",
+    "request_id": ANY,
 }
 
 

@@ -3,6 +3,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 from sqlalchemy import text, update
@@ -204,6 +205,7 @@ async def test_illegal_status_change_is_refused_with_a_reason(
     assert body == {
         "error": "illegal_status_change",
         "detail": "status cannot change from declined to approved",
+        "request_id": ANY,
     }
     assert (await _events(session))[0][2] == "declined"
     assert (await _log(session))[-1] == ("rejected", "illegal_status_change", 409)

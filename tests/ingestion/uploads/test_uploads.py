@@ -16,10 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api.catalog.service import create_campaign
 from api.workspaces.service import create_workspace
+from ingestion.uploads import repository as uploads_repository
 from ingestion.uploads import service
 from ingestion.uploads.repository import LOCK_CLASS
 from ingestion.uploads.service import UploadWorker, process_job
-from models import CurrencyRate
+from models import CurrencyRate, live
 from models.database import driver_connection
 from models.enums import CostModel
 from models.upload_files import read_upload
@@ -341,3 +342,63 @@ async def _eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 1
     while not await check():
         assert time.monotonic() < deadline, "not done in time"
         await asyncio.sleep(0.05)
+
+
+async def test_uploaded_events_are_announced_to_the_live_feed_by_their_commit(
+    tmp_path: Path,
+    session: AsyncSession,
+    engine: AsyncEngine,
+    campaign: TrackedCampaign,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    ws = campaign.workspace_id
+    a = await insert_click(session, engine, campaign, NOW - timedelta(hours=3))
+    b = await insert_click(session, engine, campaign, NOW - timedelta(hours=3))
+    file = tmp_path / "live.csv"
+    file.write_text(
+        "clickid,sum,status\n"
+        f"{a},5,pending\n"  # added
+        f"{a},5,approved\n"  # updated
+        f"{a},5,approved\n"  # duplicate: nothing to announce
+        f"{b},5,\n"  # added
+        "nosuchclick,5,\n"  # rejected
+    )
+    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    listener = await asyncpg.connect(dsn)
+    heard: list[str] = []
+    await listener.add_listener(live.CHANNEL, lambda *args: heard.append(args[3]))
+    try:
+        # A chunk that fails rolls back, and its announcement with it.
+        failing = await _store(engine, ws, file)
+
+        async def fail(*args: object, **kwargs: object) -> None:
+            raise RuntimeError("the chunk fails before its commit")
+
+        with monkeypatch.context() as patched:
+            patched.setattr(uploads_repository, "record_outcomes", fail)
+            with pytest.raises(RuntimeError):
+                await process_job(
+                    engine, workspace_id=ws, job_id=failing.id, received_at=failing.created_at
+                )
+        assert await count(session, "SELECT count(*) FROM conversion_events") == 0
+        await UploadWorker(engine).run_queued()
+        rows = await session.execute(text("SELECT click_id, id FROM conversion_events"))
+        events: dict[str, int] = {row.click_id: row.id for row in rows}
+        expected = [(events[a], live.ADDED), (events[a], live.UPDATED), (events[b], live.ADDED)]
+
+        def entries() -> list[tuple[int, str]]:
+            return [
+                (entry.event_id, entry.change)
+                for payload in heard
+                for entry in live.announced(payload)
+                if entry.workspace_id == ws
+            ]
+
+        async def all_heard() -> bool:
+            return len(entries()) >= len(expected)
+
+        await _eventually(all_heard)
+        assert entries() == expected
+    finally:
+        await listener.close()
