@@ -230,7 +230,10 @@ def test_serve_sums_every_workers_metrics_in_one_scrape(database_url: str, tmp_p
         CLICKTRAIL_API_PORT=str(api),
         CLICKTRAIL_FORWARDER_METRICS_PORT=str(forwarder),
         CLICKTRAIL_WORKERS="2",
+        # A pool of exactly 3 per worker, whatever the workers' background jobs hold.
         CLICKTRAIL_POOL_MIN_SIZE="3",
+        CLICKTRAIL_POOL_SIZE="3",
+        CLICKTRAIL_POOL_MAX_OVERFLOW="0",
         CLICKTRAIL_METRICS_TOKEN=token,
         # Where each service's metrics folder goes, to see it made and removed.
         TMPDIR=str(tmp_path),
