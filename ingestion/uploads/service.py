@@ -2,7 +2,7 @@
 
 A chunk of rows is one transaction: the postback service applies them as it applies a group of
 postbacks (the same checks, duplicate policies, status transitions, attribution window,
-currency conversion, event cost, rollups by the same triggers, a postback log row per row,
+currency conversion, event cost, rollup changes written with the events, a postback log row per row,
 kind `upload`, the live feed's announcement in the COMMIT), and the rows' outcomes and the job's
 counters are written in that transaction too, with the job's mark of the last line applied. So
 a row is applied exactly once: if the process dies mid-chunk, the chunk rolls back, mark
