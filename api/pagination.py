@@ -5,10 +5,13 @@ import binascii
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
+from sqlalchemy import ColumnElement, Row, Select, tuple_
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.database import fetch_all
 from api.errors import QueryInputError
 
 DEFAULT_PAGE_SIZE = 50
@@ -59,6 +62,26 @@ class CursorScope:
 
 # Marks the cursor format; cursors of the earlier format (time|id alone) carry none.
 _VERSION = "v2"
+
+
+async def newest_first(
+    engine: AsyncEngine,
+    statement: Select[Any],
+    *,
+    time: ColumnElement[datetime],
+    id_: ColumnElement[int],
+    after: Position | None,
+    size: int,
+) -> Sequence[Row[Any]]:
+    """Up to ``size`` + 1 rows of ``statement``, newest first, after ``after``: keyset on
+    (time, id) for rows whose id is an integer."""
+    if after is not None:
+        try:
+            after_id = int(after.id)
+        except ValueError:
+            raise QueryInputError("cursor is not one this API returned") from None
+        statement = statement.where(tuple_(time, id_) < tuple_(after.time, after_id))
+    return await fetch_all(engine, statement.order_by(time.desc(), id_.desc()).limit(size + 1))
 
 
 def cursor_prefix(scope: CursorScope) -> str:

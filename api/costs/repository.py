@@ -3,12 +3,11 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, func, select, tuple_
+from sqlalchemy import ColumnElement, Row, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.database import fetch_all, fetch_count
-from api.errors import QueryInputError
-from api.pagination import Position
+from api.pagination import Position, newest_first
 from models import CostUpdate
 from models.base import table_of
 
@@ -34,14 +33,8 @@ async def page(
     """Up to ``size`` + 1 updates, newest first, after ``after``: keyset on (created_at, id)."""
     c = _UPDATES.c
     statement = select(_UPDATES).where(_condition(workspace_id, campaign_id))
-    if after is not None:
-        try:
-            after_id = int(after.id)
-        except ValueError:
-            raise QueryInputError("cursor is not one this API returned") from None
-        statement = statement.where(tuple_(c.created_at, c.id) < tuple_(after.time, after_id))
-    return await fetch_all(
-        engine, statement.order_by(c.created_at.desc(), c.id.desc()).limit(size + 1)
+    return await newest_first(
+        engine, statement, time=c.created_at, id_=c.id, after=after, size=size
     )
 
 

@@ -4,14 +4,13 @@ for loaders and resolvers (through the engine, concurrently)."""
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Result, Row, and_, delete, func, select, tuple_, update
+from sqlalchemy import ColumnElement, Result, Row, and_, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api.database import fetch_all, fetch_count
-from api.errors import QueryInputError
 from api.forwarding.filters import ForwardFilter
-from api.pagination import Position
+from api.pagination import Position, newest_first
 from api.values import bounded, checked_time, row_ids
 from models import (
     ConversionType,
@@ -139,14 +138,8 @@ async def page(
     """Up to ``size`` + 1 forwards, newest first, after ``after``: keyset on (created_at, id)."""
     c = _FORWARDS.c
     statement = select(_FORWARDS).where(_condition(workspace_id, filter_))
-    if after is not None:
-        try:
-            after_id = int(after.id)
-        except ValueError:
-            raise QueryInputError("cursor is not one this API returned") from None
-        statement = statement.where(tuple_(c.created_at, c.id) < tuple_(after.time, after_id))
-    return await fetch_all(
-        engine, statement.order_by(c.created_at.desc(), c.id.desc()).limit(size + 1)
+    return await newest_first(
+        engine, statement, time=c.created_at, id_=c.id, after=after, size=size
     )
 
 

@@ -3,12 +3,11 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, func, select, tuple_
+from sqlalchemy import ColumnElement, Row, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.database import fetch_all, fetch_count
-from api.errors import QueryInputError
-from api.pagination import Position
+from api.database import fetch_count
+from api.pagination import Position, newest_first
 from api.postback_log.filters import PostbackLogFilter
 from api.values import bounded, checked_time
 from models import PostbackLogEntry
@@ -28,14 +27,8 @@ async def page(
     """Up to ``size`` + 1 hits, newest first, after ``after``: keyset on (received_at, id)."""
     c = LOG.c
     statement = select(LOG).where(_condition(workspace_id, filter_))
-    if after is not None:
-        try:
-            after_id = int(after.id)
-        except ValueError:
-            raise QueryInputError("cursor is not one this API returned") from None
-        statement = statement.where(tuple_(c.received_at, c.id) < tuple_(after.time, after_id))
-    return await fetch_all(
-        engine, statement.order_by(c.received_at.desc(), c.id.desc()).limit(size + 1)
+    return await newest_first(
+        engine, statement, time=c.received_at, id_=c.id, after=after, size=size
     )
 
 
