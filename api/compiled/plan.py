@@ -36,7 +36,7 @@ from graphql import (
     SelectionSetNode,
 )
 
-from api.compiled import sql
+from api.compiled import report, sql
 from api.pagination import CursorScope, cursor_prefix
 
 # The root field, and the list its cursors name (api.clicks.queries).
@@ -118,8 +118,9 @@ class ClicksField:
 class Plan:
     operation: OperationDefinitionNode
     document: DocumentNode
-    # Root response keys in order: a constant (__typename) or a compiled `clicks` field.
-    roots: tuple[tuple[str, str | ClicksField], ...]
+    # Root response keys in order: a constant (__typename), a compiled `clicks` field or a
+    # `report` field (api.compiled.report).
+    roots: tuple[tuple[str, "Root"], ...]
 
 
 def compile_document(
@@ -151,16 +152,24 @@ class _Compiler:
         self.schema = schema
         self.fragments = fragments
 
-    def roots(self, selection_set: SelectionSetNode) -> tuple[tuple[str, str | ClicksField], ...]:
+    def roots(self, selection_set: SelectionSetNode) -> tuple[tuple[str, "Root"], ...]:
         query = self.schema.query_type
         assert query is not None
-        roots: list[tuple[str, str | ClicksField]] = []
+        roots: list[tuple[str, Root]] = []
         for key, nodes in self.collect(query.name, [selection_set]).items():
             name = nodes[0].name.value
             if name == "__typename":
                 roots.append((key, query.name))
             elif name == CLICKS_FIELD:
                 roots.append((key, self.clicks(key, query.fields[name], nodes)))
+            elif name == report.REPORT_FIELD:
+                try:
+                    compiled = report.compile_report(
+                        self.collect, self.fragments, key, query.fields[name], nodes
+                    )
+                except report.NotCompiled as error:
+                    raise NotCompiled(name) from error
+                roots.append((key, compiled))
             else:
                 raise NotCompiled(name)
         return tuple(roots)
@@ -189,6 +198,7 @@ class _Compiler:
         return fields
 
 
+Root = str | ClicksField | report.ReportField
 # A field's JSON value: an expression, or one written from the field's nodes.
 _Value = str | Callable[[list[FieldNode]], str]
 

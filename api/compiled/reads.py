@@ -39,6 +39,8 @@ from api.click_filter import CLICKS
 from api.clicks.queries import ClickOrder
 from api.clicks.repository import page_statement
 from api.compiled.plan import CLICKS_FIELD, ClicksField, Plan, Variant, compile_document
+from api.compiled.report import Fallback, ReportField
+from api.compiled.report import answer as answer_report
 from api.context import Context
 from api.cost import MAX_INPUT_SIZE, Cost, operation_cost
 from api.errors import QueryInputError, json_int
@@ -142,8 +144,26 @@ class CompiledReads:
                     texts[key] = await conn.fetchval(text, *params)
         except DATABASE_ERRORS:
             return None
+        answers: dict[str, object] = {}
+        for key, root in plan.roots:
+            if isinstance(root, ReportField):
+                try:
+                    answers[key] = await answer_report(
+                        root,
+                        coerced,
+                        workspace_id=workspace_id,
+                        timeout_ms=context.settings.report_timeout_ms,
+                        engine=context.engine,
+                        strawberry_schema=self.strawberry_schema,
+                    )
+                except Fallback:
+                    return None
         data = {
-            key: root if isinstance(root, str) else decode_json(texts[key])
+            key: root
+            if isinstance(root, str)
+            else answers[key]
+            if isinstance(root, ReportField)
+            else decode_json(texts[key])
             for key, root in plan.roots
         }
         extensions = {"cost": {"requested": json_int(cost.fields), "limit": self.cost_limit}}

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import strawberry
-from sqlalchemy import Row
+from asyncpg import Record
 from strawberry.scalars import JSON
 
 from api.catalog.references import load_references
@@ -31,7 +31,7 @@ from api.reports.types import (
     TimeBucket,
     TypeMetrics,
 )
-from api.selection import selection
+from api.selection import Selection, selection
 from models.rollups import MICROS
 
 # Decimal places of the rollups' integer sums (millionths), those of a stored amount.
@@ -133,7 +133,7 @@ class ReportQueries:
             order_by=order_by or (),
             having=having or (),
             first=first,
-            metrics=_selected_metrics(info),
+            metrics=selected_metrics(selection(info)),
         )
         plan = result.plan
         wanted = selection(info).names()
@@ -146,22 +146,21 @@ class ReportQueries:
         return Report(
             rows=report_rows,
             totals=_totals(result.rows),
-            total_rows=result.rows.totals.total_rows,
+            total_rows=result.rows.totals["total_rows"],
             table=_table(plan, result.rows.rows) if "table" in wanted else None,
             source=result.source,
         )
 
 
-def _selected_metrics(info: strawberry.Info[Context]) -> set[str]:
+def selected_metrics(report: Selection) -> set[str]:
     """Snake-case names of every ReportRow field the query selects, in rows or totals."""
-    report = selection(info)
     fields = report.under("rows").names() | report.under("totals").names()
     if "table" in report.names():
         fields |= set(TABLE_METRICS)
     return {re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower() for name in fields}
 
 
-def _table(plan: ReportPlan, rows: Sequence[Row[Any]]) -> ReportTable:
+def _table(plan: ReportPlan, rows: Sequence[Record]) -> ReportTable:
     """The rows as arrays, from the statement's rows: no ReportRow objects on the way."""
     columns = [
         *(["bucket"] if plan.bucket is not None else []),
@@ -169,7 +168,7 @@ def _table(plan: ReportPlan, rows: Sequence[Row[Any]]) -> ReportTable:
     ]
     table: list[list[Any]] = []
     if rows:
-        position = {name: i for i, name in enumerate(rows[0]._fields)}
+        position = {name: i for i, name in enumerate(rows[0].keys())}
         zone = ZoneInfo(plan.timezone)
         bucket = position.get("bucket")
         dimensions = [position[column] for column in plan.columns]
@@ -197,7 +196,7 @@ def _rows(plan: ReportPlan, result: ReportRows, *, by_type: bool) -> list[Report
     rows = result.rows
     if not rows:
         return []
-    position = {name: i for i, name in enumerate(rows[0]._fields)}
+    position = {name: i for i, name in enumerate(rows[0].keys())}
     zone = ZoneInfo(plan.timezone)
 
     bucket, country, device, os, browser = (
@@ -233,7 +232,7 @@ def _rows(plan: ReportPlan, result: ReportRows, *, by_type: bool) -> list[Report
 
 def _totals(result: ReportRows) -> ReportRow:
     totals = result.totals
-    position = {name: i for i, name in enumerate(totals._fields)}
+    position = {name: i for i, name in enumerate(totals.keys())}
     return ReportRow(
         bucket=None,
         country=None,
@@ -283,6 +282,12 @@ def money(micros: int) -> Decimal:
     return Decimal(micros).scaleb(-_MONEY_PLACES)
 
 
+def money_text(micros: int) -> str:
+    """``str(money(micros))``, the Decimal scalar's text, without a Decimal (5x cheaper)."""
+    whole, fraction = divmod(abs(micros), MICROS)
+    return f"{'-' if micros < 0 else ''}{whole}.{fraction:0{_MONEY_PLACES}d}"
+
+
 def _divided(dividend: int, divisor: int) -> int:
     """dividend / divisor (divisor > 0) rounded to an integer, half to even."""
     quotient, remainder = divmod(dividend, divisor)
@@ -302,7 +307,7 @@ def _type_positions(
     )
 
 
-def _by_type(row: Row[Any], types: list[tuple[str, int, int]]) -> list[TypeMetrics]:
+def _by_type(row: Record, types: list[tuple[str, int, int]]) -> list[TypeMetrics]:
     """The types with events in the group (a rollup's pending rows may net out to none)."""
     return [
         TypeMetrics(type=name, count=int(row[n]), revenue=money(int(row[a] or 0)))

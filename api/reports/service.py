@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import asyncpg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -130,7 +131,7 @@ async def count_clicks(
         count = await repository.count_clicks(engine, workspace_id=workspace_id, filter_=filter_)
     else:
         result = await _run(engine, plan, rollup, timeout_ms=timeout_ms, what="totalCount")
-        count = int(result.totals.clicks or 0)
+        count = int(result.totals["clicks"] or 0)
     REPORT_SECONDS.labels(_source(rollup)).observe(time.perf_counter() - started)
     return count
 
@@ -166,8 +167,8 @@ async def _run(
     not an unexpected (masked) error."""
     try:
         return await repository.report(engine, plan, rollup=rollup, timeout_ms=timeout_ms)
-    except DBAPIError as error:
-        if cancelled_by_timeout(error):
+    except (DBAPIError, asyncpg.QueryCanceledError) as error:
+        if isinstance(error, asyncpg.QueryCanceledError) or cancelled_by_timeout(error):
             raise QueryInputError(
                 f"{what} took longer than {timeout_ms} ms; narrow the date range or the filter"
             ) from None
