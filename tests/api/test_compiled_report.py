@@ -1,0 +1,274 @@
+"""Report documents answered by the compiled path are byte for byte the normal path's.
+
+The corpus runs on two workspaces, one with eleven days of traffic over both daylight-saving
+changes of October and November 2026 (Europe's and America's), custom conversion types, subs,
+huge and negative amounts; the other with nothing.
+"""
+
+import re
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from api.catalog.service import create_conversion_type
+from api.reports.queries import money, money_text
+from api.reports.types import ReportDimension
+from api.workspaces.service import NewWorkspace, create_workspace
+from models import Click, ConversionEvent
+from models.click_ids import new_click_id
+from models.enums import DuplicatePolicy
+from models.partitions import ensure_partitions
+from models.rollups import rebuild_rollups
+from tests.api.conftest import conversion_type_ids
+from tests.api.test_compiled import Case, _both, answered, clients  # noqa: F401
+from tests.api.test_report import _spread_traffic
+from tests.ingestion.conftest import TrackedCampaign
+
+Client = AsyncTestClient[Litestar]
+
+START = datetime(2026, 10, 23, tzinfo=UTC)
+FIGURES = (
+    "clicks uniqueClicks botClicks conversions transactions revenue cost profit roi cr epc cpa "
+    "forwarded forwardFailed"
+)
+ROW = f"""
+__typename bucket country deviceType os browser subs {{ __typename index value }} {FIGURES}
+byType {{ __typename type count revenue }}
+"""
+REFERENCES = """
+campaign { __typename id key name costModel costValue attributionWindowDays status createdAt }
+offer { __typename id name url payout currency status createdAt }
+trafficSource { __typename id name clickIdParam status createdAt }
+"""
+REPORT = f"""
+query Report($filter: ClickFilter, $groupBy: [ReportDimension!], $bucket: TimeBucket,
+             $tz: String, $attribution: ReportAttribution, $statuses: [ConversionStatus!],
+             $orderBy: [ReportOrder!], $having: [ReportCondition!], $first: Int) {{
+  report(filter: $filter, groupBy: $groupBy, timeBucket: $bucket, timezone: $tz,
+         attribution: $attribution, statuses: $statuses, orderBy: $orderBy, having: $having,
+         first: $first) {{
+    __typename source totalRows
+    rows {{ {ROW} {REFERENCES} }}
+    totals {{ {ROW} {REFERENCES} }}
+  }}
+}}
+"""
+TABLE = """
+query Table($filter: ClickFilter, $groupBy: [ReportDimension!], $bucket: TimeBucket,
+            $tz: String, $first: Int) {
+  report(filter: $filter, groupBy: $groupBy, timeBucket: $bucket, timezone: $tz, first: $first) {
+    table { __typename columns rows }
+    totalRows source
+  }
+}
+"""
+# The days of the traffic, local to Berlin (the clocks went back on 25 October).
+BERLIN = {"createdFrom": "2026-10-23T00:00:00+02:00", "createdBefore": "2026-11-04T00:00:00+01:00"}
+# Matches every click, but no rollup holds the bot flag: the raw tables.
+RAW = {"or": [{"isBot": True}, {"isBot": False}]}
+EMPTY = {"createdFrom": "2030-01-01T00:00:00Z", "createdBefore": "2030-01-04T00:00:00Z"}
+
+
+def _report(compiled: bool = True, **variables: Any) -> Case:
+    return Case(REPORT, variables, compiled=compiled)
+
+
+CORPUS = [
+    _report(),
+    _report(filter=BERLIN, bucket="DAY", tz="Europe/Berlin"),
+    _report(filter=BERLIN, groupBy=["CAMPAIGN", "COUNTRY", "SUB1"], bucket="HOUR", tz="UTC"),
+    _report(filter=BERLIN, groupBy=["OFFER"], bucket="HOUR", tz="America/New_York"),
+    _report(filter={**BERLIN, **RAW}, groupBy=["COUNTRY"], bucket="DAY", tz="America/New_York"),
+    _report(filter=BERLIN, groupBy=["DEVICE_TYPE"], bucket="WEEK", tz="Asia/Kathmandu"),
+    _report(filter=BERLIN, groupBy=["OS"], bucket="MONTH", tz="Australia/Lord_Howe"),
+    _report(filter=RAW, groupBy=["BROWSER", "SUB2", "SUB20"]),
+    _report(groupBy=["CAMPAIGN", "CAMPAIGN", "TRAFFIC_SOURCE"], attribution="CONVERSION_TIME"),
+    _report(groupBy=["COUNTRY"], statuses=[]),
+    _report(groupBy=["COUNTRY"], statuses=["DECLINED"], attribution="CONVERSION_TIME"),
+    _report(
+        groupBy=["COUNTRY", "DEVICE_TYPE"],
+        orderBy=[{"metric": "ROI", "direction": "ASC"}, {"dimension": "COUNTRY"}],
+        having=[{"metric": "CR", "comparison": "GT", "value": 10}],
+        first=2,
+    ),
+    _report(
+        filter=BERLIN,
+        groupBy=["OS"],
+        bucket="DAY",
+        orderBy=[{"bucket": True, "direction": "DESC"}, {"metric": "EPC"}],
+        having=[{"metric": "REVENUE", "comparison": "LT", "value": 1e15}],
+        first=5,
+    ),
+    # Over the cost limit (a page multiplies its selection's cost): the normal path refuses.
+    _report(compiled=False, first=10_000),
+    _report(groupBy=["SUB1"], first=1),
+    _report(filter={"countries": ["DE", "FR"], "subs": [{"index": 1, "values": ["s1"]}]}),
+    _report(filter={"campaignIds": ["0"]}, groupBy=["CAMPAIGN"]),
+    # Nothing in the range: zeros in every bucket, and no rows without buckets.
+    _report(filter=EMPTY, bucket="DAY", tz="Europe/Berlin"),
+    _report(filter=EMPTY, groupBy=["COUNTRY"]),
+    _report(having=[{"metric": "CLICKS", "comparison": "GT", "value": 1e300}]),
+    # Refused: the normal path says why.
+    _report(compiled=False, first=0),
+    _report(compiled=False, first=10_001),
+    _report(compiled=False, tz="Mars/Olympus"),
+    _report(compiled=False, orderBy=[{"dimension": "COUNTRY"}]),
+    _report(
+        compiled=False,
+        bucket="HOUR",
+        filter={"createdFrom": "2000-01-01T00:00:00Z", "createdBefore": "2026-01-01T00:00:00Z"},
+    ),
+    _report(compiled=False, filter={"subs": [{"index": 0, "values": ["x"]}]}),
+    Case(TABLE, {"filter": BERLIN, "groupBy": ["SUB1", "COUNTRY"], "bucket": "DAY", "tz": "UTC"}),
+    Case(TABLE, {"groupBy": ["CAMPAIGN", "OFFER", "TRAFFIC_SOURCE"], "first": 3}),
+    Case(TABLE, {"filter": EMPTY}),
+    Case(TABLE, {"filter": RAW, "groupBy": ["SUB1", "BROWSER"], "bucket": "HOUR", "first": 10_000}),
+    Case(
+        """
+        fragment F on ReportRow { c: clicks roi ... on ReportRow { cpa } }
+        query Named { r: report(groupBy: [CAMPAIGN]) {
+          a: rows { ...F campaign { n: name __typename } }
+          b: rows { cost campaign { id } }
+          totals { ...F campaign { name } }
+          __typename
+          t: table { rows }
+        } }
+        query Other { report { totals { clicks } } }
+        """,
+        operation_name="Named",
+    ),
+    Case("{ report { totals { byType { type count revenue } } } }"),
+    Case("{ report(groupBy: [SUB3]) { rows { subs { value } } } }"),
+    Case("{ __typename clicks(first: 2) { nodes { id } } report { totals { clicks } } }"),
+    # What the compiled path leaves alone.
+    Case("{ report { rows { campaign { trafficSource { name } } } } }", compiled=False),
+    Case("{ report { rows @include(if: true) { clicks } } }", compiled=False),
+    Case("{ report { totals { clicks } } clicks { totalCount } }", compiled=False),
+]
+CORPUS += [
+    _report(filter=BERLIN, groupBy=[dimension.name], bucket="DAY", tz="Europe/Berlin")
+    for dimension in ReportDimension
+]
+
+
+@pytest.fixture
+async def reported(
+    session: AsyncSession, engine: AsyncEngine, campaign: TrackedCampaign
+) -> TrackedCampaign:
+    """Eleven days of spread traffic, and clicks with subs, browsers, custom events."""
+    await _spread_traffic(session, engine, campaign, START)
+    ws = campaign.workspace_id
+    async with engine.begin() as conn:
+        await ensure_partitions(conn, since=START, until=START + timedelta(days=12))
+    for name, counts_as_conversion, counts_in_revenue in (
+        ("signup", True, False),
+        ("upsell", False, True),
+    ):
+        await create_conversion_type(
+            session,
+            workspace_id=ws,
+            name=name,
+            counts_as_conversion=counts_as_conversion,
+            counts_in_revenue=counts_in_revenue,
+            duplicate_policy=DuplicatePolicy.IGNORE,
+        )
+    types = await conversion_type_ids(session, ws)
+    clicks, events = [], []
+    for n in range(30):
+        click_id, created_at = new_click_id(START + timedelta(hours=9 * n, minutes=n))
+        clicks.append(
+            {
+                "workspace_id": ws,
+                "created_at": created_at,
+                "id": click_id,
+                "campaign_id": campaign.campaign_id,
+                "offer_id": campaign.offer_id,
+                "traffic_source_id": campaign.source_id,
+                "country": ["DE", "FR", None][n % 3],
+                "browser": ["Chrome", "Firefox"][n % 2],
+                "sub1": f"s{n % 4}",
+                "sub2": None if n % 5 else "x",
+                "sub20": "last" if n % 7 == 0 else None,
+                "cost": Decimal("0.000001") * n,
+            }
+        )
+        type_name, amount = [
+            ("signup", "3"),
+            ("upsell", "999999999999.999999"),
+            ("conversion", "-1"),
+            ("transaction", "0.000001"),
+        ][n % 4]
+        events.append(
+            {
+                "workspace_id": ws,
+                "click_created_at": created_at,
+                "click_id": click_id,
+                "type_id": types[type_name],
+                "txid": f"t{n}",
+                "dedup_txid": f"t{n}",
+                "status": ["approved", "pending", "declined"][n % 3],
+                "amount": Decimal(amount),
+                "cost": Decimal("0.333333"),
+                "created_at": created_at + timedelta(days=n % 3),
+            }
+        )
+    await session.execute(insert(Click), clicks)
+    await session.execute(insert(ConversionEvent), events)
+    await session.commit()
+    # Hand-made rows reach the rollups by a rebuild.
+    async with engine.begin() as conn:
+        await rebuild_rollups(conn, workspace_id=ws)
+    return campaign
+
+
+@pytest.mark.parametrize("case", CORPUS, ids=[str(n) for n in range(len(CORPUS))])
+async def test_report_documents_answer_as_on_the_normal_path(
+    reported: TrackedCampaign,
+    session: AsyncSession,
+    clients: tuple[Client, Client],  # noqa: F811
+    answered: list[bool],  # noqa: F811
+    case: Case,
+):
+    content = await _both(clients, reported.workspace.admin_api_key, case, answered)
+    if case.compiled:
+        assert b'"errors"' not in content
+    # Tenants are walls: another workspace's answers hold none of this one's figures.
+    other: NewWorkspace = await create_workspace(session, name="Other")
+    await session.commit()
+    content = await _both(clients, other.admin_api_key, case, answered)
+    if case.compiled:
+        assert not re.search(rb'"(clicks|conversions|transactions)":[1-9]', content), content
+        assert set(re.findall(rb'"-?[0-9]+\.[0-9]{6}"', content)) <= {b'"0.000000"'}, content
+
+
+async def test_the_corpus_has_figures_to_compare(
+    reported: TrackedCampaign,
+    clients: tuple[Client, Client],  # noqa: F811
+    answered: list[bool],  # noqa: F811
+):
+    """The comparison is worth something only if the answers hold what they should."""
+    content = await _both(clients, reported.workspace.admin_api_key, CORPUS[1], answered)
+    report = msgspec.json.decode(content)["data"]["report"]
+    # Twelve Berlin days, 23 October to 3 November, each a row.
+    assert len(report["rows"]) == 12
+    assert report["rows"][2]["bucket"] == "2026-10-25T00:00:00+02:00"
+    assert report["rows"][3]["bucket"] == "2026-10-26T00:00:00+01:00"
+    totals = report["totals"]
+    assert totals["clicks"] == 430
+    assert {t["type"] for t in totals["byType"]} >= {"signup", "upsell"}
+    assert isinstance(totals["roi"], float)
+
+
+@pytest.mark.parametrize(
+    "micros",
+    [0, 1, -1, 5, -5, 999_999, 1_000_000, -1_000_000, 123_456_789, -(10**30) - 7, 10**40 + 1],
+)
+def test_money_text_is_the_decimal_scalar_text(micros: int):
+    assert money_text(micros) == str(money(micros))
