@@ -236,21 +236,19 @@ def _rollup_tables() -> list[str]:
     ]
 
 
-async def _mint_api_key(engine: AsyncEngine, workspace_id: int) -> str:
+async def _mint_api_key(engine: AsyncEngine, workspace_id: int, name: str = BENCH_KEY_NAME) -> str:
     """A read key for this run (only hashes are stored), replacing the previous run's."""
     key = new_api_key()
     async with async_sessionmaker(engine)() as session:
         await session.execute(
-            delete(ApiKey).where(
-                col(ApiKey.workspace_id) == workspace_id, col(ApiKey.name) == BENCH_KEY_NAME
-            )
+            delete(ApiKey).where(col(ApiKey.workspace_id) == workspace_id, col(ApiKey.name) == name)
         )
         session.add(ApiKeyHash(secret_hash=key.secret_hash, workspace_id=workspace_id))
         await session.flush()
         session.add(
             ApiKey(
                 workspace_id=workspace_id,
-                name=BENCH_KEY_NAME,
+                name=name,
                 prefix=key.prefix,
                 secret_hash=key.secret_hash,
                 scopes=[ApiScope.READ.value],
@@ -273,11 +271,18 @@ def _asyncpg_dsn(url: str) -> str:
 
 @asynccontextmanager
 async def api_server(
-    url: str, workers: int, log: IO[bytes], settings: dict[str, str] | None = None
+    url: str,
+    workers: int,
+    log: IO[bytes],
+    settings: dict[str, str] | None = None,
+    *,
+    tree: Path = REPO,
+    started: Callable[[int], None] | None = None,
 ) -> AsyncIterator[str]:
     """`clicktrail serve-api` in the background until the block ends; yields its base URL.
 
-    ``settings``: more environment variables for it (CLICKTRAIL_...)."""
+    ``settings``: more environment variables for it (CLICKTRAIL_...); ``tree``: the source
+    tree it runs (another checkout, to compare with); ``started`` is told its process id."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update(
@@ -291,13 +296,15 @@ async def api_server(
     async with background(
         "serve-api",
         [sys.executable, "-m", "clicktrail", "serve-api", "--no-migrate"],
-        cwd=REPO,
+        cwd=tree,
         env=env,
         log=log,
         ready=lambda client: client.get(f"{base}/health"),
         # granian stops its workers and the pool on SIGINT, as on a Ctrl+C.
         stop_signal=signal.SIGINT,
-    ):
+    ) as process:
+        if started is not None:
+            started(process.pid)
         print(f"api ready at {base} ({workers} worker(s))", flush=True)
         yield base
 

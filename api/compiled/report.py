@@ -15,8 +15,9 @@ tests/api/test_compiled_report.py runs a corpus of report documents through both
 """
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -274,16 +275,11 @@ def _report(
         elif name == "source":
             out[field.key] = result.source
         elif name == "totalRows":
-            out[field.key] = _checked(int(rows.totals["total_rows"]))
+            out[field.key] = _checked([int(rows.totals["total_rows"])])[0]
         elif name == "rows":
-            if not rows.rows:
-                out[field.key] = []
-                continue
-            write = _row_writer(field.children, result, rows.rows[0], references, totals=False)
-            out[field.key] = [write(row) for row in rows.rows]
+            out[field.key] = _rows(field.children, result, rows.rows, references, totals=False)
         elif name == "totals":
-            write = _row_writer(field.children, result, rows.totals, {}, totals=True)
-            out[field.key] = write(rows.totals)
+            out[field.key] = _rows(field.children, result, [rows.totals], {}, totals=True)[0]
         else:  # table
             table = _table(result.plan, rows.rows)
             out[field.key] = {
@@ -295,123 +291,117 @@ def _report(
     return out
 
 
-def _checked(value: int) -> int:
-    """An Int GraphQL can answer with; the normal path reports the others."""
-    if not _MIN_INT <= value <= _MAX_INT:
+def _checked(values: list[int]) -> list[int]:
+    """Ints GraphQL can answer with; the normal path reports the others."""
+    if values and not (min(values) >= _MIN_INT and max(values) <= _MAX_INT):
         raise Fallback
-    return value
+    return values
 
 
-def _row_writer(
+def _rows(
     selection: tuple[Selected, ...],
     result: ReportResult,
-    first: Record,
+    records: Sequence[Record],
     references: dict[str, dict[int, object]],
     *,
     totals: bool,
-) -> Callable[[Record], dict[str, object]]:
-    """The function writing a row's selected fields (``totals``: the totals row's)."""
-    position = {name: i for i, name in enumerate(first.keys())}
+) -> list[dict[str, object]]:
+    """The selected fields of each row (``totals``: of the totals row), written a column at a
+    time: a list comprehension per field costs a tenth of a function call per field and row."""
+    if not records:
+        return []
+    position = {name: i for i, name in enumerate(records[0].keys())}
     plan = result.plan
+    n = len(records)
+    sums: dict[str, list[int]] = {}
 
-    def total(name: str) -> Callable[[Record], int]:
-        i = position.get(name)
-        if i is None:
-            return lambda _row: 0
-        return lambda row: int(row[i] or 0)
+    def total(name: str) -> list[int]:
+        column = sums.get(name)
+        if column is None:
+            i = position.get(name)
+            column = [0] * n if i is None else [int(r[i] or 0) for r in records]
+            sums[name] = column
+        return column
 
-    clicks, conversions = total("clicks"), total("conversions")
-    revenue, cost = total("revenue"), total("cost")
+    def derived(name: str) -> list[object]:
+        if name == "revenue" or name == "cost":
+            return [money_text(v) for v in total(name)]
+        revenue, cost = total("revenue"), total("cost")
+        clicks, conversions = total("clicks"), total("conversions")
+        if name == "profit":
+            return [money_text(r - c) for r, c in zip(revenue, cost, strict=True)]
+        if name == "roi":
+            return [(r - c) * 100 / c if c else None for r, c in zip(revenue, cost, strict=True)]
+        if name == "cr":
+            return [v * 100 / k if k else None for v, k in zip(conversions, clicks, strict=True)]
+        if name == "epc":
+            return [
+                money_text(_divided(r, k)) if k else None
+                for r, k in zip(revenue, clicks, strict=True)
+            ]
+        return [  # cpa
+            money_text(_divided(c, v)) if v else None
+            for c, v in zip(cost, conversions, strict=True)
+        ]
 
-    def roi(row: Record) -> object:
-        c = cost(row)
-        return (revenue(row) - c) * 100 / c if c else None
-
-    def cr(row: Record) -> object:
-        n = clicks(row)
-        return conversions(row) * 100 / n if n else None
-
-    def epc(row: Record) -> object:
-        n = clicks(row)
-        return money_text(_divided(revenue(row), n)) if n else None
-
-    def cpa(row: Record) -> object:
-        n = conversions(row)
-        return money_text(_divided(cost(row), n)) if n else None
-
-    derived: dict[str, Get] = {
-        "revenue": lambda row: money_text(revenue(row)),
-        "cost": lambda row: money_text(cost(row)),
-        "profit": lambda row: money_text(revenue(row) - cost(row)),
-        "roi": roi,
-        "cr": cr,
-        "epc": epc,
-        "cpa": cpa,
-    }
-    zone = ZoneInfo(plan.timezone)
-    parts: list[tuple[str, Get]] = []
+    keys: list[str] = []
+    columns: list[Sequence[object]] = []
     for field in selection:
         name = field.name
-        get: Get
+        keys.append(field.key)
+        column: Sequence[object]
         if name == "__typename":
-            get = _constant("ReportRow")
+            column = ["ReportRow"] * n
         elif name in _COUNTS:
-            get = _count(total(_COUNTS[name]))
-        elif name in derived:
-            get = derived[name]
+            column = _checked(total(_COUNTS[name]))
+        elif name in _DERIVED:
+            column = derived(name)
+        elif name == "byType":
+            by_type = _by_type(field.children, _type_positions(result.rows.types, position))
+            column = [by_type(r) for r in records]
         elif totals:
             # The totals group nothing: dimensions and references null, no subs.
-            get = _constant([] if name == "subs" else None)
-            if name == "byType":
-                get = _by_type(field.children, _type_positions(result.rows.types, position))
+            column = [[] if name == "subs" else None] * n
         elif name == "bucket":
             i = position.get("bucket")
-            get = _constant(None) if i is None else _bucket(i, zone)
+            column = [None] * n if i is None else _buckets(records, i, ZoneInfo(plan.timezone))
         elif name in _DIMENSIONS:
             i = position.get(_DIMENSIONS[name])
-            get = _constant(None) if i is None else _column(i)
+            column = [None] * n if i is None else [r[i] for r in records]
         elif name == "subs":
             subs = [(int(m[1]), position[c]) for c in plan.columns if (m := _SUB.fullmatch(c))]
-            get = _subs(field.children, subs)
-        elif name == "byType":
-            get = _by_type(field.children, _type_positions(result.rows.types, position))
+            column = _subs(field.children, subs, records)
         else:  # a reference
             i = position.get(_REFERENCE_COLUMNS[name])
             assert field.statement is not None
             loaded = references.get(field.statement, {})
-            get = _constant(None) if i is None else _referenced(i, loaded)
-        parts.append((field.key, get))
-    return lambda row: {key: get(row) for key, get in parts}
+            column = [None] * n if i is None else [loaded.get(r[i]) for r in records]
+        columns.append(column)
+    return [dict(zip(keys, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
-def _count(total: Callable[[Record], int]) -> Get:
-    return lambda row: _checked(total(row))
+def _buckets(records: Sequence[Record], i: int, zone: ZoneInfo) -> list[str]:
+    """Bucket starts in the report's zone: a thousand rows hold a few dozen buckets."""
+    written: dict[datetime, str] = {}
+    column = []
+    for record in records:
+        start = record[i]
+        text = written.get(start)
+        if text is None:
+            text = written[start] = start.astimezone(zone).isoformat()
+        column.append(text)
+    return column
 
 
-def _constant(value: object) -> Get:
-    return lambda _row: value
-
-
-def _column(i: int) -> Get:
-    return lambda row: row[i]
-
-
-def _bucket(i: int, zone: ZoneInfo) -> Get:
-    return lambda row: row[i].astimezone(zone).isoformat()
-
-
-def _referenced(i: int, loaded: dict[int, object]) -> Get:
-    return lambda row: loaded.get(row[i])
-
-
-def _subs(selection: tuple[Selected, ...], subs: list[tuple[int, int]]) -> Get:
-    def value(field: Selected, n: int, i: int) -> Get:
+def _subs(
+    selection: tuple[Selected, ...], subs: list[tuple[int, int]], records: Sequence[Record]
+) -> list[list[dict[str, object]]]:
+    def value(field: Selected, n: int, record: Record, i: int) -> object:
         if field.name == "__typename":
-            return _constant("SubValue")
-        return _constant(n) if field.name == "index" else _column(i)
+            return "SubValue"
+        return n if field.name == "index" else record[i]
 
-    parts = [[(f.key, value(f, n, i)) for f in selection] for n, i in subs]
-    return lambda row: [{key: get(row) for key, get in sub} for sub in parts]
+    return [[{f.key: value(f, n, r, i) for f in selection} for n, i in subs] for r in records]
 
 
 def _by_type(selection: tuple[Selected, ...], types: list[tuple[str, int, int]]) -> Get:
@@ -425,7 +415,7 @@ def _by_type(selection: tuple[Selected, ...], types: list[tuple[str, int, int]])
             elif field.name == "type":
                 out[field.key] = name
             elif field.name == "count":
-                out[field.key] = _checked(int(row[n]))
+                out[field.key] = _checked([int(row[n])])[0]
             else:
                 out[field.key] = money_text(int(row[a] or 0))
         return out

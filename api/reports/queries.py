@@ -284,12 +284,14 @@ def money(micros: int) -> Decimal:
 
 
 def money_text(micros: int) -> str:
-    """``str(money(micros))``, the Decimal scalar's text, without a Decimal (5x cheaper)."""
+    """``str(money(micros))``, the Decimal scalar's text, without a Decimal (4x cheaper)."""
     if not -_EXACT < micros < _EXACT:
         # Past the Decimal context's 28 digits money() rounds, and str() writes an exponent.
         return str(money(micros))
-    whole, fraction = divmod(abs(micros), MICROS)
-    return f"{'-' if micros < 0 else ''}{whole}.{fraction:0{_MONEY_PLACES}d}"
+    if micros < 0:
+        return "-" + money_text(-micros)
+    digits = str(micros).rjust(_MONEY_PLACES + 1, "0")
+    return f"{digits[:-_MONEY_PLACES]}.{digits[-_MONEY_PLACES:]}"
 
 
 def _divided(dividend: int, divisor: int) -> int:
