@@ -39,11 +39,12 @@ from api.compiled import sql
 from api.errors import QueryInputError
 from api.reports import service
 from api.reports.queries import (
+    TABLE_METRICS,
     _divided,
-    _table,
     _type_positions,
     money_text,
     selected_metrics,
+    table_columns,
 )
 from api.reports.service import ReportResult
 from api.selection import Selection
@@ -281,11 +282,10 @@ def _report(
         elif name == "totals":
             out[field.key] = _rows(field.children, result, [rows.totals], {}, totals=True)[0]
         else:  # table
-            table = _table(result.plan, rows.rows)
             out[field.key] = {
                 f.key: "ReportTable"
                 if f.name == "__typename"
-                else (table.columns if f.name == "columns" else table.rows)
+                else (table_columns(result.plan) if f.name == "columns" else _table(result))
                 for f in field.children
             }
     return out
@@ -298,32 +298,27 @@ def _checked(values: list[int]) -> list[int]:
     return values
 
 
-def _rows(
-    selection: tuple[Selected, ...],
-    result: ReportResult,
-    records: Sequence[Record],
-    references: dict[str, dict[int, object]],
-    *,
-    totals: bool,
-) -> list[dict[str, object]]:
-    """The selected fields of each row (``totals``: of the totals row), written a column at a
-    time: a list comprehension per field costs a tenth of a function call per field and row."""
-    if not records:
-        return []
-    position = {name: i for i, name in enumerate(records[0].keys())}
-    plan = result.plan
-    n = len(records)
-    sums: dict[str, list[int]] = {}
+class _Figures:
+    """The metrics of a list of rows, a column (a list) at a time: a list comprehension per
+    column costs a tenth of a function call per field and row. The arithmetic is
+    `api.reports.queries._metrics`'s, money as the Decimal scalar's text."""
 
-    def total(name: str) -> list[int]:
-        column = sums.get(name)
+    def __init__(self, records: Sequence[Record], position: dict[str, int]) -> None:
+        self.records = records
+        self.position = position
+        self.sums: dict[str, list[int]] = {}
+
+    def total(self, name: str) -> list[int]:
+        column = self.sums.get(name)
         if column is None:
-            i = position.get(name)
-            column = [0] * n if i is None else [int(r[i] or 0) for r in records]
-            sums[name] = column
+            i = self.position.get(name)
+            records = self.records
+            column = [0] * len(records) if i is None else [int(r[i] or 0) for r in records]
+            self.sums[name] = column
         return column
 
-    def derived(name: str) -> list[object]:
+    def derived(self, name: str) -> list[object]:
+        total = self.total
         if name == "revenue" or name == "cost":
             return [money_text(v) for v in total(name)]
         revenue, cost = total("revenue"), total("cost")
@@ -339,11 +334,28 @@ def _rows(
                 money_text(_divided(r, k)) if k else None
                 for r, k in zip(revenue, clicks, strict=True)
             ]
-        return [  # cpa
+        assert name == "cpa"
+        return [
             money_text(_divided(c, v)) if v else None
             for c, v in zip(cost, conversions, strict=True)
         ]
 
+
+def _rows(
+    selection: tuple[Selected, ...],
+    result: ReportResult,
+    records: Sequence[Record],
+    references: dict[str, dict[int, object]],
+    *,
+    totals: bool,
+) -> list[dict[str, object]]:
+    """The selected fields of each row (``totals``: of the totals row)."""
+    if not records:
+        return []
+    position = {name: i for i, name in enumerate(records[0].keys())}
+    figures = _Figures(records, position)
+    plan = result.plan
+    n = len(records)
     keys: list[str] = []
     columns: list[Sequence[object]] = []
     for field in selection:
@@ -353,9 +365,9 @@ def _rows(
         if name == "__typename":
             column = ["ReportRow"] * n
         elif name in _COUNTS:
-            column = _checked(total(_COUNTS[name]))
+            column = _checked(figures.total(_COUNTS[name]))
         elif name in _DERIVED:
-            column = derived(name)
+            column = figures.derived(name)
         elif name == "byType":
             by_type = _by_type(field.children, _type_positions(result.rows.types, position))
             column = [by_type(r) for r in records]
@@ -378,6 +390,26 @@ def _rows(
             column = [None] * n if i is None else [loaded.get(r[i]) for r in records]
         columns.append(column)
     return [dict(zip(keys, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
+def _table(result: ReportResult) -> list[list[object]]:
+    """ReportTable.rows as `api.reports.queries._table` writes them (its JSON holds money as
+    Decimals, which msgspec writes as their text). No Int limit: the rows are a JSON scalar."""
+    records = result.rows.rows
+    if not records:
+        return []
+    plan = result.plan
+    position = {name: i for i, name in enumerate(records[0].keys())}
+    figures = _Figures(records, position)
+    columns: list[Sequence[object]] = []
+    if plan.bucket is not None:
+        columns.append(_buckets(records, position["bucket"], ZoneInfo(plan.timezone)))
+    for dimension in plan.columns:
+        i = position[dimension]
+        columns.append([r[i] for r in records])
+    for metric in TABLE_METRICS:
+        columns.append(figures.derived(metric) if metric in _DERIVED else figures.total(metric))
+    return [list(values) for values in zip(*columns, strict=True)]
 
 
 def _buckets(records: Sequence[Record], i: int, zone: ZoneInfo) -> list[str]:

@@ -161,12 +161,17 @@ def selected_metrics(report: Selection) -> set[str]:
     return {re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower() for name in fields}
 
 
-def _table(plan: ReportPlan, rows: Sequence[Record]) -> ReportTable:
-    """The rows as arrays, from the statement's rows: no ReportRow objects on the way."""
-    columns = [
+def table_columns(plan: ReportPlan) -> list[str]:
+    """ReportTable.columns."""
+    return [
         *(["bucket"] if plan.bucket is not None else []),
         *(_camel(column) for column in (*plan.columns, *TABLE_METRICS)),
     ]
+
+
+def _table(plan: ReportPlan, rows: Sequence[Record]) -> ReportTable:
+    """The rows as arrays, from the statement's rows: no ReportRow objects on the way."""
+    columns = table_columns(plan)
     table: list[list[Any]] = []
     if rows:
         position = {name: i for i, name in enumerate(rows[0].keys())}
