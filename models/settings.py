@@ -83,7 +83,8 @@ class Settings(BaseSettings):
     # 1,000-row page of 50-field clicks with nested lists through, not 1,000 x 1,000 rows.
     api_max_query_cost: int = Field(default=200_000, ge=1)
     # Hot read documents (pages of clicks with their events) answered by one SQL statement
-    # that builds the JSON (api/compiled), byte for byte what the normal executor answers.
+    # that builds the JSON (api/compiled), and reports' rows written without the executor;
+    # byte for byte what the normal executor answers.
     api_compiled_reads: bool = True
     # Per API key and per worker process (in memory); 0 turns the limit off.
     api_rate_limit_per_minute: int = Field(default=600, ge=0)

@@ -1,7 +1,8 @@
 """A document's `clicks` pages compiled into one SQL statement each, or None.
 
-A document compiles when it is a query whose every root field is `clicks` (or
-`__typename`) and whose every field below is plain data that `api.compiled.sql` writes:
+A document compiles when it is a query whose every root field is `clicks`, `report` (see
+`api.compiled.report`) or `__typename`, and whose every field below a `clicks` is plain data
+that `api.compiled.sql` writes:
 connection fields (nodes, edges with cursors, pageInfo), the click's columns, the plain
 fields of its campaign, offer and source, its event lists with their fields. Fragments and
 inline fragments on the selected types are followed; directives, `totalCount`, the click's
