@@ -2,6 +2,7 @@
 
 from typing import TYPE_CHECKING
 
+import msgspec
 from litestar.datastructures import Headers, State
 from litestar.di import NamedDependency
 from litestar.enums import ScopeType
@@ -36,6 +37,10 @@ class Context(BaseContext, kw_only=True):
     live_feed: "LiveFeed"
     # What a websocket's connection_init carried (api.http authenticates it).
     connection_params: dict[str, object] | None = None
+    # The refusals a report met on the compiled path (api.compiled.report), by response key:
+    # the executor answers with them instead of running the report again (a report cut off by
+    # its timeout would otherwise take twice as long).
+    report_errors: dict[str, Exception] = msgspec.field(default_factory=dict)
 
 
 async def provide_context(

@@ -155,6 +155,7 @@ class CompiledReads:
                         timeout_ms=context.settings.report_timeout_ms,
                         engine=context.engine,
                         strawberry_schema=self.strawberry_schema,
+                        refusals=context.report_errors,
                     )
                 except Fallback:
                     return None

@@ -207,8 +207,10 @@ async def answer(
     timeout_ms: int,
     engine: AsyncEngine,
     strawberry_schema: BaseSchema,
+    refusals: dict[str, Exception],
 ) -> dict[str, object]:
-    """The field's value as the normal path would answer it; Fallback otherwise."""
+    """The field's value as the normal path would answer it; Fallback otherwise, with the
+    service's refusal in ``refusals`` (for the resolver to raise rather than run it again)."""
     try:
         field = root.definition.extensions[GraphQLCoreConverter.DEFINITION_BACKREF]
         arguments = convert_arguments(
@@ -232,6 +234,12 @@ async def answer(
             first=arguments["first"],
             metrics=set(root.metrics),
         )
+    except QueryInputError as error:
+        refusals[root.key] = error
+        raise Fallback from error
+    except (GraphQLError, *DATABASE_ERRORS) as error:
+        raise Fallback from error
+    try:
         references = await _load(root, result, engine, workspace_id)
     except (GraphQLError, QueryInputError, *DATABASE_ERRORS) as error:
         raise Fallback from error

@@ -121,6 +121,9 @@ class ReportQueries:
         ] = None,
     ) -> Report:
         context = info.context
+        refused = context.report_errors.pop(str(info.path.key), None)
+        if refused is not None:
+            raise refused
         result = await service.report(
             context.engine,
             workspace_id=context.principal.workspace_id,

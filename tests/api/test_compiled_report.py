@@ -14,7 +14,7 @@ import msgspec
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api.catalog.service import create_conversion_type
@@ -26,7 +26,9 @@ from models.click_ids import new_click_id
 from models.enums import DuplicatePolicy
 from models.partitions import ensure_partitions
 from models.rollups import rebuild_rollups
-from tests.api.conftest import conversion_type_ids
+from models.settings import Settings
+from tests.api.conftest import conversion_type_ids, statements
+from tests.api.graphql import client_with
 from tests.api.test_compiled import Case, _both, answered, clients  # noqa: F401
 from tests.api.test_report import _spread_traffic
 from tests.ingestion.conftest import TrackedCampaign
@@ -272,3 +274,30 @@ async def test_the_corpus_has_figures_to_compare(
 )
 def test_money_text_is_the_decimal_scalar_text(micros: int):
     assert money_text(micros) == str(money(micros))
+
+
+async def test_a_report_cut_off_by_its_timeout_runs_once(
+    reported: TrackedCampaign,
+    settings: Settings,
+    engine: AsyncEngine,
+    answered: list[bool],  # noqa: F811
+):
+    """The compiled path leaves the refusal to the executor, which answers with it rather
+    than waiting for the timeout a second time."""
+    changes = {"api_rate_limit_per_minute": 0, "report_timeout_ms": 300}
+    case = Case("{ report { totals { clicks } } }", compiled=False)
+    async with (
+        client_with(settings, api_compiled_reads=True, **changes) as compiled,
+        client_with(settings, api_compiled_reads=False, **changes) as normal,
+        engine.connect() as blocker,
+    ):
+        # A report waiting on a lock is as slow as one scanning for minutes.
+        await blocker.execute(
+            text("LOCK TABLE rollup_campaign_daily_clicks IN ACCESS EXCLUSIVE MODE")
+        )
+        with statements(compiled.app.state.engine) as executed:
+            key = reported.workspace.admin_api_key
+            content = await _both((compiled, normal), key, case, answered)
+        await blocker.rollback()
+    assert b"the report took longer than 300 ms" in content
+    assert len([s for s in executed if "total_rows" in s]) == 1, executed
