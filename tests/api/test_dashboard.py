@@ -2,11 +2,13 @@
 socket and postbacks recorded through the real ingestion app.
 
 Every page is opened, checked for console errors and requests leaving the machine, and
-screenshotted into docs/screenshots/ (the README shows them).
+screenshotted: into a temporary folder, or with CLICKTRAIL_UPDATE_SCREENSHOTS=1 into the
+tracked docs/screenshots/ that the README shows (so a plain test run leaves the tree clean).
 """
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -27,7 +29,8 @@ from tests.pages import loaded_urls
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).parents[2]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
+UPDATE_SCREENSHOTS = "CLICKTRAIL_UPDATE_SCREENSHOTS"
 VENDOR = ROOT / "api" / "static" / "vendor"
 # Page (its hash route) -> something it shows once its data is there.
 PAGES = {
@@ -54,6 +57,15 @@ Client = AsyncTestClient[Litestar]
 def base_url(settings: Settings) -> Iterator[str]:
     with api_process(settings) as ws_url:
         yield ws_url.replace("ws://", "http://").removesuffix("/graphql")
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the screenshots go: the README's folder only when asked to update it."""
+    if os.environ.get(UPDATE_SCREENSHOTS) == "1":
+        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return DOCS_SCREENSHOTS
+    return tmp_path_factory.mktemp("screenshots")
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +166,11 @@ async def test_sign_in_keeps_the_key_for_the_tab_and_sign_out_forgets_it(
 
 
 async def test_every_page_loads_without_errors_and_is_screenshotted(
-    deposit_type: None, traffic: Traffic, watched: Watched, ingestion_client: Client
+    deposit_type: None,
+    traffic: Traffic,
+    watched: Watched,
+    ingestion_client: Client,
+    screenshots: Path,
 ):
     status, body = await postback(
         ingestion_client,
@@ -169,14 +185,14 @@ async def test_every_page_loads_without_errors_and_is_screenshotted(
     assert status == 404 or body["error"] == "unknown_click", body
     page = watched.page
     await _sign_in(page, traffic.campaign.workspace.admin_api_key)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for name, shown in PAGES.items():
         await page.goto(f"/#/{name}")
         await page.locator(shown).first.wait_for()
         if name == "clicks":
             await page.locator("#clicks tbody tr", has_text="mobile").click()
             await page.locator("#funnel .step").first.wait_for()
-        await page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+        await page.screenshot(path=screenshots / f"{name}.png", full_page=True)
+    assert all((screenshots / f"{name}.png").stat().st_size > 0 for name in PAGES)
 
     # The table has the custom type as a column of its own, beside transactions.
     await page.goto("/#/campaigns")

@@ -210,8 +210,12 @@ def test_serve_logs_json_lines_with_each_request_id(database_url: str):
         assert access[rid]["http"]["path"] == "/health"
         assert access[rid]["http"]["status"] == 200
         assert access[rid]["level"] == "INFO"
-    # The forwarder writes the same format.
+    # The forwarder writes the same format, and so does granian (its start and stop lines).
     assert any(line["logger"] == "forwarder" for line in lines)
+    granian = [line["message"] for line in lines if line["logger"] == "_granian"]
+    assert any("Starting granian" in message for message in granian), output
+    assert any("Shutting down granian" in message for message in granian), output
+    assert not [line for line in output.splitlines() if line.startswith("[INFO]")], output
 
 
 def _metrics(port: int, token: str | None = None) -> str:
@@ -272,6 +276,8 @@ def test_serve_sums_every_workers_metrics_in_one_scrape(database_url: str, tmp_p
         assert "clicktrail_http_request_duration_seconds" in _metrics(api, token)
         forwarded = _metrics(forwarder, token)
         assert "clicktrail_forwards_in_flight 0.0" in forwarded
+        # The forwarder's own pool (its size and overflow are the variables above).
+        assert value(forwarded, "clicktrail_db_pool_limit") == 3
         assert "clicktrail_http_request" not in forwarded
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
