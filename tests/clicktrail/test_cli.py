@@ -60,7 +60,8 @@ def _run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 @contextmanager
-def _serving(env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+def _serving(env: dict[str, str], seen: list[str] | None = None) -> Iterator[subprocess.Popen[str]]:
+    """`clicktrail serve` until its banner; the lines up to it go into ``seen``."""
     process = subprocess.Popen(
         [sys.executable, "-m", "clicktrail", "serve"],
         env=env,
@@ -71,7 +72,7 @@ def _serving(env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
     try:
         assert process.stdout is not None
         deadline = time.monotonic() + 90
-        seen = []
+        seen = [] if seen is None else seen
         while time.monotonic() < deadline:
             line = process.stdout.readline()
             seen.append(line)
@@ -192,7 +193,8 @@ def test_serve_logs_json_lines_with_each_request_id(database_url: str):
         CLICKTRAIL_LOG_FORMAT="json",
         CLICKTRAIL_INGESTION_ACCESS_LOG="true",
     )
-    with _serving(env) as process:
+    startup: list[str] = []
+    with _serving(env, startup) as process:
         for port, rid in ((ingestion, "e2e-ingestion"), (api, "e2e-api")):
             request = urllib.request.Request(
                 f"http://127.0.0.1:{port}/health?token=x", headers={"X-Request-ID": rid}
@@ -202,7 +204,7 @@ def test_serve_logs_json_lines_with_each_request_id(database_url: str):
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
         assert process.stdout is not None
-        output = process.stdout.read()
+        output = "".join(startup) + process.stdout.read()
     lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     access = {line["request_id"]: line for line in lines if line["logger"] == "clicktrail.access"}
     for rid in ("e2e-ingestion", "e2e-api"):
