@@ -259,12 +259,14 @@ async def test_a_group_without_a_sub1_drills_down_to_its_clicks(
     page = watched.page
     await _sign_in(page, traffic.campaign.workspace.admin_api_key)
     await page.locator("#report tbody tr", has_text="Summer sale").click()
+    rows = page.locator("#report tbody tr:not(.totals)")
+    await expect(page.locator("#report thead th").first).to_contain_text("sub1")
+    await expect(rows).to_have_count(3)  # alpha, beta and the two clicks without a sub1
     none = await _row(page, "(none)")
     assert (none["Clicks"], none["Conversions"]) == ("2", "1")
     await page.locator("#report tbody tr:not(.totals)", has_text="(none)").click()
     await expect(page.locator("#crumbs")).to_contain_text("sub1: (none)")
     await expect(page.locator("#report thead th").first).to_contain_text("sub2")
-    rows = page.locator("#report tbody tr:not(.totals)")
     await expect(rows).to_have_count(2)  # promo, and the bot's click without a sub2
     promo = await _row(page, "promo")
     assert (promo["Clicks"], promo["Conversions"]) == ("1", "1")
