@@ -10,9 +10,9 @@ It seeds one workspace and campaign, starts `clicktrail serve-ingestion` under g
 `GET /c/bench` with wrk, then `GET /postback/<secret>` with a new transaction id per request, and
 prints requests/s, latency percentiles, the database connections the service opened, and whether
 every 302 and every 200 is a committed row, and the CPU each request took (the service's
-workers, PostgreSQL, the whole machine with wrk and the kernel): a figure that carries across
-machines better than requests/s. Other load on the machine skews the figures: it says so when
-the CPU is busy before it starts.
+workers, their PostgreSQL backends, the whole machine with wrk and the kernel): a figure that
+carries across machines better than requests/s, and the first two hold on a shared machine.
+Other load on the machine skews the rates: it says so when the CPU is busy before it starts.
 
 It also prints each worker's memory (RSS) at the start and end of each phase and its peak so
 far, and flags a worker over RSS_LIMIT_MB: a worker that keeps growing under load is a leak that
@@ -423,6 +423,20 @@ async def sessions(probe: AsyncConnection) -> int:
     )
 
 
+async def backends(probe: AsyncConnection) -> list[int]:
+    """The service's PostgreSQL backends: every one of the bench database but the probe's.
+    PostgreSQL's own background processes (WAL writer, checkpointer) serve every database of
+    the server, so on a machine shared with other work they cannot be told apart and are not
+    counted."""
+    pids = await probe.scalars(
+        text(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    )
+    return list(pids)
+
+
 # --- the service ----------------------------------------------------------------------------
 
 
@@ -654,9 +668,9 @@ async def click_phase(
     print(f"clicks: wrk on /c/{CAMPAIGN_KEY} for {args.duration} s ...", flush=True)
     before = await sessions(probe)
     memory_start = worker_memory(server)
-    cpu_before = cpu_times(server.pid)
+    cpu_before = cpu_times(server.pid, await backends(probe))
     result, split = await run_wrk(wrk, args, server, f"/c/{CAMPAIGN_KEY}?sub1=abc&sub2=x", script)
-    cpu = cpu_times(server.pid) - cpu_before
+    cpu = cpu_times(server.pid, await backends(probe)) - cpu_before
     rows = await settled_count(
         probe,
         "SELECT count(*) FROM clicks WHERE workspace_id = :w AND campaign_id = :c",
@@ -701,7 +715,7 @@ async def postback_phase(
     print(f"postbacks: wrk on /postback/... over {len(ids)} clicks for {args.duration} s ...")
     before = await sessions(probe)
     memory_start = worker_memory(server)
-    cpu_before = cpu_times(server.pid)
+    cpu_before = cpu_times(server.pid, await backends(probe))
     result, split = await run_wrk(
         wrk,
         args,
@@ -711,7 +725,7 @@ async def postback_phase(
         str(ids_file),
         seeded.postback_secret,
     )
-    cpu = cpu_times(server.pid) - cpu_before
+    cpu = cpu_times(server.pid, await backends(probe)) - cpu_before
     workspace = {"w": seeded.workspace_id}
     rows = await settled_count(
         probe, "SELECT count(*) FROM conversion_events WHERE workspace_id = :w", **workspace
