@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ingestion import multirow
 from ingestion.clicks.records import CampaignRoute, ClickRecord, OfferRoute
+from models import literals
 from models.click import CLICK_COLUMNS
 from models.enums import CostModel, RecordStatus
 
@@ -64,6 +65,7 @@ async def find_campaign(engine: AsyncEngine, key: str) -> CampaignRoute | None:
 
 
 VisitorKey = tuple[int, int, bytes]
+_COLUMN_LIST = ", ".join(CLICK_COLUMNS)
 
 # Routed by workspace on Citus: the look-up runs once per workspace of a batch, pipelined in
 # one round trip (asyncpg's fetchmany), and the upsert is multi-row VALUES (ingestion.multirow).
@@ -112,6 +114,14 @@ async def insert_clicks(
     changes in the same transaction."""
     rows = [_row(click, is_unique) for click, is_unique in clicks]
     await conn.copy_records_to_table("clicks", records=rows, columns=CLICK_COLUMNS)
+
+
+def insert_clicks_sql(clicks: Sequence[tuple[ClickRecord, bool]]) -> str:
+    """The (click, is_unique) pairs as one multi-row INSERT with the values written out, for
+    a writer that sends it in one message with the rest of its transaction."""
+    rows = ",".join(literals.row(_row(click, is_unique)) for click, is_unique in clicks)
+    # Every value through models.literals, which quotes any text as data.
+    return f"INSERT INTO clicks ({_COLUMN_LIST}) VALUES {rows}"  # noqa: S608
 
 
 async def remember_visitors(conn: asyncpg.Connection, latest: dict[VisitorKey, datetime]) -> None:
