@@ -354,12 +354,12 @@ async def _copy(
 
 
 def begin_shared(workspace_ids: Iterable[int]) -> str:
-    """``BEGIN`` and ``lock_shared`` of these workspaces as one simple-protocol message.
+    """``BEGIN`` and ``lock_shared`` of these workspaces as simple-protocol statements.
 
-    The click writer's batches under load are a few clicks each, so each round trip counts:
-    this, the COPY of the clicks, and ``ClickChanges.insert_sql()`` sent with its COMMIT make
-    three, where a transaction, ``lock_shared`` and two COPYs took five (a click cost ~35 us
-    more of service CPU that way than with the triggers).
+    The click writer's batches under load are a few clicks each, so each round trip counts: it
+    sends this, its clicks and ``ClickChanges.insert_sql()`` with the COMMIT as one message
+    (``ingestion.clicks.writer``), where a transaction, ``lock_shared`` and two COPYs took five
+    messages and seven round trips.
     """
     keys = sorted({workspace_id % LOCK_KEYS for workspace_id in workspace_ids})
     locks = ", ".join(f"pg_advisory_xact_lock_shared({LOCK_CLASS}, {k})" for k in keys)

@@ -5,7 +5,8 @@ has not seen, one lock-free read of the fingerprints. One task per process recor
 visitors afterwards, so no redirect ever waits on a visitor row that a busy proxy keeps hot.
 
 The clicks and their changes to the report rollups (models.rollups.ClickChanges, summed per
-signature) are committed in one transaction.
+signature) are committed in one transaction: for a batch of a few clicks, one message and one
+round trip (see ONE_MESSAGE_CLICKS).
 
 A batch that fails on one row's data is written again unit by unit (a unit: one tracking-link
 click, or one click-API request), so only that row's unit fails.
