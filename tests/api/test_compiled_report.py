@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api.catalog.service import create_conversion_type
 from api.reports.queries import money, money_text
-from api.reports.types import ReportDimension
+from api.dimensions import ReportDimension
 from api.workspaces.service import NewWorkspace, create_workspace
 from models import Click, ConversionEvent
 from models.click_ids import new_click_id
