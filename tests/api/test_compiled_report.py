@@ -18,8 +18,8 @@ from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api.catalog.service import create_conversion_type
-from api.reports.queries import money, money_text
 from api.dimensions import ReportDimension
+from api.reports.queries import money, money_text
 from api.workspaces.service import NewWorkspace, create_workspace
 from models import Click, ConversionEvent
 from models.click_ids import new_click_id
