@@ -188,6 +188,8 @@ class CompiledReads:
         )
         if prepared is None or not prepared.statements:
             return None
+        if not all(isinstance(root, str | ClicksField) for _, root in prepared.plan.roots):
+            return None
         (text, params), *rest = prepared.statements
         first = len(params) + 1
         keyed = sql.keyed(text, workspace=f"${first}", secret_hash=f"${first + 1}")

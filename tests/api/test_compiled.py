@@ -22,10 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import col
 
 from api.catalog.service import create_campaign
+from api.compiled import sql
 from api.compiled.plan import ClicksField
 from api.compiled.reads import CompiledReads, statement
 from api.outage import DatabaseOutage
 from api.schema import build_schema
+from api.workspaces.credentials import hash_api_key
 from api.workspaces.service import NewWorkspace, create_workspace
 from models import ApiKey, Click, ConversionEvent, ConversionType
 from models.click_ids import new_click_id
@@ -452,15 +454,24 @@ async def test_a_hot_page_is_planned_once(
     assert not isinstance(coerced, list)
     text, params = statement(root, coerced, clicks.workspace_id, schema, engine.dialect)
     assert params == [clicks.workspace_id, *parameters]
+    # The door's statement: the same, with the API key's check around it.
+    first = len(params) + 1
+    keyed = sql.keyed(text, workspace=f"${first}", secret_hash=f"${first + 1}")
+    secret_hash = hash_api_key(clicks.workspace.admin_api_key)
     async with driver_connection(engine) as conn:
         for _ in range(8):
             await conn.fetchval(text, *params)
-        plans = await conn.fetchrow(
-            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
-            text,
+            row = await conn.fetchrow(keyed, *params, clicks.workspace_id, secret_hash)
+            assert row is not None
+            assert row[2] == await conn.fetchval(text, *params)
+        plans = await conn.fetch(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement = ANY($1::text[])",
+            [text, keyed],
         )
-    assert plans is not None
-    assert plans["generic_plans"] >= 2, dict(plans)
+    assert len(plans) == 2
+    for plan in plans:
+        assert plan["generic_plans"] >= 2, dict(plan)
 
 
 async def test_a_key_the_directory_does_not_hold_yet_is_answered_inside_the_controller(
