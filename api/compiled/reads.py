@@ -17,6 +17,7 @@ runs a corpus of documents through both.
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from cachetools import LRUCache
 from graphql import (
     DocumentNode,
@@ -206,7 +207,8 @@ class CompiledReads:
             api_key_id=row[0],
             scopes=frozenset(ApiScope(scope) for scope in row[1]),
         )
-        return {"data": prepared.data(texts), "extensions": prepared.extensions}, principal
+        data = prepared.data(texts, verbatim=True)
+        return {"data": data, "extensions": prepared.extensions}, principal
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,13 +218,23 @@ class Prepared:
     statements: list[tuple[str, list[object]]]
     extensions: dict[str, object]
 
-    def data(self, texts: list[str]) -> dict[str, object]:
-        """The response's data from the statements' values (JSON texts), in order."""
+    def data(self, texts: list[str], *, verbatim: bool = False) -> dict[str, object]:
+        """The response's data from the statements' values (JSON texts), in order.
+
+        ``verbatim``: a page whose JSON PostgreSQL writes as msgspec would, but for the
+        whitespace, is only stripped of it (~25 us for 100 clicks, where decoding and
+        encoding again took ~65 us), to be encoded as it is.
+        """
         values = iter(texts)
-        return {
-            key: root if isinstance(root, str) else decode_json(next(values))
-            for key, root in self.plan.roots
-        }
+        data: dict[str, object] = {}
+        for key, root in self.plan.roots:
+            if isinstance(root, str):
+                data[key] = root
+            elif verbatim and isinstance(root, ClicksField) and root.verbatim:
+                data[key] = msgspec.Raw(msgspec.json.format(next(values), indent=-1))
+            else:
+                data[key] = decode_json(next(values))
+        return data
 
 
 def _invalid(schema: GraphQLSchema, document: DocumentNode, rules: tuple[Any, ...]) -> bool:

@@ -125,6 +125,15 @@ EVENT_FIELDS: Mapping[str, str] = {
 }
 
 
+# Fields whose JSON holds numbers that PostgreSQL writes otherwise than the answer's encoder
+# (msgspec, from the floats they decode to: 90.000000 as 90.0, 0.0000001 as 1e-07): a page
+# that selects one of them is decoded and encoded again. Every other value is text, a
+# boolean, an integer or null, which both write alike (strings escaped alike, UTF-8 kept).
+NUMBERS = frozenset(
+    {("Click", "params"), ("ConversionEvent", "params"), ("ConversionEvent", "secondsFromClick")}
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Reference:
     """A click's campaign, offer or source: a row of ``table`` by the click's ``column``."""

@@ -135,6 +135,13 @@ CORPUS = [
         """,
         {"filter": {"createdBefore": "2999-01-01T00:00:00+01:00"}},
     ),
+    # Without numbers (api.compiled.sql.NUMBERS): PostgreSQL's JSON is sent as it wrote it.
+    Case(
+        f"{{ clicks {{ nodes {{ {CLICK_FIELDS.replace(' params', '')} campaign {{ name "
+        "attributionWindowDays costValue } events { id type txid status amount originalAmount "
+        "originalCurrency cost createdAt updatedAt countsAsConversion countsInRevenue clickId } "
+        "} pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }"
+    ),
     Case("{ clicks { nodes { campaign { name trafficSource { name } } } } }", compiled=False),
     # Filters: the normal path's SQL for the page, inside the compiled statement.
     Case('{ clicks(filter: {countries: ["D", "DE"]}) { nodes { id country } } }'),
@@ -270,7 +277,7 @@ async def seed(session: AsyncSession, engine: AsyncEngine, campaign: TrackedCamp
             {"original_amount": Decimal("9.99"), "original_currency": "USD"},
         ),
         (rows[0], "transaction", "t2", "declined", {"amount": Decimal("-1")}),
-        (rows[0], "deposit", "d1", "other", {"params": {"k": "\u00e9\x02"}}),
+        (rows[0], "deposit", 'd"1\\\x02\x7f\u00e9\u2028', "other", {"params": {"k": "\u00e9\x02"}}),
         (rows[3], "conversion", "", "pending", {"amount": Decimal("999999999999.999999")}),
         (rows[3], "transaction", "same-time", "approved", {}),
         (rows[3], "transaction", "same-time-2", "approved", {}),
@@ -587,3 +594,19 @@ async def test_an_outage_is_answered_503_by_the_controller(
                     ]
                 }
             assert answered == []
+
+
+def test_pages_without_numbers_are_sent_as_postgresql_wrote_them(settings: Settings):
+    """The corpus holds pages of both kinds."""
+    reads = CompiledReads(build_schema(settings, outage=DatabaseOutage()), settings)
+    verbatim = {}
+    for case in CORPUS:
+        planned = reads.plan(case.query, case.operation_name)
+        if planned is not None:
+            for _, root in planned[0].roots:
+                if isinstance(root, ClicksField):
+                    verbatim[case.query] = root.verbatim
+    assert verbatim[CORPUS[0].query]
+    assert not verbatim[CORPUS[1].query]
+    assert sum(verbatim.values()) >= 5
+    assert len(verbatim) - sum(verbatim.values()) >= 3
