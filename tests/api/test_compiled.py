@@ -167,6 +167,10 @@ CORPUS = [
         "edges { cursor } } }",
         {"filter": {"hasTransaction": True, "and": [{"countries": []}], "oses": None}},
     ),
+    Case(
+        "{ clicks(filter: {missing: [OS, SUB2], not: {missing: [COUNTRY]}}) { nodes { id os "
+        "country subs } } }"
+    ),
     Case('{ clicks(filter: {campaignIds: ["1", "x"]}) { nodes { id } } }', compiled=False),
     Case(
         "{ clicks(filter: {not: {not: {not: {not: {not: {not: {isBot: true}}}}}}}) { nodes { id "
