@@ -235,16 +235,18 @@ async def test_report_documents_answer_as_on_the_normal_path(
     reported: TrackedCampaign,
     session: AsyncSession,
     clients: tuple[Client, Client],  # noqa: F811
-    answered: list[bool],  # noqa: F811
+    answered: list[str],  # noqa: F811
     case: Case,
 ):
-    content = await _both(clients, reported.workspace.admin_api_key, case, answered)
+    content = await _both(
+        clients, reported.workspace.admin_api_key, case, answered, path="controller"
+    )
     if case.compiled:
         assert b'"errors"' not in content
     # Tenants are walls: another workspace's answers hold none of this one's figures.
     other: NewWorkspace = await create_workspace(session, name="Other")
     await session.commit()
-    content = await _both(clients, other.admin_api_key, case, answered)
+    content = await _both(clients, other.admin_api_key, case, answered, path="controller")
     if case.compiled:
         assert not re.search(rb'"(clicks|conversions|transactions)":[1-9]', content), content
         assert set(re.findall(rb'"-?[0-9]+\.[0-9]{6}"', content)) <= {b'"0.000000"'}, content
@@ -253,10 +255,12 @@ async def test_report_documents_answer_as_on_the_normal_path(
 async def test_the_corpus_has_figures_to_compare(
     reported: TrackedCampaign,
     clients: tuple[Client, Client],  # noqa: F811
-    answered: list[bool],  # noqa: F811
+    answered: list[str],  # noqa: F811
 ):
     """The comparison is worth something only if the answers hold what they should."""
-    content = await _both(clients, reported.workspace.admin_api_key, CORPUS[1], answered)
+    content = await _both(
+        clients, reported.workspace.admin_api_key, CORPUS[1], answered, path="controller"
+    )
     report = msgspec.json.decode(content)["data"]["report"]
     # Twelve Berlin days, 23 October to 3 November, each a row.
     assert len(report["rows"]) == 12
@@ -280,7 +284,7 @@ async def test_a_report_cut_off_by_its_timeout_runs_once(
     reported: TrackedCampaign,
     settings: Settings,
     engine: AsyncEngine,
-    answered: list[bool],  # noqa: F811
+    answered: list[str],  # noqa: F811
 ):
     """The compiled path leaves the refusal to the executor, which answers with it rather
     than waiting for the timeout a second time."""
@@ -297,7 +301,7 @@ async def test_a_report_cut_off_by_its_timeout_runs_once(
         )
         with statements(compiled.app.state.engine) as executed:
             key = reported.workspace.admin_api_key
-            content = await _both((compiled, normal), key, case, answered)
+            content = await _both((compiled, normal), key, case, answered, path="controller")
         await blocker.rollback()
     assert b"the report took longer than 300 ms" in content
     assert len([s for s in executed if "total_rows" in s]) == 1, executed
