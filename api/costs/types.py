@@ -49,7 +49,13 @@ class CostUpdateType:
         description="`amount` in the workspace currency, rounded to millionths: the total the "
         "click costs sum to, or each click's cost."
     )
-    planned_clicks: int = strawberry.field(description="Clicks that matched when requested.")
+    planned_clicks: int = strawberry.field(
+        description="Clicks that matched when planned (so far, while `plannedAt` is null)."
+    )
+    planned_at: datetime | None = strawberry.field(
+        description="When its clicks were counted and cut into batches (the answer to "
+        "updateCosts comes after); null while that goes on, in chunks of the campaign's clicks."
+    )
     clicks_touched: int = strawberry.field(
         description="Clicks given their new cost so far (clicks written into the range while "
         "it ran can make it more than planned)."
@@ -88,6 +94,7 @@ class CostUpdateType:
             rate=row.rate,
             converted_amount=row.converted_amount,
             planned_clicks=row.planned_clicks,
+            planned_at=row.planned_at,
             clicks_touched=row.clicks_touched,
             old_total=row.old_total,
             new_total=row.new_total,

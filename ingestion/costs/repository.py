@@ -70,25 +70,29 @@ async def queued_workspaces(conn: asyncpg.Connection, *, limit: int) -> list[int
     return [row["workspace_id"] for row in rows]
 
 
-async def unfinished(conn: asyncpg.Connection, *, workspace_id: int) -> list[int]:
-    """The workspace's updates with batches left, in the order they were requested."""
+async def unfinished(conn: asyncpg.Connection, *, workspace_id: int) -> list[tuple[int, bool]]:
+    """The workspace's updates with batches left, in the order they were requested, each with
+    whether its plan is finished."""
     rows = await conn.fetch(
-        "SELECT id FROM cost_updates WHERE workspace_id = $1 AND finished_at IS NULL ORDER BY id",
+        "SELECT id, planned_at IS NOT NULL AS planned FROM cost_updates "
+        "WHERE workspace_id = $1 AND finished_at IS NULL ORDER BY id",
         workspace_id,
     )
-    return [row["id"] for row in rows]
+    return [(row["id"], row["planned"]) for row in rows]
 
 
 async def lock_update(
     conn: asyncpg.Connection, *, workspace_id: int, update_id: int
 ) -> UpdateState | None:
-    """The unfinished update, its row locked until the transaction ends: a second session that
-    got past the advisory lock would wait here, then find the batch this one applied."""
+    """The unfinished, planned update, its row locked until the transaction ends: a second
+    session that got past the advisory lock would wait here, then find the batch this one
+    applied."""
     row = await conn.fetchrow(
         """
         SELECT mode, converted_amount, planned_clicks, new_total, campaign_id, starts_at,
                ends_at, traffic_source_id, country, sub_number, sub_value
-        FROM cost_updates WHERE workspace_id = $1 AND id = $2 AND finished_at IS NULL
+        FROM cost_updates
+        WHERE workspace_id = $1 AND id = $2 AND finished_at IS NULL AND planned_at IS NOT NULL
         FOR UPDATE
         """,
         workspace_id,

@@ -8,6 +8,10 @@ CLI run again) starts at the first batch not marked. A batch holds row locks on 
 only, which no ingestion statement waits for (postbacks' foreign keys take key-share locks),
 and only for its own short transaction.
 
+An update is applied once its plan is finished (``models.cost_requests``): one its requester
+left half planned is planned here first, unless a session (its requester) is planning it, in
+which case the workspace's later updates wait for it too.
+
 Click costs are set, not added: applying an update twice, or two updates over the same
 clicks, leaves the costs of the last. One session applies a workspace's updates at a time, in
 the order they were requested, holding an advisory lock for the workspace.
@@ -30,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ingestion.costs import repository
 from ingestion.costs.apportion import batch_share, spread_evenly
 from ingestion.costs.repository import Batch, UpdateState
+from models.cost_requests import BATCH_CLICKS, PLAN_CLICKS, plan_cost_update
 from models.database import DATABASE_ERRORS, driver_connection
 from models.enums import CostUpdateMode
 from models.failure_log import FailureLog
@@ -45,15 +50,29 @@ BatchDone = Callable[[int, int], None]
 
 
 async def apply_cost_updates(
-    engine: AsyncEngine, *, workspace_id: int, on_batch: BatchDone | None = None
+    engine: AsyncEngine,
+    *,
+    workspace_id: int,
+    on_batch: BatchDone | None = None,
+    batch_clicks: int = BATCH_CLICKS,
+    plan_clicks: int = PLAN_CLICKS,
 ) -> bool:
     """Apply the workspace's unfinished updates, oldest first; False if another session is
-    applying them."""
+    applying them. ``batch_clicks`` and ``plan_clicks``: the sizes of a plan finished here."""
     async with driver_connection(engine) as conn:
         if not await repository.try_lock(conn, workspace_id):
             return False
         try:
-            for update_id in await repository.unfinished(conn, workspace_id=workspace_id):
+            for update_id, planned in await repository.unfinished(conn, workspace_id=workspace_id):
+                if not planned and not await plan_cost_update(
+                    conn,
+                    workspace_id=workspace_id,
+                    update_id=update_id,
+                    batch_clicks=batch_clicks,
+                    plan_clicks=plan_clicks,
+                ):
+                    # Its requester is planning it; the later ones apply after it.
+                    break
                 while (
                     touched := await _apply_next_batch(conn, workspace_id, update_id)
                 ) is not None:
@@ -130,8 +149,16 @@ class CostUpdateWorker:
     """Applies queued updates in the background of an ingestion process: the ones requested
     through GraphQL, and any another process left unfinished."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        batch_clicks: int = BATCH_CLICKS,
+        plan_clicks: int = PLAN_CLICKS,
+    ) -> None:
         self._engine = engine
+        self._batch_clicks = batch_clicks
+        self._plan_clicks = plan_clicks
         self._failures = FailureLog(logger, "apply cost updates")
 
     async def run_queued(self) -> None:
@@ -141,7 +168,12 @@ class CostUpdateWorker:
             workspaces = await repository.queued_workspaces(conn, limit=QUEUE_PAGE)
         for workspace_id in workspaces:
             try:
-                await apply_cost_updates(self._engine, workspace_id=workspace_id)
+                await apply_cost_updates(
+                    self._engine,
+                    workspace_id=workspace_id,
+                    batch_clicks=self._batch_clicks,
+                    plan_clicks=self._plan_clicks,
+                )
             except DATABASE_ERRORS as error:
                 self._failures.failed(error)
             else:

@@ -24,7 +24,7 @@ from models.cost_requests import (
     CostRequestError,
     CostUpdateProgress,
     cost_update_progress,
-    record_cost_update,
+    take_cost_update,
 )
 from models.database import driver_connection
 from models.enums import CostUpdateMode
@@ -105,10 +105,12 @@ def request(
 
 
 async def record(
-    engine: AsyncEngine, asked: CostRequest, *, batch_clicks: int = 4
+    engine: AsyncEngine, asked: CostRequest, *, batch_clicks: int = 4, plan_clicks: int = 5
 ) -> CostUpdateProgress:
-    async with driver_connection(engine) as conn, conn.transaction():
-        return await record_cost_update(conn, asked, batch_clicks=batch_clicks)
+    async with driver_connection(engine) as conn:
+        return await take_cost_update(
+            conn, asked, batch_clicks=batch_clicks, plan_clicks=plan_clicks
+        )
 
 
 async def progress(engine: AsyncEngine, workspace_id: int, update_id: int) -> CostUpdateProgress:
