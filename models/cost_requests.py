@@ -14,6 +14,7 @@ workspace currency.
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
@@ -46,6 +47,8 @@ PLAN_CLICKS = 100_000
 # to the request making it, and the requester alone answers a refusal.
 PLAN_LOCK_CLASS = 0x706C616E
 PLAN_LOCK_KEYS = 2**31
+# Told of each plan chunk committed: the update's id.
+ChunkDone = Callable[[int], None]
 _COUNTRY = re.compile(r"[A-Z]{2}")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
@@ -230,11 +233,13 @@ async def take_cost_update(
     *,
     batch_clicks: int = BATCH_CLICKS,
     plan_clicks: int = PLAN_CLICKS,
+    on_chunk: ChunkDone | None = None,
 ) -> CostUpdateProgress:
     """Check, convert and record the request (one transaction), then plan it (one transaction
-    per chunk); ``conn`` must not be in a transaction. A request id used before answers that
-    update (if the requests match), planning it first if its requester left it half planned
-    (or, when another session is planning it, as far as it got).
+    per chunk, ``on_chunk`` told after each); ``conn`` must not be in a transaction. A request
+    id used before answers that update (if the requests match), planning it first if its
+    requester left it half planned (or, when another session is planning it, as far as it
+    got).
 
     A total with nothing to spread it over, or too much for one click, is refused once the
     plan has counted the clicks: the update is deleted (nothing was applied) and
@@ -264,6 +269,7 @@ async def take_cost_update(
             update_id=recorded.id,
             batch_clicks=batch_clicks,
             plan_clicks=plan_clicks,
+            on_chunk=on_chunk,
         )
         return replace(planned, created=recorded.created)
     finally:
@@ -376,16 +382,20 @@ async def _plan_all(
     update_id: int,
     batch_clicks: int,
     plan_clicks: int,
+    on_chunk: ChunkDone | None = None,
 ) -> CostUpdateProgress:
     """Plan chunk after chunk until the plan is finished (the caller holds the plan lock)."""
-    while not await _plan_chunk(
-        conn,
-        workspace_id=workspace_id,
-        update_id=update_id,
-        batch_clicks=batch_clicks,
-        plan_clicks=plan_clicks,
-    ):
-        pass
+    finished = False
+    while not finished:
+        finished = await _plan_chunk(
+            conn,
+            workspace_id=workspace_id,
+            update_id=update_id,
+            batch_clicks=batch_clicks,
+            plan_clicks=plan_clicks,
+        )
+        if on_chunk is not None:
+            on_chunk(update_id)
     progress = await cost_update_progress(conn, workspace_id=workspace_id, update_id=update_id)
     assert progress is not None
     return progress
