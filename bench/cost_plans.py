@@ -10,7 +10,8 @@ comparison, runs the one statement that planned an update before migration 0016 
 matching click numbered at once; its statement timeout lifted here, or it fails past a few
 million clicks on a busy server). Both kinds alternate, so a busy machine weighs on both
 alike. Printed: wall time, the longest transaction (a chunk's, or the whole plan's), and CPU
-per million clicks read, of the planning backend (the database is local) and of this process.
+per million clicks read, of the planning backend (the database is local; parallel plans are
+switched off, so the backend does all of a statement's work) and of this process.
 """
 
 import argparse
@@ -113,11 +114,14 @@ async def main() -> None:
                             amount=Decimal("0.01"),
                         )
                         async with driver_connection(engine) as conn:
+                            # Parallel workers' CPU would not count as the backend's.
+                            await conn.execute("SET max_parallel_workers_per_gather = 0")
                             pid = conn.get_server_pid()
                             backend, own = _backend_seconds([pid]), time.process_time()
                             wall, longest, clicks = await plan(conn, request)
                             backend = _backend_seconds([pid]) - backend
                             own = time.process_time() - own
+                            await conn.execute("RESET max_parallel_workers_per_gather")
                         # Per million of the campaign's clicks read.
                         per_million = 1e6 / args.clicks
                         print(
