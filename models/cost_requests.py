@@ -8,9 +8,10 @@ at most ``PLAN_CLICKS`` of the campaign's clicks per statement and transaction, 
 moves the plan's cursor (so no statement nears the statement timeout however many millions of
 clicks the range holds, and no transaction outlives its chunk). A plan interrupted anywhere
 (its requester gone) is resumed at its cursor by whoever next takes the update (an ingestion
-worker, a retry with the same request id), and counts no click twice. The amount is converted
-once, at the stored rate valid at the range's start, so a total stays one exact number in the
-workspace currency.
+worker, a retry with the same request id), and counts no click twice. An amount in another
+currency is converted click by click at the rate valid at the click's time when the batches
+are applied (as a conversion's revenue is at the event's time); here it is checked at the
+largest rate the range holds, and recorded at the rate valid at its start.
 """
 
 import re
@@ -332,8 +333,9 @@ async def _record(conn: asyncpg.Connection, request: CostRequest) -> CostUpdateP
         "SELECT currency FROM workspaces WHERE id = $1", ws
     )
     currency = request.currency or workspace_currency
-    rate = await _rate(conn, request, currency, workspace_currency)
-    converted = _converted(request, currency, rate, workspace_currency)
+    rates = await _rate(conn, request, currency, workspace_currency)
+    converted = _converted(request, currency, rates, workspace_currency)
+    rate = rates[0]
     scope = request.scope
     update_id = await conn.fetchval(
         """
@@ -420,7 +422,7 @@ async def _plan_chunk(
     async with conn.transaction():
         row = await conn.fetchrow(
             """
-            SELECT u.mode, u.converted_amount, u.planned_clicks, u.batches, u.planned_at,
+            SELECT u.mode, u.amount, u.currency, u.rate, u.planned_clicks, u.batches, u.planned_at,
                    u.plan_cursor_at, u.plan_cursor_id, u.campaign_id, u.starts_at, u.ends_at,
                    u.traffic_source_id, u.country, u.sub_number, u.sub_value,
                    coalesce((SELECT b.planned_through FROM cost_update_batches AS b
@@ -472,8 +474,16 @@ async def _plan_chunk(
             currency: str = await conn.fetchval(
                 "SELECT currency FROM workspaces WHERE id = $1", workspace_id
             )
+            largest = row["rate"]
+            if row["currency"] != currency:
+                later = await _largest_rate_after_start(
+                    conn, workspace_id, row["currency"], scope.starts_at, scope.ends_at
+                )
+                largest = max(largest, later or largest)
+            with localcontext(prec=60):
+                at_largest = (row["amount"] * largest).quantize(MICRO, rounding=ROUND_HALF_UP)
             try:
-                _check_spread(row["converted_amount"], planned, currency)
+                _check_spread(at_largest, planned, currency)
             except CostRequestError as error:
                 refusal = error
         if refusal is not None:
@@ -648,9 +658,11 @@ async def _check_references(conn: asyncpg.Connection, request: CostRequest) -> N
 
 async def _rate(
     conn: asyncpg.Connection, request: CostRequest, currency: str, workspace_currency: str
-) -> Decimal:
+) -> tuple[Decimal, Decimal]:
+    """The rate valid at the range's start, and the largest one valid in the range (each click
+    is converted at the rate of its time): both 1 for the workspace currency."""
     if currency == workspace_currency:
-        return Decimal(1)
+        return Decimal(1), Decimal(1)
     rate: Decimal | None = await conn.fetchval(
         """
         SELECT rate FROM currency_rates
@@ -667,22 +679,48 @@ async def _rate(
             f"{request.scope.starts_at.isoformat()} is stored for this workspace (setCurrencyRate)",
             field="currency",
         )
-    return rate
+    later = await _largest_rate_after_start(
+        conn, request.workspace_id, currency, request.scope.starts_at, request.scope.ends_at
+    )
+    return rate, max(rate, later or rate)
+
+
+async def _largest_rate_after_start(
+    conn: asyncpg.Connection,
+    workspace_id: int,
+    currency: str,
+    starts_at: datetime,
+    ends_at: datetime,
+) -> Decimal | None:
+    largest: Decimal | None = await conn.fetchval(
+        """
+        SELECT max(rate) FROM currency_rates
+        WHERE workspace_id = $1 AND currency = $2 AND valid_from > $3 AND valid_from < $4
+        """,
+        workspace_id,
+        currency,
+        starts_at,
+        ends_at,
+    )
+    return largest
 
 
 def _converted(
-    request: CostRequest, currency: str, rate: Decimal, workspace_currency: str
+    request: CostRequest, currency: str, rates: tuple[Decimal, Decimal], workspace_currency: str
 ) -> Decimal:
-    """The amount in the workspace currency, rounded to the cost column's millionths."""
+    """The amount in the workspace currency at the rate valid at the range's start, rounded to
+    the cost column's millionths; refused if at the largest rate of the range it is too much."""
+    rate, largest = rates
     limit = MAX_CLICK_COST if request.mode is CostUpdateMode.PER_CLICK else MAX_TOTAL
     what = "a click's cost" if request.mode is CostUpdateMode.PER_CLICK else "a total"
     # Exact: the product of two bounded decimals has at most 60 digits.
     with localcontext(prec=60):
         converted = (request.amount * rate).quantize(MICRO, rounding=ROUND_HALF_UP)
-    if converted >= limit:
-        at = "" if currency == workspace_currency else f" at the stored rate of {rate}"
+        at_largest = (request.amount * largest).quantize(MICRO, rounding=ROUND_HALF_UP)
+    if at_largest >= limit:
+        at = "" if currency == workspace_currency else f" at the stored rate of {largest}"
         raise CostRequestError(
-            f"{request.amount} {currency}{at} is {workspace_currency} {converted}: {what} "
+            f"{request.amount} {currency}{at} is {workspace_currency} {at_largest}: {what} "
             f"must be below {limit:,}",
             field="amount",
         )

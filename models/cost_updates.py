@@ -75,7 +75,8 @@ class CostUpdate(SQLModel, table=True):
     sub_number: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     sub_value: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     mode: CostUpdateMode = Field(sa_column=enum_column(CostUpdateMode))
-    # As requested, and in the workspace currency at `rate` (the one valid at `starts_at`).
+    # As requested, and in the workspace currency at `rate` (the one valid at `starts_at`;
+    # each click's cost is converted at the rate valid at the click's time).
     amount: Decimal = Field(sa_column=Column(MONEY_TOTAL, nullable=False))
     currency: str = Field(sa_column=currency_column())
     rate: Decimal = Field(sa_column=Column(Numeric(20, 10), nullable=False))
@@ -88,6 +89,9 @@ class CostUpdate(SQLModel, table=True):
     )
     old_total: Decimal = Field(default=Decimal(0), sa_column=_total_column())
     new_total: Decimal = Field(default=Decimal(0), sa_column=_total_column())
+    # Of a total, the part spread so far, in `currency` (each click's part is converted at the
+    # rate valid at the click's time, so `new_total` alone cannot tell it).
+    spread_amount: Decimal = Field(default=Decimal(0), sa_column=_total_column())
     batches: int = Field(sa_column=Column(Integer, nullable=False))
     batches_applied: int = Field(
         default=0, sa_column=Column(Integer, nullable=False, server_default="0")

@@ -43,11 +43,13 @@ class CostUpdateType:
     currency: str = strawberry.field(description="The currency of `amount`.")
     rate: Decimal = strawberry.field(
         description="Workspace currency per unit of `currency`, valid at `from` (1 for the "
-        "workspace currency)."
+        "workspace currency). Each click's cost is converted at the rate valid at the click's "
+        "time, as a conversion's revenue is at the event's."
     )
     converted_amount: Decimal = strawberry.field(
-        description="`amount` in the workspace currency, rounded to millionths: the total the "
-        "click costs sum to, or each click's cost."
+        description="`amount` at `rate`, rounded to millionths: what the clicks cost in the "
+        "workspace currency while `rate` holds (after a rate change inside the range, "
+        "`newTotal` is the outcome)."
     )
     planned_clicks: int = strawberry.field(
         description="Clicks that matched when planned (so far, while `plannedAt` is null)."

@@ -21,10 +21,17 @@ LOCK_KEYS = 2**31
 @dataclass(frozen=True, slots=True)
 class UpdateState:
     mode: CostUpdateMode
-    # In the workspace currency: the total, or each click's cost.
-    converted_amount: Decimal
+    # As requested, in `currency`: the total, or each click's cost.
+    amount: Decimal
+    currency: str
+    # Another currency than the workspace's: converted at each click's time's rate.
+    foreign: bool
+    # The rate valid at the range's start when the update was taken (1 for the workspace
+    # currency): for clicks before the first rate stored now.
+    rate: Decimal
     planned_clicks: int
-    new_total: Decimal
+    # Of a total, the part spread so far, in `currency`.
+    spread_amount: Decimal
     scope: ClickScope
 
 
@@ -89,8 +96,9 @@ async def lock_update(
     applied."""
     row = await conn.fetchrow(
         """
-        SELECT mode, converted_amount, planned_clicks, new_total, campaign_id, starts_at,
-               ends_at, traffic_source_id, country, sub_number, sub_value
+        SELECT mode, amount, currency, rate, planned_clicks, spread_amount, campaign_id,
+               starts_at, ends_at, traffic_source_id, country, sub_number, sub_value,
+               currency <> (SELECT w.currency FROM workspaces AS w WHERE w.id = $1) AS foreign
         FROM cost_updates
         WHERE workspace_id = $1 AND id = $2 AND finished_at IS NULL AND planned_at IS NOT NULL
         FOR UPDATE
@@ -102,9 +110,12 @@ async def lock_update(
         return None
     return UpdateState(
         mode=CostUpdateMode(row["mode"]),
-        converted_amount=row["converted_amount"],
+        amount=row["amount"],
+        currency=row["currency"],
+        foreign=row["foreign"],
+        rate=row["rate"],
         planned_clicks=row["planned_clicks"],
-        new_total=row["new_total"],
+        spread_amount=row["spread_amount"],
         scope=ClickScope(
             campaign_id=row["campaign_id"],
             starts_at=row["starts_at"],
@@ -143,6 +154,34 @@ async def next_batch(
         last=(row["last_created_at"], row["last_id"]),
         planned_through=row["planned_through"],
     )
+
+
+async def rates(
+    conn: asyncpg.Connection,
+    *,
+    workspace_id: int,
+    currency: str,
+    since: datetime,
+    until: datetime,
+) -> list[tuple[datetime, Decimal]]:
+    """The stored rates of ``currency`` that hold somewhere in ``since``..``until``: the one
+    valid at ``since`` (if any) and those that start after it, by their start."""
+    rows = await conn.fetch(
+        """
+        (SELECT valid_from, rate FROM currency_rates
+         WHERE workspace_id = $1 AND currency = $2 AND valid_from <= $3
+         ORDER BY valid_from DESC LIMIT 1)
+        UNION ALL
+        (SELECT valid_from, rate FROM currency_rates
+         WHERE workspace_id = $1 AND currency = $2 AND valid_from > $3 AND valid_from <= $4)
+        ORDER BY valid_from
+        """,
+        workspace_id,
+        currency,
+        since,
+        until,
+    )
+    return [(row["valid_from"], row["rate"]) for row in rows]
 
 
 async def batch_clicks(
@@ -211,6 +250,7 @@ async def mark_applied(
     touched: int,
     old_total: Decimal,
     new_total: Decimal,
+    spread: Decimal,
 ) -> None:
     """What the batch did, and the update's sums, in the transaction that applied it."""
     await conn.execute(
@@ -230,7 +270,8 @@ async def mark_applied(
         """
         UPDATE cost_updates
         SET clicks_touched = clicks_touched + $3, old_total = old_total + $4,
-            new_total = new_total + $5, batches_applied = batches_applied + 1
+            new_total = new_total + $5, spread_amount = spread_amount + $6,
+            batches_applied = batches_applied + 1
         WHERE workspace_id = $1 AND id = $2
         """,
         workspace_id,
@@ -238,6 +279,7 @@ async def mark_applied(
         touched,
         old_total,
         new_total,
+        spread,
     )
 
 

@@ -22,11 +22,19 @@ click the click writer committed late) shares the batch's part; one written ther
 batch ran keeps the cost it was ingested with. So the costs an update sets sum exactly to its
 total, whatever ingestion does meanwhile (unless every click of the last batch's run is gone
 when it runs: that part is not spread, and the record's new total says so).
+
+Another currency than the workspace's: a total is spread in it (exactly, as above), and each
+click's part converted at the rate valid at the click's time, a run of clicks under one rate
+at a time, rounded half up to millionths once per run (so per batch and rate); a cost per click
+is converted click by click. Reports per day then put each day's cost at that day's rate, as
+they do revenue (a conversion's amount is converted at the event's time).
 """
 
 import logging
+from bisect import bisect_right
 from collections.abc import Callable
-from decimal import Decimal
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -102,7 +110,21 @@ async def _apply_next_batch(
         clicks = await repository.batch_clicks(
             conn, workspace_id=workspace_id, scope=update.scope, batch=batch
         )
-        costs = _new_costs(update, batch, len(clicks))
+        spread, foreign_costs = _shares(update, batch, len(clicks))
+        found_rates = (
+            await repository.rates(
+                conn,
+                workspace_id=workspace_id,
+                currency=update.currency,
+                since=clicks[0].created_at,
+                until=clicks[-1].created_at,
+            )
+            if update.foreign and clicks
+            else []
+        )
+        costs = _converted(
+            [c.created_at for c in clicks], foreign_costs, found_rates, update=update
+        )
         changes = ClickChanges()
         changed = []
         for click, cost in zip(clicks, costs, strict=True):
@@ -121,23 +143,69 @@ async def _apply_next_batch(
             touched=len(clicks),
             old_total=sum((c.cost for c in clicks), Decimal(0)),
             new_total=sum(costs, Decimal(0)),
+            spread=spread,
         )
     return len(clicks)
 
 
-def _new_costs(update: UpdateState, batch: Batch, found: int) -> list[Decimal]:
-    """The costs of the batch's ``found`` clicks, in key order."""
+def _shares(update: UpdateState, batch: Batch, found: int) -> tuple[Decimal, list[int]]:
+    """What the batch spreads of a total (in the update's currency), and each of its ``found``
+    clicks' cost in millionths of that currency, in key order."""
     if update.mode is CostUpdateMode.PER_CLICK:
-        return [update.converted_amount] * found
+        return Decimal(0), [_micros(update.amount)] * found
+    if not found:
+        # Its part is left to the next batch.
+        return Decimal(0), []
     share = batch_share(
-        _micros(update.converted_amount),
+        _micros(update.amount),
         update.planned_clicks,
         batch.planned_through,
-        _micros(update.new_total),
+        _micros(update.spread_amount),
     )
-    if not found:
-        return []
-    return [Decimal(m).scaleb(-6) for m in spread_evenly(share, found)]
+    return Decimal(share).scaleb(-6), spread_evenly(share, found)
+
+
+def _converted(
+    moments: list[datetime],
+    micros: list[int],
+    rates: list[tuple[datetime, Decimal]],
+    *,
+    update: UpdateState,
+) -> list[Decimal]:
+    """The clicks' costs in the workspace currency, from ``micros`` in the update's.
+
+    Each click's at the rate valid at its time (the update's own rate before the first of
+    ``rates``). A cost per click is converted click by click; a total's shares run by run
+    (consecutive clicks under one rate): the run's sum converted, rounded half up to
+    millionths once, and spread evenly over the run again, so the costs sum to each run's part
+    converted.
+    """
+    if not update.foreign:
+        return [Decimal(m).scaleb(-6) for m in micros]
+    starts = [valid_from for valid_from, _ in rates]
+    runs: list[tuple[Decimal, list[int]]] = []
+    for moment, amount in zip(moments, micros, strict=True):
+        at = bisect_right(starts, moment) - 1
+        rate = rates[at][1] if at >= 0 else update.rate
+        if runs and runs[-1][0] == rate:
+            runs[-1][1].append(amount)
+        else:
+            runs.append((rate, [amount]))
+    costs: list[Decimal] = []
+    for rate, run in runs:
+        if update.mode is CostUpdateMode.PER_CLICK:
+            costs.extend([_at_rate(run[0], rate)] * len(run))
+        else:
+            total = int(_at_rate(sum(run), rate).scaleb(6))
+            costs.extend(Decimal(m).scaleb(-6) for m in spread_evenly(total, len(run)))
+    return costs
+
+
+def _at_rate(micros: int, rate: Decimal) -> Decimal:
+    """``micros`` millionths times ``rate``, rounded half up to millionths (exact: at most 60
+    digits)."""
+    with localcontext(prec=60):
+        return (Decimal(micros) * rate).quantize(Decimal(1), rounding=ROUND_HALF_UP).scaleb(-6)
 
 
 def _micros(amount: Decimal) -> int:

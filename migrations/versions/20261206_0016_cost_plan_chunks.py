@@ -1,9 +1,16 @@
-"""cost update plans made in chunks: a cursor and the time the plan was finished
+"""cost updates: plans made in chunks (a cursor, the time the plan was finished); the part of
+a total spread so far in the request's currency (each click's part converted at its own time's
+rate)
 
 A cost update is no longer planned in the statement that records it (over several million
 clicks that statement ran into the statement timeout): it is planned in chunks of a bounded
 number of the campaign's clicks, each in a transaction of its own that stores its batches and
 moves the cursor. Updates recorded before were planned then: `planned_at` is their creation.
+
+A total in another currency is now spread in that currency and each click's part converted at
+the rate valid at the click's time, so what was spread is kept in the request's currency
+(`spread_amount`); for updates left unfinished by 0015 it is their converted spread at their
+one rate, to the millionth.
 
 Revision ID: 0016
 Revises: 0015
@@ -25,7 +32,19 @@ def upgrade() -> None:
     op.add_column("cost_updates", sa.Column("planned_at", sa.DateTime(timezone=True)))
     op.add_column("cost_updates", sa.Column("plan_cursor_at", sa.DateTime(timezone=True)))
     op.add_column("cost_updates", sa.Column("plan_cursor_id", sa.Text()))
-    op.execute("UPDATE cost_updates SET planned_at = created_at")
+    op.add_column(
+        "cost_updates",
+        sa.Column(
+            "spread_amount",
+            sa.Numeric(precision=38, scale=6),
+            server_default="0",
+            nullable=False,
+        ),
+    )
+    op.execute(
+        "UPDATE cost_updates SET planned_at = created_at, "
+        "spread_amount = CASE WHEN rate = 1 THEN new_total ELSE round(new_total / rate, 6) END"
+    )
 
 
 def downgrade() -> None:
@@ -35,6 +54,7 @@ def downgrade() -> None:
         "(SELECT id FROM cost_updates WHERE planned_at IS NULL)"
     )
     op.execute("DELETE FROM cost_updates WHERE planned_at IS NULL")
+    op.drop_column("cost_updates", "spread_amount")
     op.drop_column("cost_updates", "plan_cursor_id")
     op.drop_column("cost_updates", "plan_cursor_at")
     op.drop_column("cost_updates", "planned_at")

@@ -4,7 +4,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
@@ -308,36 +308,124 @@ async def test_a_total_over_no_clicks_found_by_a_worker_leaves_no_update_and_a_r
     assert await costs(session, ids) == [Decimal("0.05")] * 12
 
 
-async def test_a_cost_per_click_in_another_currency_takes_the_rate_valid_at_the_start(
-    session: AsyncSession, engine: AsyncEngine, campaign: TrackedCampaign
-):
-    ids = await add_clicks(engine, campaign, every_minute(5))
+async def add_rates(session: AsyncSession, workspace_id: int, *rates: tuple[datetime, str]) -> None:
     session.add_all(
-        [
-            CurrencyRate(
-                workspace_id=campaign.workspace_id,
-                currency="EUR",
-                valid_from=START - DAY,
-                rate=Decimal("0.9"),
-            ),
-            CurrencyRate(
-                workspace_id=campaign.workspace_id,
-                currency="EUR",
-                valid_from=START + timedelta(hours=1),
-                rate=Decimal("2"),
-            ),
-        ]
+        CurrencyRate(workspace_id=workspace_id, currency="EUR", valid_from=at, rate=Decimal(rate))
+        for at, rate in rates
     )
     await session.commit()
-    update = await record(
-        engine, request(campaign, "0.125", mode=CostUpdateMode.PER_CLICK, currency="eur")
+
+
+async def test_a_cost_per_click_in_another_currency_takes_the_rate_of_each_clicks_time(
+    session: AsyncSession, engine: AsyncEngine, campaign: TrackedCampaign
+):
+    # Three clicks a day apart over two rate changes, at 00:00 of the second and third day.
+    ids = await add_clicks(
+        engine, campaign, [START + DAY * i + timedelta(hours=12) for i in range(3)]
     )
+    await add_rates(
+        session,
+        campaign.workspace_id,
+        (START - DAY, "0.9"),
+        (START + DAY, "2"),
+        (START + 2 * DAY, "1.0837"),
+    )
+    update = await record(
+        engine,
+        request(
+            campaign,
+            "0.125",
+            mode=CostUpdateMode.PER_CLICK,
+            currency="eur",
+            ends_at=START + 3 * DAY,
+        ),
+    )
+    # The record names the rate at the range's start and the amount at it.
     assert (update.currency, update.converted_amount) == ("EUR", Decimal("0.1125"))
     await apply_cost_updates(engine, workspace_id=campaign.workspace_id)
-    assert await costs(session, ids) == [Decimal("0.1125")] * 5
+    # 0.125 at 0.9, at 2 and at 1.0837 (0.13546250 rounded half up).
+    assert await costs(session, ids) == [Decimal("0.1125"), Decimal("0.25"), Decimal("0.135463")]
     done = await progress(engine, campaign.workspace_id, update.id)
-    assert done.new_total == Decimal("0.5625")
+    assert done.new_total == Decimal("0.497963")
     await assert_rollups_match_raw_tables(session)
+
+
+async def test_a_total_in_another_currency_is_spread_in_it_and_converted_at_each_clicks_rate(
+    session: AsyncSession, engine: AsyncEngine, campaign: TrackedCampaign
+):
+    # 7 clicks, an hour apart; the rate changes between the 3rd and 4th, inside the 1st batch
+    # of 4, and again after the 6th, inside the 2nd batch.
+    ids = await add_clicks(engine, campaign, [START + timedelta(hours=i) for i in range(7)])
+    await add_rates(
+        session,
+        campaign.workspace_id,
+        (START - DAY, "0.9"),
+        (START + timedelta(hours=2, minutes=30), "2"),
+        (START + timedelta(hours=5, minutes=30), "0.3333333333"),
+    )
+    update = await record(engine, request(campaign, "100", currency="EUR"), batch_clicks=4)
+    await apply_cost_updates(engine, workspace_id=campaign.workspace_id)
+    spread = await costs(session, ids)
+    # EUR 100 over 7 clicks: 14.285715 for the first (4 + 3 batches: the first batch's
+    # 57.142857 splits 14.285715, 14.285714 x 3; the second's 42.857143 splits 14.285715,
+    # 14.285714 x 2), each click's part converted at its time's rate, run by run.
+    eur = [Decimal(x) for x in ("14.285715", "14.285714", "14.285714", "14.285714")] + [
+        Decimal(x) for x in ("14.285715", "14.285714", "14.285714")
+    ]
+    assert sum(eur) == 100
+    runs = [
+        (Decimal("0.9"), eur[0:3]),  # batch 1, before the first change
+        (Decimal("2"), eur[3:4]),  # batch 1, after it
+        (Decimal("2"), eur[4:6]),  # batch 2, before the second change
+        (Decimal("0.3333333333"), eur[6:7]),
+    ]
+    expected_runs = [
+        (sum(part) * rate).quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
+        for rate, part in runs
+    ]
+    assert sum(spread[0:3]) == expected_runs[0]
+    assert spread[3] == expected_runs[1]
+    assert sum(spread[4:6]) == expected_runs[2]
+    assert spread[6] == expected_runs[3]
+    assert spread[0:3] == [Decimal("12.857143")] * 3
+    assert spread[3:6] == [Decimal("28.571428"), Decimal("28.571429"), Decimal("28.571429")]
+    assert spread[6] == Decimal("4.761905")
+    done = await progress(engine, campaign.workspace_id, update.id)
+    assert done.new_total == sum(spread)
+    await assert_rollups_match_raw_tables(session)
+
+
+async def test_a_rate_later_in_the_range_that_makes_a_cost_too_large_is_refused_at_once(
+    session: AsyncSession, engine: AsyncEngine, campaign: TrackedCampaign
+):
+    await add_clicks(engine, campaign, [START, START + DAY + timedelta(hours=1)])
+    await add_rates(session, campaign.workspace_id, (START - DAY, "1"), (START + DAY, "1e9"))
+    per_click = request(
+        campaign, "5000", mode=CostUpdateMode.PER_CLICK, currency="EUR", ends_at=START + 2 * DAY
+    )
+    with pytest.raises(CostRequestError, match=r"at the stored rate of 1000000000\.0000000000"):
+        await record(engine, per_click)
+    # A total too: found once the plan has counted its clicks.
+    total = request(campaign, "3000", currency="EUR", ends_at=START + 2 * DAY)
+    with pytest.raises(CostRequestError, match="a click's cost must be below"):
+        await record(engine, total)
+    assert await count(session, "SELECT count(*) FROM cost_updates") == 0
+
+
+async def test_clicks_before_every_rate_left_are_converted_at_the_updates_own_rate(
+    session: AsyncSession, engine: AsyncEngine, campaign: TrackedCampaign
+):
+    ids = await add_clicks(engine, campaign, every_minute(3))
+    await add_rates(session, campaign.workspace_id, (START - DAY, "0.5"))
+    update = await record(
+        engine, request(campaign, "1", mode=CostUpdateMode.PER_CLICK, currency="EUR")
+    )
+    # The rate is deleted before the batches run (deleteCurrencyRate).
+    await session.execute(text("DELETE FROM currency_rates"))
+    await session.commit()
+    await apply_cost_updates(engine, workspace_id=campaign.workspace_id)
+    assert await costs(session, ids) == [Decimal("0.5")] * 3
+    assert (await progress(engine, campaign.workspace_id, update.id)).new_total == Decimal("1.5")
 
 
 async def test_filters_narrow_the_clicks_to_a_source_a_country_and_a_sub_value(
