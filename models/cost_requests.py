@@ -424,18 +424,23 @@ async def _plan_chunk(
             """
             SELECT u.mode, u.amount, u.currency, u.rate, u.planned_clicks, u.batches, u.planned_at,
                    u.plan_cursor_at, u.plan_cursor_id, u.campaign_id, u.starts_at, u.ends_at,
-                   u.traffic_source_id, u.country, u.sub_number, u.sub_value,
-                   coalesce((SELECT b.planned_through FROM cost_update_batches AS b
-                             WHERE b.workspace_id = u.workspace_id AND b.update_id = u.id
-                             ORDER BY b.batch DESC LIMIT 1), 0) AS cut_through
+                   u.traffic_source_id, u.country, u.sub_number, u.sub_value
             FROM cost_updates AS u WHERE u.workspace_id = $1 AND u.id = $2
-            FOR UPDATE OF u
+            FOR UPDATE
             """,
             workspace_id,
             update_id,
         )
         if row is None or row["planned_at"] is not None:
             return True
+        cut_through: int = await conn.fetchval(
+            """
+            SELECT coalesce(max(planned_through), 0) FROM cost_update_batches
+            WHERE workspace_id = $1 AND update_id = $2
+            """,
+            workspace_id,
+            update_id,
+        )
         scope = ClickScope(
             campaign_id=row["campaign_id"],
             starts_at=row["starts_at"],
@@ -453,7 +458,7 @@ async def _plan_chunk(
             if row["plan_cursor_at"] is not None
             else (scope.starts_at, "")
         )
-        since_cut = planned - row["cut_through"]
+        since_cut = planned - cut_through
         rows = await _scan(conn, workspace_id, scope, cursor, plan_clicks, since_cut, batch_clicks)
         cuts: list[tuple[int, int, int, datetime, str, int]] = []
         for found in rows:
@@ -464,7 +469,7 @@ async def _plan_chunk(
         if rows:
             cursor = _key(rows[-1])
             planned += rows[-1]["n"]
-        last_cut = cuts[-1][-1] if cuts else row["cut_through"]
+        last_cut = cuts[-1][-1] if cuts else cut_through
         finished = read < plan_clicks
         if finished and planned > last_cut:
             # The matching clicks after the last cut: a batch up to the last click read.

@@ -97,8 +97,7 @@ async def lock_update(
     row = await conn.fetchrow(
         """
         SELECT mode, amount, currency, rate, planned_clicks, spread_amount, campaign_id,
-               starts_at, ends_at, traffic_source_id, country, sub_number, sub_value,
-               currency <> (SELECT w.currency FROM workspaces AS w WHERE w.id = $1) AS foreign
+               starts_at, ends_at, traffic_source_id, country, sub_number, sub_value
         FROM cost_updates
         WHERE workspace_id = $1 AND id = $2 AND finished_at IS NULL AND planned_at IS NOT NULL
         FOR UPDATE
@@ -108,11 +107,15 @@ async def lock_update(
     )
     if row is None:
         return None
+    # A statement of its own: Citus takes row locks in single-table statements most surely.
+    workspace_currency = await conn.fetchval(
+        "SELECT currency FROM workspaces WHERE id = $1", workspace_id
+    )
     return UpdateState(
         mode=CostUpdateMode(row["mode"]),
         amount=row["amount"],
         currency=row["currency"],
-        foreign=row["foreign"],
+        foreign=row["currency"] != workspace_currency,
         rate=row["rate"],
         planned_clicks=row["planned_clicks"],
         spread_amount=row["spread_amount"],
