@@ -5,10 +5,12 @@ none of them reaches into another for it.
 """
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
-from sqlalchemy import ColumnElement, FromClause, and_, exists, not_, or_, select, true
+from sqlalchemy import ColumnElement, FromClause, String, and_, exists, not_, or_, select, true
 
+from api.dimensions import ReportDimension
 from api.enums import ConversionStatus
 from api.errors import QueryInputError
 from api.values import bounded, checked_time, row_ids
@@ -24,6 +26,8 @@ MAX_FILTERS = 50
 MAX_VALUES = 5_000
 
 CLICKS = table_of(Click)
+# Dimensions a click may lack (NULL, or for text an empty string): all but its campaign.
+ALWAYS_SET = frozenset({ReportDimension.CAMPAIGN})
 # sub1..subN: as many as the model has.
 EVENTS = table_of(ConversionEvent)
 TYPES = table_of(ConversionType)
@@ -74,6 +78,12 @@ class ClickFilter:
     )
     subs: list[SubValueFilter] | None = strawberry.field(
         default=None, description="subN values; several entries must all match."
+    )
+    missing: list[ReportDimension] | None = strawberry.field(
+        default=None,
+        description="Clicks with no value for every one of these dimensions: null, or an "
+        "empty string for text (the report's group whose value is null). Not CAMPAIGN: every "
+        "click has one. [] is refused; for clicks that have a value, use `not`.",
     )
     # Events in any status, unlike a report's default of approved and pending: this filter
     # asks what happened to the click, not what counts.
@@ -149,12 +159,32 @@ def check_click_filter(filter_: ClickFilter | None) -> None:
             if not 1 <= sub.index <= SUB_COUNT:
                 raise QueryInputError(f"sub index must be 1 to {SUB_COUNT}, got {sub.index}")
             values += 1 + len(bounded(sub.values, f"sub{sub.index} values"))
+        if f.missing is not None:
+            values += len(checked_missing(f.missing))
         if values > MAX_VALUES:
             raise QueryInputError(f"a filter holds at most {MAX_VALUES} values in all")
         for nested, name in ((f.and_, "and"), (f.or_, "or")):
             pending.extend((inner, depth + 1) for inner in bounded(nested or [], name))
         if f.not_ is not None:
             pending.append((f.not_, depth + 1))
+
+
+def checked_missing(dimensions: list[ReportDimension]) -> list[ReportDimension]:
+    if not dimensions:
+        raise QueryInputError("missing names at least one dimension (or leave it out)")
+    for dimension in bounded(dimensions, "missing"):
+        if dimension in ALWAYS_SET:
+            raise QueryInputError(
+                f"missing cannot name {dimension.name}: every click has a {dimension.name.lower()}"
+            )
+    return dimensions
+
+
+def missing_condition(column: ColumnElement[Any]) -> ColumnElement[bool]:
+    """No value: NULL for every column, or an empty string for a text one."""
+    if isinstance(column.type, String):
+        return or_(column.is_(None), column == "")
+    return column.is_(None)
 
 
 def click_condition(
@@ -196,6 +226,8 @@ def _condition(clicks: FromClause, f: ClickFilter, workspace_id: int) -> ColumnE
         parts.append(c.is_unique.is_(f.is_unique))
     for sub in f.subs or []:
         parts.append(c[f"sub{sub.index}"].in_(sub.values))
+    for dimension in f.missing or []:
+        parts.append(missing_condition(c[dimension.value]))
     if f.has_conversion is not None:
         has = _has_event(clicks, workspace_id, TYPES.c.counts_as_conversion.is_(True))
         parts.append(has if f.has_conversion else not_(has))

@@ -7,7 +7,8 @@ postgresql://postgres@127.0.0.1:5432/postgres; dropped and made again each run):
 workspace, ``--campaigns`` campaigns with 5 clicks each through the real ingestion app (in
 process) and a conversion on every fifth click. Then `clicktrail serve-api` (one worker) and
 Debian's Chromium (/usr/bin/chromium) through Playwright: each run is a fresh browser context
-(empty cache) with the API key already in session storage, loading `/`. The figures come from
+(empty cache) with the API key and the workspace's zone already in session storage (as a sign-in
+leaves them), loading `/`. The figures come from
 the page's Performance API: first contentful paint (the shell), and the `campaigns-table` mark
 the page sets once the table with every campaign is in the document, both from navigation
 start. CPU: the API process's per page load, and the whole machine's.
@@ -119,7 +120,11 @@ async def _measure(base: str, key: str, runs: int, campaigns: int, api_pid: int)
             if run == 1:
                 before = cpu_times(api_pid)
             context = await browser.new_context(base_url=base)
-            await context.add_init_script(f"sessionStorage.setItem('clicktrail.apiKey', {key!r})")
+            # As a sign-in in this tab leaves them: the key and the workspace's zone.
+            await context.add_init_script(
+                f"sessionStorage.setItem('clicktrail.apiKey', {key!r});"
+                "sessionStorage.setItem('clicktrail.timezone', 'UTC')"
+            )
             page = await context.new_page()
             await page.goto("/")
             await page.wait_for_function(

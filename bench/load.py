@@ -10,9 +10,9 @@ It seeds one workspace and campaign, starts `clicktrail serve-ingestion` under g
 `GET /c/bench` with wrk, then `GET /postback/<secret>` with a new transaction id per request, and
 prints requests/s, latency percentiles, the database connections the service opened, and whether
 every 302 and every 200 is a committed row, and the CPU each request took (the service's
-workers, PostgreSQL, the whole machine with wrk and the kernel): a figure that carries across
-machines better than requests/s. Other load on the machine skews the figures: it says so when
-the CPU is busy before it starts.
+workers, their PostgreSQL backends, the whole machine with wrk and the kernel): a figure that
+carries across machines better than requests/s, and the first two hold on a shared machine.
+Other load on the machine skews the rates: it says so when the CPU is busy before it starts.
 
 It also prints each worker's memory (RSS) at the start and end of each phase and its peak so
 far, and flags a worker over RSS_LIMIT_MB: a worker that keeps growing under load is a leak that
@@ -202,6 +202,8 @@ class Phase:
     # Each worker's memory before wrk starts and once the phase's rows are counted.
     memory_start: list[WorkerMemory] = field(default_factory=list)
     memory_end: list[WorkerMemory] = field(default_factory=list)
+    # Click units committed per group-commit batch, on average (from /metrics).
+    batch: float | None = None
 
 
 def main() -> None:
@@ -293,7 +295,7 @@ def _summary(
         f"({mode}, {args.workers} workers, {wrk_flags})  "
         f"rows committed {clicks.rows} / 302s {redirects}{_verdict(clicks.rows, redirects)}  "
         f"db connections opened {clicks.connections}  wrk connections per worker "
-        f"{_split(clicks)}  {_cpu(clicks)}",
+        f"{_split(clicks)}  {_cpu(clicks)}  {_batch(clicks)}",
         f"  worker RSS during clicks: {_memory(clicks)}",
     ]
     if postbacks is None:
@@ -421,6 +423,20 @@ async def sessions(probe: AsyncConnection) -> int:
     return await count(
         probe, "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
     )
+
+
+async def backends(probe: AsyncConnection) -> list[int]:
+    """The service's PostgreSQL backends: every one of the bench database but the probe's.
+    PostgreSQL's own background processes (WAL writer, checkpointer) serve every database of
+    the server, so on a machine shared with other work they cannot be told apart and are not
+    counted."""
+    pids = await probe.scalars(
+        text(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    )
+    return list(pids)
 
 
 # --- the service ----------------------------------------------------------------------------
@@ -619,6 +635,35 @@ def worker_memory(server: Server) -> list[WorkerMemory]:
     return memory
 
 
+def click_batches(server: Server) -> tuple[float, float] | None:
+    """Click units committed so far and the batches they took, from the service's /metrics
+    (every worker's)."""
+    try:
+        with urllib.request.urlopen(f"{server.base}/metrics", timeout=5) as response:
+            exposition = response.read().decode()
+    except (OSError, urllib.error.URLError):
+        return None
+    values = {
+        m[1]: float(m[2])
+        for m in re.finditer(
+            r'^clicktrail_group_commit_batch_size_(sum|count)\{queue="clicks"\} (\S+)$',
+            exposition,
+            re.M,
+        )
+    }
+    if len(values) < 2:
+        return None
+    return values["sum"], values["count"]
+
+
+def _mean_batch(
+    before: tuple[float, float] | None, after: tuple[float, float] | None
+) -> float | None:
+    if before is None or after is None or after[1] == before[1]:
+        return None
+    return (after[0] - before[0]) / (after[1] - before[1])
+
+
 def _parse(output: str) -> WrkResult:
     values = {m[1]: int(m[2]) for m in re.finditer(r"^bench (\w+) (-?\d+)$", output, re.M)}
     if "requests" not in values:
@@ -654,9 +699,11 @@ async def click_phase(
     print(f"clicks: wrk on /c/{CAMPAIGN_KEY} for {args.duration} s ...", flush=True)
     before = await sessions(probe)
     memory_start = worker_memory(server)
-    cpu_before = cpu_times(server.pid)
+    batches_before = await asyncio.to_thread(click_batches, server)
+    cpu_before = cpu_times(server.pid, await backends(probe))
     result, split = await run_wrk(wrk, args, server, f"/c/{CAMPAIGN_KEY}?sub1=abc&sub2=x", script)
-    cpu = cpu_times(server.pid) - cpu_before
+    cpu = cpu_times(server.pid, await backends(probe)) - cpu_before
+    batches = await asyncio.to_thread(click_batches, server)
     rows = await settled_count(
         probe,
         "SELECT count(*) FROM clicks WHERE workspace_id = :w AND campaign_id = :c",
@@ -671,6 +718,7 @@ async def click_phase(
         cpu=cpu,
         memory_start=memory_start,
         memory_end=worker_memory(server),
+        batch=_mean_batch(batches_before, batches),
     )
     _print_phase("clicks", phase)
     return phase
@@ -701,7 +749,7 @@ async def postback_phase(
     print(f"postbacks: wrk on /postback/... over {len(ids)} clicks for {args.duration} s ...")
     before = await sessions(probe)
     memory_start = worker_memory(server)
-    cpu_before = cpu_times(server.pid)
+    cpu_before = cpu_times(server.pid, await backends(probe))
     result, split = await run_wrk(
         wrk,
         args,
@@ -711,7 +759,7 @@ async def postback_phase(
         str(ids_file),
         seeded.postback_secret,
     )
-    cpu = cpu_times(server.pid) - cpu_before
+    cpu = cpu_times(server.pid, await backends(probe)) - cpu_before
     workspace = {"w": seeded.workspace_id}
     rows = await settled_count(
         probe, "SELECT count(*) FROM conversion_events WHERE workspace_id = :w", **workspace
@@ -764,6 +812,12 @@ def _cpu(phase: Phase) -> str:
     if phase.cpu is None:
         return "CPU per request unknown"
     return phase.cpu.per_request_us(phase.result.requests)
+
+
+def _batch(phase: Phase) -> str:
+    if phase.batch is None:
+        return "clicks per batch unknown"
+    return f"{phase.batch:.1f} clicks per batch"
 
 
 def _memory(phase: Phase) -> str:

@@ -3,6 +3,7 @@
 import os
 import socket
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,34 +38,45 @@ class CpuTimes:
     service: float
     database: float
     machine: float
+    # Per-backend accounting: the CPU seconds of each of the service's PostgreSQL backends (by
+    # pid), whose sum is ``database``. A difference then counts a backend that appeared
+    # meanwhile from its start, and leaves out one that is gone.
+    backends: Mapping[int, float] | None = None
 
     def __sub__(self, earlier: "CpuTimes") -> "CpuTimes":
-        return CpuTimes(
-            self.service - earlier.service,
-            self.database - earlier.database,
-            self.machine - earlier.machine,
-        )
+        service, machine = self.service - earlier.service, self.machine - earlier.machine
+        if self.backends is None or earlier.backends is None:
+            return CpuTimes(service, self.database - earlier.database, machine)
+        backends = {pid: t - earlier.backends.get(pid, 0.0) for pid, t in self.backends.items()}
+        return CpuTimes(service, sum(backends.values()), machine, backends)
 
     def per_request_us(self, requests: int) -> str:
         """The figure that carries across machines better than requests/s (Linux /proc)."""
         n = max(1, requests)
+        database = "PostgreSQL" if self.backends is None else "its PostgreSQL backends"
         return (
-            f"CPU per request: service {self.service / n * 1e6:.0f} us, PostgreSQL "
+            f"CPU per request: service {self.service / n * 1e6:.0f} us, {database} "
             f"{self.database / n * 1e6:.0f} us, machine {self.machine / n * 1e6:.0f} us"
         )
 
 
-def cpu_times(service_pid: int) -> CpuTimes:
-    """Now's CpuTimes: ``service_pid`` and its descendants, every process named postgres."""
+def cpu_times(service_pid: int, backends: Iterable[int] | None = None) -> CpuTimes:
+    """Now's CpuTimes: ``service_pid`` and its descendants; for PostgreSQL, the ``backends``
+    (pids, from pg_stat_activity) or else every process named postgres on the machine, which
+    counts every other user of the server too."""
     tick = os.sysconf("SC_CLK_TCK")
     service = sum(_process_ticks(pid) for pid in process_tree(service_pid))
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    busy = sum(fields[:8]) - fields[3] - fields[4]  # all but idle and iowait; guests are in user
+    if backends is not None:
+        # A backend gone since it was listed reads 0: leave it out rather than count it so.
+        seconds = {pid: t for pid in backends if (t := _process_ticks(pid) / tick)}
+        return CpuTimes(service / tick, sum(seconds.values()), busy / tick, seconds)
     database = sum(
         _process_ticks(int(entry.name))
         for entry in Path("/proc").iterdir()
         if entry.name.isdigit() and _comm(entry) == "postgres"
     )
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
-    busy = sum(fields[:8]) - fields[3] - fields[4]  # all but idle and iowait; guests are in user
     return CpuTimes(service / tick, database / tick, busy / tick)
 
 

@@ -20,6 +20,7 @@ from types import FrameType
 from granian import Granian
 from granian.constants import Interfaces, TaskImpl
 
+from models.logs import granian_logging
 from models.settings import Settings, get_settings
 
 READY_TIMEOUT_S = 60.0
@@ -144,6 +145,7 @@ def _serve(settings: Settings, service: Service) -> None:
         task_impl=TaskImpl.asyncio,
         workers=settings.workers,
         log_access=False,
+        log_dictconfig=granian_logging(settings),
     ).serve()
 
 

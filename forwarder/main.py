@@ -6,7 +6,7 @@ import signal
 import sys
 from functools import partial
 
-from forwarder.metrics import MetricsPortInUseError, serve_metrics
+from forwarder.metrics import MetricsPortInUseError, serve_metrics, watch_pool
 from forwarder.retention import PRUNE_EVERY_S, prune_forwards
 from forwarder.sender import Forwarder
 from models.database import create_engine, display_url
@@ -19,6 +19,7 @@ logger = logging.getLogger("forwarder")
 
 async def serve(settings: Settings, database_url: str) -> None:
     engine = create_engine(database_url, settings, application_name="clicktrail-forwarder")
+    watch_pool(engine, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

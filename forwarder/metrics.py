@@ -9,6 +9,7 @@ from http.server import ThreadingHTTPServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import MetricsHandler
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models.metrics import LATENCY_BUCKETS, token_matches
 from models.settings import Settings
@@ -33,6 +34,28 @@ FORWARDS_IN_FLIGHT = Gauge(
     "Forwards claimed by this forwarder and not yet settled.",
     registry=REGISTRY,
 )
+
+# The apps' names and labels, so one dashboard panel shows every process's pool.
+DB_POOL_CONNECTIONS = Gauge(
+    "clicktrail_db_pool_connections",
+    "The forwarder's pooled database connections in use and idle (read at each scrape).",
+    ["state"],
+    registry=REGISTRY,
+)
+DB_POOL_LIMIT = Gauge(
+    "clicktrail_db_pool_limit",
+    "Connections the forwarder's pool may open at most (pool size plus overflow).",
+    registry=REGISTRY,
+)
+
+
+def watch_pool(engine: AsyncEngine, settings: Settings) -> None:
+    """Report ``engine``'s pool. One process and one pool: each scrape reads the counts as they
+    are (the apps sample every second because a scrape there sums other workers' files)."""
+    pool = engine.pool
+    DB_POOL_CONNECTIONS.labels("in_use").set_function(pool.checkedout)  # type: ignore[attr-defined]
+    DB_POOL_CONNECTIONS.labels("idle").set_function(pool.checkedin)  # type: ignore[attr-defined]
+    DB_POOL_LIMIT.set(settings.pool_size + settings.pool_max_overflow)
 
 
 class MetricsPortInUseError(Exception):

@@ -85,3 +85,9 @@ SUB_COLUMNS: tuple[str, ...] = tuple(
     name for name in CLICK_COLUMNS if re.fullmatch(r"sub\d+", name)
 )
 SUB_COUNT = len(SUB_COLUMNS)
+# The columns an INSERT may leave out to store NULL: nullable, and no default of their own.
+NULL_BY_DEFAULT: frozenset[str] = frozenset(
+    column.name
+    for column in Click.__table__.columns  # type: ignore[attr-defined]
+    if column.nullable and column.server_default is None
+)

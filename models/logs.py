@@ -71,6 +71,30 @@ def litestar_logging(settings: Settings) -> LoggingConfig:
     return LoggingConfig(formatters={"standard": _formatter(settings)})
 
 
+def granian_logging(settings: Settings) -> dict[str, Any] | None:
+    """granian's own lines (start, workers spawned, stop) in the JSON format when asked for;
+    None keeps its text lines. granian replaces its default sections with these, in its main
+    process and in each worker it spawns, so the formatter is named by its import path."""
+    if settings.log_format != "json":
+        return None
+    console = {
+        "class": "logging.StreamHandler",
+        "formatter": "json",
+        "stream": "ext://sys.stdout",
+    }
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": f"{__name__}.{JsonFormatter.__name__}"}},
+        "handlers": {"console": console},
+        "loggers": {
+            # granian's Rust side logs under this name too.
+            "_granian": {"handlers": ["console"], "level": "INFO", "propagate": False},
+            "granian.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        },
+    }
+
+
 def configure_logging(settings: Settings) -> None:
     """Logging for a process that is no Litestar app (the forwarder)."""
     _install_record_factory()

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import TypeEngine
 from sqlmodel import SQLModel
 
+from models import literals
 from models.base import enum_column
 from models.click import Click
 from models.enums import Attribution, ConversionStatus
@@ -289,10 +290,7 @@ class ClickChanges:
         sends it in one message with its COMMIT (see ``begin_shared``); empty without sums."""
         if not self.sums:
             return ""
-        rows = ",".join(
-            "(" + ",".join(map(_literal, (*key, *values))) + ")"
-            for key, values in self.sums.items()
-        )
+        rows = ",".join(literals.row((*key, *values)) for key, values in self.sums.items())
         columns = ", ".join((*CLICK_SIGNATURE, *CLICK_MEASURES))
         return f"INSERT INTO {CLICKS_PENDING} ({columns}) VALUES {rows}"
 
@@ -355,27 +353,13 @@ async def _copy(
         await conn.copy_records_to_table(table, records=records, columns=(*signature, *measures))
 
 
-def _literal(value: object) -> str:
-    """A signature value as SQL: an integer, a UTC time, NULL, or a text in an escape string
-    (E'', whose escapes mean the same whatever standard_conforming_strings says)."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, int):  # bool is an int, and no signature value is a bool
-        return str(int(value))
-    if isinstance(value, datetime):
-        return f"'{value.isoformat()}'::timestamptz"
-    if isinstance(value, str):
-        return "E'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
-    raise TypeError(f"no SQL literal for {type(value).__name__}")
-
-
 def begin_shared(workspace_ids: Iterable[int]) -> str:
-    """``BEGIN`` and ``lock_shared`` of these workspaces as one simple-protocol message.
+    """``BEGIN`` and ``lock_shared`` of these workspaces as simple-protocol statements.
 
-    The click writer's batches under load are a few clicks each, so each round trip counts:
-    this, the COPY of the clicks, and ``ClickChanges.insert_sql()`` sent with its COMMIT make
-    three, where a transaction, ``lock_shared`` and two COPYs took five (a click cost ~35 us
-    more of service CPU that way than with the triggers).
+    The click writer's batches under load are a few clicks each, so each round trip counts: it
+    sends this, its clicks and ``ClickChanges.insert_sql()`` with the COMMIT as one message
+    (``ingestion.clicks.writer``), where a transaction, ``lock_shared`` and two COPYs took five
+    messages and seven round trips.
     """
     keys = sorted({workspace_id % LOCK_KEYS for workspace_id in workspace_ids})
     locks = ", ".join(f"pg_advisory_xact_lock_shared({LOCK_CLASS}, {k})" for k in keys)

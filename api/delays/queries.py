@@ -16,9 +16,9 @@ from api.delays.service import (
     DelayFigures,
 )
 from api.delays.types import ConversionDelay, DelayBucket, DelayRow
+from api.dimensions import ReportDimension
 from api.enums import ConversionStatus
 from api.permissions import CanRead
-from api.reports.types import ReportDimension
 from api.selection import selection
 
 _IDS = {

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.click_filter import CLICKS, ClickFilter, click_condition
-from api.reports.types import ReportDimension
+from api.dimensions import ReportDimension
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from api.click_filter import ClickFilter, check_click_filter
 from api.delays import repository
 from api.delays.repository import DelayQuery
+from api.dimensions import ReportDimension
 from api.enums import ConversionStatus
 from api.errors import QueryInputError, cancelled_by_timeout
-from api.reports.types import ReportDimension
 from api.values import bounded
 
 MINUTE, HOUR, DAY, WEEK = 60, 3_600, 86_400, 604_800

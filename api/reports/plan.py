@@ -6,12 +6,12 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from api.click_filter import ClickFilter
+from api.dimensions import ReportDimension
 from api.enums import ConversionStatus
 from api.errors import QueryInputError
 from api.reports.types import (
     ReportAttribution,
     ReportCondition,
-    ReportDimension,
     ReportOrder,
     TimeBucket,
 )
@@ -123,6 +123,9 @@ def rollup_for(plan: ReportPlan) -> Rollup | None:
         for field in fields(f):
             value = getattr(f, field.name)
             if value is None or field.name in _TIME_FILTERS:
+                continue
+            if field.name == "missing":
+                needed.update(dimension.value for dimension in value)
                 continue
             if field.name not in _ROLLUP_FILTERS:
                 return None

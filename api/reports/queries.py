@@ -13,6 +13,7 @@ from strawberry.scalars import JSON
 from api.catalog.references import load_references
 from api.click_filter import ClickFilter
 from api.context import Context
+from api.dimensions import ReportDimension
 from api.enums import ConversionStatus
 from api.permissions import CanRead
 from api.reports import service
@@ -23,7 +24,6 @@ from api.reports.types import (
     Report,
     ReportAttribution,
     ReportCondition,
-    ReportDimension,
     ReportOrder,
     ReportRow,
     ReportTable,

@@ -286,6 +286,11 @@ def _rollup_parts(plan: ReportPlan, rollup: Rollup, p: _Parameters) -> list[str]
         for texts, column in ((f.countries, "country"), (f.device_types, "device_type")):
             if texts is not None:
                 narrowed.append(f"{column} = ANY({p(list(texts), 'text[]')})")
+        # Column names from the enum, never from the request; as click_filter.missing_condition.
+        for dimension in f.missing or []:
+            column = dimension.value
+            empty = "" if column in _ID_DIMENSIONS else f" OR {column} = ''"
+            narrowed.append(f"({column} IS NULL{empty})")
 
     def keys(time: str, grain: str | None) -> list[str]:
         bucket = [_bucket(plan, p, time, grain=grain)] if plan.bucket is not None else []

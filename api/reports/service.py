@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.click_filter import ClickFilter, check_click_filter
+from api.dimensions import ReportDimension
 from api.enums import ConversionStatus
 from api.errors import QueryInputError, cancelled_by_timeout
 from api.reports import repository
@@ -20,7 +21,6 @@ from api.reports.repository import ReportRows
 from api.reports.types import (
     ReportAttribution,
     ReportCondition,
-    ReportDimension,
     ReportOrder,
     TimeBucket,
 )

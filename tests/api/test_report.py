@@ -1,3 +1,4 @@
+import json
 import random
 import re
 from datetime import UTC, datetime, time, timedelta
@@ -440,6 +441,8 @@ async def test_rollups_and_raw_tables_give_the_same_numbers(
         {"groupBy": [], "statuses": ["DECLINED", "APPROVED"]},
         {"groupBy": ["COUNTRY"], "filter": {"countries": ["DE", "US"], "deviceTypes": ["mobile"]}},
         {"groupBy": ["OFFER"], "bucket": "MONTH", "tz": "Asia/Tokyo"},
+        {"groupBy": ["COUNTRY", "DEVICE_TYPE"], "filter": {"missing": ["COUNTRY"]}},
+        {"groupBy": ["CAMPAIGN"], "bucket": "DAY", "filter": {"missing": ["OFFER"]}},
         {
             "groupBy": ["COUNTRY"],
             "bucket": "DAY",
@@ -469,6 +472,83 @@ async def test_rollups_and_raw_tables_give_the_same_numbers(
         assert rollup["totalRows"] == raw["totalRows"] >= len(rollup["rows"]), shape
     # Every rollup took part: daily ones in the workspace's zone, hourly ones elsewhere.
     assert sources == {f"rollup_{r.name}" for r in ROLLUPS}, sources
+
+
+async def test_missing_matches_the_group_without_a_value(
+    api_client: Client, session: AsyncSession, traffic: Traffic
+):
+    """The report's null group, drilled into: null and empty strings alike, nested in the
+    drill-down's `and`, and `not` for the clicks that have a value."""
+    campaign = traffic.campaign
+    # Ingestion stores an empty sub as NULL; an empty string can still come from SQL or a tool.
+    click_id, created_at = new_click_id(datetime.now(UTC))
+    await session.execute(
+        insert(Click),
+        [
+            {
+                "workspace_id": campaign.workspace_id,
+                "created_at": created_at,
+                "id": click_id,
+                "campaign_id": campaign.campaign_id,
+                "sub1": "",
+            }
+        ],
+    )
+    await session.commit()
+    key = campaign.workspace.admin_api_key
+    grouped = await _report(api_client, key, groupBy=["SUB1"])
+    by_sub1 = {_sub(row, 1): row["clicks"] for row in grouped["rows"]}
+    assert by_sub1 == {"alpha": 2, "beta": 1, None: 1, "": 1}
+
+    drilled = {"and": [{"campaignIds": [str(campaign.campaign_id)]}, {"missing": ["SUB1"]}]}
+    report = await _report(api_client, key, filter=drilled, groupBy=["SUB2"])
+    assert report["source"] == "raw"
+    assert report["totals"]["clicks"] == 2  # the bot's click and the one with sub1 = ''
+    assert [row["clicks"] for row in report["rows"]] == [2]
+
+    both = await _report(api_client, key, filter={"missing": ["SUB1", "SUB2"]})
+    assert both["totals"]["clicks"] == 2
+    has_sub2 = await _report(api_client, key, filter={"not": {"missing": ["SUB2"]}})
+    assert has_sub2["totals"]["clicks"] == 1  # the buyer
+    # Dimensions a rollup holds keep the rollup: no click here has a country.
+    no_country = await _report(api_client, key, filter={"missing": ["COUNTRY"]})
+    assert no_country["source"].startswith("rollup_"), no_country
+    assert no_country["totals"]["clicks"] == 4  # the rollups have not seen the SQL insert
+    raw = await _report(api_client, key, filter={"missing": ["COUNTRY"], **RAW})
+    assert raw["totals"]["clicks"] == 5
+    offers = await _report(api_client, key, filter={"missing": ["OFFER"], **RAW})
+    assert offers["totals"]["clicks"] == 1  # the click inserted without its offer
+
+
+def _sub(row: dict[str, Any], index: int) -> str | None:
+    return next((s["value"] for s in row["subs"] if s["index"] == index), None)
+
+
+async def test_a_bad_missing_list_is_refused_with_a_clear_message(
+    api_client: Client, traffic: Traffic
+):
+    key = traffic.campaign.workspace.admin_api_key
+    for filter_, message in (
+        ({"missing": []}, "missing names at least one dimension"),
+        ({"missing": ["CAMPAIGN"]}, "every click has a campaign"),
+        ({"not": {"missing": ["SUB1", "CAMPAIGN"]}}, "every click has a campaign"),
+        ({"missing": ["SUB1"] * 1_001}, "missing takes at most 1000 values"),
+        ({"missing": ["SUB21"]}, "SUB21"),
+    ):
+        body = await execute(api_client, key, REPORT, {"filter": filter_})
+        assert message in body["errors"][0]["message"], (filter_, body)
+        assert body.get("data") is None or body["data"].get("report") is None, body
+    # Bytes no enum value has: a NUL, and text that is not UTF-8.
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    query = json.dumps(REPORT)
+    for raw, message in (
+        (b'{"missing": ["SUB1\\u0000"]}', "NUL character"),
+        (b'{"missing": ["SUB1\xff\xfe"]}', "UTF-8"),
+    ):
+        sent = b'{"query": ' + query.encode() + b', "variables": {"filter": ' + raw + b"}}"
+        response = await api_client.post("/graphql", content=sent, headers=headers)
+        assert response.status_code == 400, response.text
+        assert message in response.json()["errors"][0]["message"], response.text
 
 
 async def test_half_hour_time_zones_fall_back_to_the_raw_tables(

@@ -60,7 +60,8 @@ def _run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 @contextmanager
-def _serving(env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+def _serving(env: dict[str, str], seen: list[str] | None = None) -> Iterator[subprocess.Popen[str]]:
+    """`clicktrail serve` until its banner; the lines up to it go into ``seen``."""
     process = subprocess.Popen(
         [sys.executable, "-m", "clicktrail", "serve"],
         env=env,
@@ -71,7 +72,7 @@ def _serving(env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
     try:
         assert process.stdout is not None
         deadline = time.monotonic() + 90
-        seen = []
+        seen = [] if seen is None else seen
         while time.monotonic() < deadline:
             line = process.stdout.readline()
             seen.append(line)
@@ -192,7 +193,8 @@ def test_serve_logs_json_lines_with_each_request_id(database_url: str):
         CLICKTRAIL_LOG_FORMAT="json",
         CLICKTRAIL_INGESTION_ACCESS_LOG="true",
     )
-    with _serving(env) as process:
+    startup: list[str] = []
+    with _serving(env, startup) as process:
         for port, rid in ((ingestion, "e2e-ingestion"), (api, "e2e-api")):
             request = urllib.request.Request(
                 f"http://127.0.0.1:{port}/health?token=x", headers={"X-Request-ID": rid}
@@ -202,7 +204,7 @@ def test_serve_logs_json_lines_with_each_request_id(database_url: str):
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
         assert process.stdout is not None
-        output = process.stdout.read()
+        output = "".join(startup) + process.stdout.read()
     lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     access = {line["request_id"]: line for line in lines if line["logger"] == "clicktrail.access"}
     for rid in ("e2e-ingestion", "e2e-api"):
@@ -210,8 +212,12 @@ def test_serve_logs_json_lines_with_each_request_id(database_url: str):
         assert access[rid]["http"]["path"] == "/health"
         assert access[rid]["http"]["status"] == 200
         assert access[rid]["level"] == "INFO"
-    # The forwarder writes the same format.
+    # The forwarder writes the same format, and so does granian (its start and stop lines).
     assert any(line["logger"] == "forwarder" for line in lines)
+    granian = [line["message"] for line in lines if line["logger"] == "_granian"]
+    assert any("Starting granian" in message for message in granian), output
+    assert any("Shutting down granian" in message for message in granian), output
+    assert not [line for line in output.splitlines() if line.startswith("[INFO]")], output
 
 
 def _metrics(port: int, token: str | None = None) -> str:
@@ -272,6 +278,8 @@ def test_serve_sums_every_workers_metrics_in_one_scrape(database_url: str, tmp_p
         assert "clicktrail_http_request_duration_seconds" in _metrics(api, token)
         forwarded = _metrics(forwarder, token)
         assert "clicktrail_forwards_in_flight 0.0" in forwarded
+        # The forwarder's own pool (its size and overflow are the variables above).
+        assert value(forwarded, "clicktrail_db_pool_limit") == 3
         assert "clicktrail_http_request" not in forwarded
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0

@@ -2,8 +2,9 @@
 // range in a time zone, the report's drill-down path).
 import { render } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { forgetKey, gql, storeKey, storedKey } from "./graphql.js";
-import { ErrorBox, addDays, html, queryWith, today } from "./ui.js";
+import { INITIAL_DRILL, prefetchTable } from "./campaigns.js";
+import { forgetKey, gql, storeKey, storedKey, storedZone } from "./graphql.js";
+import { ErrorBox, html, initialRange, queryWith } from "./ui.js";
 
 const PAGES = [
   ["campaigns", "Campaigns", () => import("./campaigns.js")],
@@ -67,8 +68,8 @@ function Shell({ session, signOut }) {
   const [page, setPage] = useState(route());
   const [loaded, setLoaded] = useState(null);
   const tz = me.workspace.timezone;
-  const [range, setRange] = useState({ from: addDays(today(tz), -6), to: today(tz), tz });
-  const [drill, setDrill] = useState({ path: [], groupBy: "CAMPAIGN" });
+  const [range, setRange] = useState(initialRange(tz));
+  const [drill, setDrill] = useState(INITIAL_DRILL);
   useEffect(() => {
     const follow = () => setPage(route());
     addEventListener("hashchange", follow);
@@ -113,6 +114,12 @@ function Shell({ session, signOut }) {
   `;
 }
 
+// A reload with a key: who it is and, when the campaigns page opens in the zone last seen, its
+// table, asked for at once and side by side (the table needs only the zone of the first).
+const resumed = storedKey() && gql(storedKey(), WHO);
+resumed?.catch(() => {}); // handled below, once the app has mounted
+if (resumed && route() === "campaigns" && storedZone()) prefetchTable(storedKey(), storedZone());
+
 function App() {
   const [session, setSession] = useState(null);
   const [message, setMessage] = useState(null);
@@ -123,15 +130,18 @@ function App() {
     setMessage(reason);
   };
   const signIn = (key, me) => {
-    storeKey(key);
+    storeKey(key, me.workspace.timezone);
     setMessage(null);
     setSession({ key, me });
   };
   useEffect(() => {
     const key = storedKey();
     if (!key) return;
-    gql(key, WHO)
-      .then((me) => setSession({ key, me }))
+    resumed
+      .then((me) => {
+        storeKey(key, me.workspace.timezone);
+        setSession({ key, me });
+      })
       .catch((error) => signOut(error.message))
       .finally(() => setResuming(false));
   }, []);

@@ -1,8 +1,9 @@
 // The campaigns table: report rows for the date range, grouped by any dimension, with
 // drill-down (campaign -> sub1 -> ...), every metric a sortable column.
 import { useEffect, useState } from "preact/hooks";
-import { DIMENSIONS, ROW_DIMENSIONS, ROW_METRICS, metricColumns, nextDimension, pathFilter } from "./report.js";
-import { ErrorBox, RangeControls, SortableTable, html, rangeFilter } from "./ui.js";
+import { DIMENSIONS, ROW_DIMENSIONS, ROW_METRICS, metricColumns, nextDimension, pathFilter, shownName } from "./report.js";
+import { prefetch } from "./graphql.js";
+import { ErrorBox, RangeControls, SortableTable, html, initialRange, rangeFilter } from "./ui.js";
 
 const REPORT = `query Campaigns($filter: ClickFilter, $groupBy: [ReportDimension!], $tz: String) {
   report(filter: $filter, groupBy: $groupBy, timezone: $tz, first: 1000) {
@@ -13,9 +14,20 @@ const REPORT = `query Campaigns($filter: ClickFilter, $groupBy: [ReportDimension
   }
 }`;
 
+export const INITIAL_DRILL = { path: [], groupBy: "CAMPAIGN" };
+
+export const reportVariables = (range, drill) => ({
+  filter: { ...rangeFilter(range), ...pathFilter(drill.path) },
+  groupBy: [drill.groupBy],
+  tz: range.tz,
+});
+
+/** On a reload, the table's query is sent beside the app's first one rather than after it. */
+export const prefetchTable = (key, tz) => prefetch(key, REPORT, reportVariables(initialRange(tz), INITIAL_DRILL));
+
 export function Breadcrumbs({ drill, setDrill }) {
   return html`<div class="crumbs" id="crumbs">
-    <a href="#/campaigns" onClick=${(e) => (e.preventDefault(), setDrill({ path: [], groupBy: "CAMPAIGN" }))}>All traffic</a>
+    <a href="#/campaigns" onClick=${(e) => (e.preventDefault(), setDrill(INITIAL_DRILL))}>All traffic</a>
     ${drill.path.map(
       (step, i) => html`<span>›</span>
         <a
@@ -41,7 +53,7 @@ export default function Campaigns({ app }) {
   const [next, setNext] = useState(nextDimension(drill.groupBy, drill.path));
   useEffect(() => setNext(nextDimension(drill.groupBy, drill.path)), [drill]);
   const [state, setState] = useState({ data: null, error: null });
-  const variables = { filter: { ...rangeFilter(range), ...pathFilter(drill.path) }, groupBy: [drill.groupBy], tz: range.tz };
+  const variables = reportVariables(range, drill);
   const encoded = JSON.stringify(variables);
   useEffect(() => {
     let live = true;
@@ -61,9 +73,9 @@ export default function Campaigns({ app }) {
   const shown = state.groupBy ?? drill.groupBy;
   const dimension = DIMENSIONS[shown];
   const drillInto = (row) => {
-    const value = dimension.key(row);
-    if (value == null || shown !== drill.groupBy) return;
-    setDrill({ path: [...drill.path, { dim: shown, value, label: dimension.name(row) }], groupBy: next });
+    if (shown !== drill.groupBy) return;
+    const step = { dim: shown, value: dimension.key(row), label: shownName(dimension, row) };
+    setDrill({ path: [...drill.path, step], groupBy: next });
   };
   const columns = [
     {
@@ -71,9 +83,7 @@ export default function Campaigns({ app }) {
       label: dimension.label,
       value: (row) => dimension.name(row),
       render: (row) =>
-        dimension.key(row) == null
-          ? html`<span class="note">(none)</span>`
-          : html`<a href="#/campaigns" onClick=${(e) => e.preventDefault()} title="Drill down">${dimension.name(row)}</a>`,
+        html`<a href="#/campaigns" class=${dimension.key(row) ? "" : "note"} onClick=${(e) => e.preventDefault()} title="Drill down">${shownName(dimension, row)}</a>`,
     },
     ...metricColumns(me.conversionTypes, currency),
   ];

@@ -1,10 +1,40 @@
 // The dashboard's only way to the data: the public GraphQL API, with the user's API key.
 
 const KEY = "clicktrail.apiKey";
+// The workspace's time zone as last seen: lets a reload ask for the first page's data before
+// the workspace itself has answered (a hint only; the page checks it).
+const ZONE = "clicktrail.timezone";
 
 export const storedKey = () => sessionStorage.getItem(KEY);
-export const storeKey = (key) => sessionStorage.setItem(KEY, key);
-export const forgetKey = () => sessionStorage.removeItem(KEY);
+export const storedZone = () => sessionStorage.getItem(ZONE);
+export const storeKey = (key, zone) => {
+  sessionStorage.setItem(KEY, key);
+  sessionStorage.setItem(ZONE, zone);
+};
+export const forgetKey = () => {
+  sessionStorage.removeItem(KEY);
+  sessionStorage.removeItem(ZONE);
+  early.clear();
+};
+
+// Requests sent ahead, by [query, variables]: the first identical query takes the answer.
+const early = new Map();
+const requestId = (query, variables) => JSON.stringify([query, variables]);
+
+/** Sends a query now, for a page that will ask for exactly it once it has mounted. */
+export function prefetch(key, query, variables) {
+  const answer = gql(key, query, variables);
+  answer.catch(() => {}); // whoever takes it sees the error; untaken, it is no page error
+  early.set(requestId(query, variables), answer);
+}
+
+/** The answer to this exact query, sent ahead; null when none was. */
+export function takePrefetched(query, variables) {
+  const id = requestId(query, variables);
+  const answer = early.get(id) ?? null;
+  early.delete(id);
+  return answer;
+}
 
 /** The key was refused: the app signs out. */
 export class Unauthorized extends Error {}

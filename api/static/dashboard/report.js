@@ -21,7 +21,16 @@ const sub = (n) => {
   return { label: `sub${n}`, key: value, name: value, filter: (v) => ({ subs: [{ index: n, values: [v] }] }) };
 };
 
-export const DIMENSIONS = {
+// A group without a value (null) is drilled into with the filter's `missing`.
+const orMissing = (dimensions) =>
+  Object.fromEntries(
+    Object.entries(dimensions).map(([dim, d]) => [
+      dim,
+      { ...d, filter: (value) => (value == null ? { missing: [dim] } : d.filter(value)) },
+    ]),
+  );
+
+export const DIMENSIONS = orMissing({
   CAMPAIGN: entity("campaign", "Campaign", "campaignIds"),
   OFFER: entity("offer", "Offer", "offerIds"),
   TRAFFIC_SOURCE: entity("trafficSource", "Traffic source", "trafficSourceIds"),
@@ -30,6 +39,12 @@ export const DIMENSIONS = {
   OS: plain("os", "OS", "oses"),
   BROWSER: plain("browser", "Browser", "browsers"),
   ...Object.fromEntries(SUBS.map((n) => [`SUB${n}`, sub(n)])),
+});
+
+/** How a row's value reads: its name, or what stands for no value. */
+export const shownName = (dimension, row) => {
+  const name = dimension.name(row);
+  return name == null ? "(none)" : name === "" ? "(empty)" : name;
 };
 
 export const ROW_DIMENSIONS =

@@ -3,7 +3,7 @@
 import { h } from "preact";
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import htm from "htm";
-import { Unauthorized, gql } from "./graphql.js";
+import { Unauthorized, gql, takePrefetched } from "./graphql.js";
 
 export const html = htm.bind(h);
 
@@ -90,6 +90,9 @@ export const rangeFilter = (range) => ({
   createdBefore: dayStart(addDays(range.to, 1), range.tz),
 });
 
+/** The range a session starts with: the last seven days in the workspace's zone. */
+export const initialRange = (tz) => ({ from: addDays(today(tz), -6), to: today(tz), tz });
+
 export const rangeDays = (range) =>
   Math.round((Date.parse(range.to) - Date.parse(range.from)) / 86_400_000) + 1;
 
@@ -141,7 +144,7 @@ export function useQuery(app, query, variables, { skip = false } = {}) {
 export function queryWith(key, signOut) {
   return async (query, variables) => {
     try {
-      return await gql(key, query, variables);
+      return await (takePrefetched(query, variables) ?? gql(key, query, variables));
     } catch (error) {
       if (error instanceof Unauthorized) signOut(error.message);
       throw error;

@@ -3,20 +3,25 @@ once, then their end."""
 
 import asyncio
 import dataclasses
+import json
 import logging
+import secrets
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from ipaddress import ip_address
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from ingestion.clicks import writer
 from ingestion.clicks.records import ClickRecord
 from ingestion.clicks.writer import ClickWriter
 from ingestion.group_commit import NotCommittedError
 from models.click_ids import new_click_id
+from models.database import driver_connection
 from models.partitions import ensure_partitions
 from tests.ingestion.conftest import TrackedCampaign, count
 
@@ -133,6 +138,106 @@ async def refused_by_a_worker(engine: AsyncEngine, session: AsyncSession) -> Asy
             await conn.execute(text("ALTER TABLE clicks DROP CONSTRAINT test_worker"))
         async with engine.begin() as conn:
             await conn.execute(text("DROP FUNCTION test_worker_accepts"))
+
+
+# Texts that would end or escape a quoted literal, or change its meaning, if not written as data.
+HOSTILE = (
+    "D'Arcy",
+    "a\\'); DROP TABLE clicks; --\\",
+    "E'\\x27' || '",
+    "$$ $tag$ \\\\ \\n",
+    "ünïcødé 🚀 \u2028",
+    "",
+)
+
+
+def _hostile_click(campaign: TrackedCampaign, n: int) -> ClickRecord:
+    """A click whose every text column holds something hostile, and whose subs are NULL but
+    for two (the one-message INSERT leaves out columns NULL in every row)."""
+    text_of = HOSTILE[n % len(HOSTILE)]
+    subs: list[str | None] = [None] * 20
+    subs[0], subs[19] = text_of, HOSTILE[(n + 1) % len(HOSTILE)]
+    return dataclasses.replace(
+        _click(campaign, text_of),
+        ip=ip_address("2001:db8::1") if n % 2 else None,
+        device_type=text_of,
+        os=text_of or None,
+        browser=text_of,
+        is_bot=bool(n % 2),
+        country="D'" if n % 3 else None,
+        referrer=text_of,
+        external_id=text_of,
+        cost=Decimal("123456789012.123456") if n % 2 else Decimal("0.000001"),
+        subs=tuple(subs),
+        params=json.dumps({"q": text_of, "n": n}),
+        # A visitor of its own: each batch then counts the same unique clicks.
+        fingerprint=secrets.token_bytes(16),
+    )
+
+
+async def test_a_batch_in_one_message_stores_what_a_copy_stores(
+    engine: AsyncEngine, campaign: TrackedCampaign, monkeypatch: pytest.MonkeyPatch
+):
+    """Small batches go as one message with their values written out as SQL, big ones by COPY:
+    both store every value as sent, and the same rollup changes."""
+    async with engine.begin() as conn:
+        now = datetime.now(UTC)
+        await ensure_partitions(conn, since=now, until=now)
+    stored: list[list[tuple[object, ...]]] = []
+    changes: list[list[tuple[object, ...]]] = []
+    for one_message in (writer.ONE_MESSAGE_CLICKS, 0):
+        monkeypatch.setattr(writer, "ONE_MESSAGE_CLICKS", one_message)
+        clicks = [_hostile_click(campaign, n) for n in range(len(HOSTILE) * 2)]
+        assert await _one_durable_batch(engine, clicks) == [None] * len(clicks)
+        async with driver_connection(engine) as conn:
+            rows = await conn.fetch(
+                "SELECT * FROM clicks WHERE id = ANY($1::text[]) ORDER BY created_at",
+                [c.id for c in clicks],
+            )
+            pending = await conn.fetch(
+                "DELETE FROM rollup_clicks_pending WHERE workspace_id = $1 RETURNING *",
+                campaign.workspace_id,
+            )
+        expected = [
+            (
+                c.ip,
+                c.user_agent,
+                c.device_type,
+                c.os,
+                c.browser,
+                c.is_bot,
+                c.country,
+                c.referrer,
+                c.external_id,
+                c.cost,
+                *c.subs,
+                json.loads(c.params),
+            )
+            for c in clicks
+        ]
+        got = [
+            (
+                r["ip"],
+                r["user_agent"],
+                r["device_type"],
+                r["os"],
+                r["browser"],
+                r["is_bot"],
+                r["country"],
+                r["referrer"],
+                r["external_id"],
+                r["cost"],
+                *(r[f"sub{i}"] for i in range(1, 21)),
+                r["params"],  # the app's codec decodes jsonb
+            )
+            for r in rows
+        ]
+        assert got == expected
+        stored.append(got)
+        # Each batch's clicks fall in this slot (or the next, if the clock crossed one).
+        changes.append(sorted((tuple(r)[2:] for r in pending), key=repr))
+    assert stored[0] == stored[1]
+    assert changes[0] == changes[1]
 
 
 async def test_a_click_a_worker_refuses_with_xx000_fails_alone(
