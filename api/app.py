@@ -14,10 +14,12 @@ from litestar.exceptions import (
     LitestarDeprecationWarning,
     TooManyRequestsException,
 )
+from litestar.middleware import DefineMiddleware
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.stores.memory import MemoryStore
 
 from api.auth import KeyDirectory, KeyUsage
+from api.compiled.door import CompiledDoor
 from api.compiled.reads import CompiledReads
 from api.dashboard import dashboard_page, dashboard_routes
 from api.graphiql import graphiql_assets, serve_graphiql
@@ -63,6 +65,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         compiled=compiled,
         allowed_origins=settings.cors_origins,
     )
+    if compiled is not None:
+        # Compiled documents are answered before the controller's dependencies are resolved.
+        door = DefineMiddleware(CompiledDoor, reads=compiled)
+        controller.middleware = [door]
     # GraphiQL's page has to load before the user can give it a key.
     controller.before_request = serve_graphiql if settings.graphiql else None
 

@@ -40,6 +40,10 @@ class KeyDirectory:
     def __init__(self) -> None:
         self._workspaces: LRUCache[bytes, int] = LRUCache(maxsize=10_000)
 
+    def cached(self, secret_hash: bytes) -> int | None:
+        """The workspace of a key already read, without a statement."""
+        return self._workspaces.get(secret_hash)
+
     async def workspace_of(self, engine: AsyncEngine, secret_hash: bytes) -> int | None:
         workspace_id = self._workspaces.get(secret_hash)
         if workspace_id is None:

@@ -167,10 +167,10 @@ def graphql_controller(
             content_type, _ = parse_content_type(request.content_type or "")
             litestar_request = cast(LitestarRequestAdapter, request).request
             if request.method == "POST" and "application/json" in content_type:
-                parsed = _parse_body(await json_body(litestar_request))
+                parsed = parse_request_body(await json_body(litestar_request))
             elif request.method == "POST" and content_type == "multipart/form-data":
                 multipart = await multipart_request(litestar_request)
-                parsed = _parse_body(multipart.operations.encode())
+                parsed = parse_request_body(multipart.operations.encode())
                 parsed.variables = place_file(parsed.variables, multipart.path, multipart.file)
             else:
                 parsed = await super().parse_http_body(request)
@@ -301,7 +301,8 @@ async def _sub_response() -> Response[Any]:
     return Response({}, background=BackgroundTasks([]))
 
 
-def _parse_body(body: bytes) -> GraphQLRequestData:
+def parse_request_body(body: bytes) -> GraphQLRequestData:
+    """The request in a JSON body; HTTPException 400 for one the API does not run."""
     try:
         decoded = _decode_body(body)
     except (msgspec.DecodeError, RecursionError) as error:

@@ -80,6 +80,8 @@ class ClicksField:
     events: list[EventArguments]
     selection: list[SelectionSetNode]
     compiler: "_Compiler"
+    # Whether PostgreSQL's JSON text is the answer's but for whitespace (sql.NUMBERS).
+    verbatim: bool
     statements: LRUCache[Variant, str] = field(default_factory=lambda: LRUCache(maxsize=_VARIANTS))
 
     def statement(self, variant: Variant) -> str:
@@ -171,7 +173,9 @@ class _Compiler:
         probe = _Statement(self, Variant(True, "", 1, False, ()), first=1, probing=True)
         selection = _children(nodes)
         probe.object("ClickConnection", selection)
-        return ClicksField(key, definition, nodes[0], probe.event_fields, selection, self)
+        return ClicksField(
+            key, definition, nodes[0], probe.event_fields, selection, self, probe.verbatim
+        )
 
     def collect(
         self, type_name: str, selection_sets: list[SelectionSetNode]
@@ -207,6 +211,7 @@ class _Statement:
         # Probing: every argument counts as given, and the `events` fields are listed.
         self.probing = probing
         self.event_fields: list[EventArguments] = []
+        self.verbatim = True
         self.prefix = cursor_prefix(CursorScope(CLICKS_FIELD, variant.order))
         order = sql.order_by(variant.newest_first)
         last = sql.order_by(variant.newest_first, reverse=True)
@@ -257,6 +262,8 @@ class _Statement:
             value = fields.get(name)
             if value is None:
                 raise NotCompiled(name)
+            if (type_name, name) in sql.NUMBERS:
+                self.verbatim = False
             pairs.append((key, value if isinstance(value, str) else value(nodes)))
         if len(pairs) > _MAX_PAIRS:
             raise NotCompiled("too many fields")

@@ -79,9 +79,22 @@ async def expire_postback_secrets(
 # any transaction, where the ORM through the request's session cost ~1 ms of CPU with its
 # BEGIN and COMMIT.
 _KEY_WORKSPACE = f"SELECT workspace_id FROM {table_of(ApiKeyHash).name} WHERE secret_hash = $1"  # noqa: S608
+API_KEYS_TABLE = _API_KEYS.name
+
+
+def active_key_condition(alias: str, *, workspace: str, secret_hash: str) -> str:
+    """SQL over ``alias``, a row of api_keys: the active key of this hash in the workspace
+    (``workspace`` and ``secret_hash`` are expressions, parameters say). The compiled reads
+    check a key inside their page's statement by the same condition (api.compiled.sql)."""
+    return (
+        f"{alias}.workspace_id = {workspace} AND {alias}.secret_hash = {secret_hash} "
+        f"AND {alias}.revoked_at IS NULL"
+    )
+
+
 _ACTIVE_KEY = (
-    f"SELECT id, scopes FROM {_API_KEYS.name} "  # noqa: S608
-    "WHERE workspace_id = $1 AND secret_hash = $2 AND revoked_at IS NULL"
+    f"SELECT k.id, k.scopes FROM {API_KEYS_TABLE} k "  # noqa: S608
+    f"WHERE {active_key_condition('k', workspace='$1', secret_hash='$2')}"  # noqa: S106
 )
 
 
