@@ -41,7 +41,7 @@ from ingestion.clicks.writer import ClickWriter
 from ingestion.costs.service import apply_cost_updates
 from models.click import CLICK_COLUMNS
 from models.click_ids import new_click_id
-from models.cost_requests import ClickScope, CostRequest, record_cost_update
+from models.cost_requests import ClickScope, CostRequest, take_cost_update
 from models.database import create_engine, display_url, driver_connection
 from models.enums import CostUpdateMode
 from models.migrate import upgrade
@@ -174,8 +174,8 @@ async def _update(url: str, request: CostRequest, written: "Synchronized[int]", 
         started, own = time.perf_counter(), time.process_time()
         before = cpu_times(os.getpid())
         ingested = written.value
-        async with driver_connection(engine) as conn, conn.transaction():
-            update = await record_cost_update(conn, request)
+        async with driver_connection(engine) as conn:
+            update = await take_cost_update(conn, request)
         planned = time.perf_counter() - started
         await apply_cost_updates(engine, workspace_id=request.workspace_id)
         elapsed = time.perf_counter() - started

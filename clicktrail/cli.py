@@ -41,7 +41,7 @@ from models.cost_requests import (
     CostRequestError,
     CostUpdateProgress,
     cost_update_progress,
-    record_cost_update,
+    take_cost_update,
 )
 from models.database import (
     DatabaseUnavailableError,
@@ -485,8 +485,8 @@ def _update_costs(args: argparse.Namespace, settings: Settings) -> int:
         await session.rollback()
         engine = session.bind
         assert isinstance(engine, AsyncEngine)
-        async with driver_connection(engine) as conn, conn.transaction():
-            update = await record_cost_update(conn, request)
+        async with driver_connection(engine) as conn:
+            update = await take_cost_update(conn, request)
         if update.created:
             print(f"cost update {update.id}: {update.planned_clicks:,} clicks planned")
         else:
@@ -498,12 +498,10 @@ def _update_costs(args: argparse.Namespace, settings: Settings) -> int:
                 bar.advance(clicks)
 
         if not update.finished:
-            applied = await apply_cost_updates(
-                engine, workspace_id=args.workspace, on_batch=advance
-            )
-            if not applied:
-                # Another process (an ingestion worker) is applying them: follow its progress.
-                update = await _follow_costs(engine, args.workspace, update.id, bar)
+            await apply_cost_updates(engine, workspace_id=args.workspace, on_batch=advance)
+            # Done here, or another process (an ingestion worker, the requester still
+            # planning a retried request) is at it: follow its progress.
+            update = await _follow_costs(engine, args.workspace, update.id, bar)
         bar.close()
         async with driver_connection(engine) as conn:
             done = await cost_update_progress(
@@ -527,7 +525,12 @@ async def _follow_costs(
             update = await cost_update_progress(
                 conn, workspace_id=workspace_id, update_id=update_id
             )
-        assert update is not None
+        if update is None:
+            # The session that finished its plan found it refused (a total over no clicks).
+            _fail(
+                f"cost update {update_id} was refused once its clicks were counted: run the "
+                "command again to see why"
+            )
         bar.set(update.clicks_touched)
         if update.finished:
             return update

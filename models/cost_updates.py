@@ -1,10 +1,12 @@
 """Cost updates: a campaign's click costs set after the fact, recorded, applied in batches.
 
-A request is planned in the transaction that records it: the matching clicks are counted and
-cut, in primary-key order, into batches of consecutive keys (``CostUpdateBatch``). Each batch
-is then applied in a transaction of its own that also marks it applied, so a batch is applied
-once whatever crashes in between, and whoever resumes the update (an ingestion process's
-worker, the CLI) takes the batches not yet applied.
+A request is recorded, then planned in chunks: each chunk reads a bounded number of the
+campaign's clicks after the plan's cursor, in primary-key order, counts the matching ones, cuts
+them into batches of consecutive keys (``CostUpdateBatch``) and moves the cursor, in one
+transaction; so a plan interrupted anywhere resumes at its cursor and counts no click twice.
+Each batch is then applied in a transaction of its own that also marks it applied, so a batch
+is applied once whatever crashes in between, and whoever resumes the update (an ingestion
+process's worker, the CLI) takes the batches not yet applied.
 """
 
 from datetime import datetime
@@ -73,23 +75,32 @@ class CostUpdate(SQLModel, table=True):
     sub_number: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     sub_value: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     mode: CostUpdateMode = Field(sa_column=enum_column(CostUpdateMode))
-    # As requested, and in the workspace currency at `rate` (the one valid at `starts_at`).
+    # As requested, and in the workspace currency at `rate` (the one valid at `starts_at`;
+    # each click's cost is converted at the rate valid at the click's time).
     amount: Decimal = Field(sa_column=Column(MONEY_TOTAL, nullable=False))
     currency: str = Field(sa_column=currency_column())
     rate: Decimal = Field(sa_column=Column(Numeric(20, 10), nullable=False))
     converted_amount: Decimal = Field(sa_column=Column(MONEY_TOTAL, nullable=False))
-    # Matching clicks when planned, and what applying the batches found and did so far.
+    # Matching clicks planned (so far, while `planned_at` is null), and what applying the
+    # batches found and did so far.
     planned_clicks: int = Field(sa_column=Column(BigInteger, nullable=False))
     clicks_touched: int = Field(
         default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
     )
     old_total: Decimal = Field(default=Decimal(0), sa_column=_total_column())
     new_total: Decimal = Field(default=Decimal(0), sa_column=_total_column())
+    # Of a total, the part spread so far, in `currency` (each click's part is converted at the
+    # rate valid at the click's time, so `new_total` alone cannot tell it).
+    spread_amount: Decimal = Field(default=Decimal(0), sa_column=_total_column())
     batches: int = Field(sa_column=Column(Integer, nullable=False))
     batches_applied: int = Field(
         default=0, sa_column=Column(Integer, nullable=False, server_default="0")
     )
     finished_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    # When the plan was finished; till then the last click key its chunks have read.
+    planned_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    plan_cursor_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    plan_cursor_id: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class CostUpdateBatch(SQLModel, table=True):

@@ -12,7 +12,7 @@ from api.costs.types import CostUpdateType
 from api.ids import required_id
 from api.mutation_errors import InputError, InvalidInput, Missing, NotFound, returns_errors
 from api.permissions import IsAdmin
-from models.cost_requests import ClickScope, CostRequest, CostRequestError, record_cost_update
+from models.cost_requests import ClickScope, CostRequest, CostRequestError, take_cost_update
 from models.database import driver_connection
 
 UpdateCostsResult = Annotated[
@@ -27,8 +27,9 @@ class CostUpdateMutations:
         description="Set what a campaign's clicks in a time range cost: a total spread over "
         "them (the click costs sum to it exactly) or a cost per click, optionally only a "
         "traffic source's, a country's or a sub value's clicks. Reports, rollups included, "
-        "follow. Answers at once with the update recorded and planned; the ingestion service "
-        "applies it in batches within seconds (read its progress with costUpdate).",
+        "follow. Answers once the update is recorded and planned (its clicks counted and cut "
+        "into batches: about a second per million clicks); the ingestion service applies it in "
+        "batches within seconds (read its progress with costUpdate).",
         permission_classes=[IsAdmin],
     )
     @returns_errors
@@ -59,11 +60,11 @@ class CostUpdateMutations:
             request_id=input.request_id,
         )
         engine = info.context.engine
-        # Committed before the answer, on a connection of its own: the worker that applies it
-        # may start before this request ends.
+        # Recorded and planned in transactions of their own, committed before the answer: the
+        # worker that applies it may start before this request ends.
         try:
-            async with driver_connection(engine) as conn, conn.transaction():
-                recorded = await record_cost_update(conn, request)
+            async with driver_connection(engine) as conn:
+                recorded = await take_cost_update(conn, request)
         except CostRequestError as error:
             if error.missing:
                 raise Missing(error.message) from None

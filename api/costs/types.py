@@ -43,13 +43,21 @@ class CostUpdateType:
     currency: str = strawberry.field(description="The currency of `amount`.")
     rate: Decimal = strawberry.field(
         description="Workspace currency per unit of `currency`, valid at `from` (1 for the "
-        "workspace currency)."
+        "workspace currency). Each click's cost is converted at the rate valid at the click's "
+        "time, as a conversion's revenue is at the event's."
     )
     converted_amount: Decimal = strawberry.field(
-        description="`amount` in the workspace currency, rounded to millionths: the total the "
-        "click costs sum to, or each click's cost."
+        description="`amount` at `rate`, rounded to millionths: what the clicks cost in the "
+        "workspace currency while `rate` holds (after a rate change inside the range, "
+        "`newTotal` is the outcome)."
     )
-    planned_clicks: int = strawberry.field(description="Clicks that matched when requested.")
+    planned_clicks: int = strawberry.field(
+        description="Clicks that matched when planned (so far, while `plannedAt` is null)."
+    )
+    planned_at: datetime | None = strawberry.field(
+        description="When its clicks were counted and cut into batches (the answer to "
+        "updateCosts comes after); null while that goes on, in chunks of the campaign's clicks."
+    )
     clicks_touched: int = strawberry.field(
         description="Clicks given their new cost so far (clicks written into the range while "
         "it ran can make it more than planned)."
@@ -88,6 +96,7 @@ class CostUpdateType:
             rate=row.rate,
             converted_amount=row.converted_amount,
             planned_clicks=row.planned_clicks,
+            planned_at=row.planned_at,
             clicks_touched=row.clicks_touched,
             old_total=row.old_total,
             new_total=row.new_total,

@@ -21,10 +21,17 @@ LOCK_KEYS = 2**31
 @dataclass(frozen=True, slots=True)
 class UpdateState:
     mode: CostUpdateMode
-    # In the workspace currency: the total, or each click's cost.
-    converted_amount: Decimal
+    # As requested, in `currency`: the total, or each click's cost.
+    amount: Decimal
+    currency: str
+    # Another currency than the workspace's: converted at each click's time's rate.
+    foreign: bool
+    # The rate valid at the range's start when the update was taken (1 for the workspace
+    # currency): for clicks before the first rate stored now.
+    rate: Decimal
     planned_clicks: int
-    new_total: Decimal
+    # Of a total, the part spread so far, in `currency`.
+    spread_amount: Decimal
     scope: ClickScope
 
 
@@ -70,25 +77,29 @@ async def queued_workspaces(conn: asyncpg.Connection, *, limit: int) -> list[int
     return [row["workspace_id"] for row in rows]
 
 
-async def unfinished(conn: asyncpg.Connection, *, workspace_id: int) -> list[int]:
-    """The workspace's updates with batches left, in the order they were requested."""
+async def unfinished(conn: asyncpg.Connection, *, workspace_id: int) -> list[tuple[int, bool]]:
+    """The workspace's updates with batches left, in the order they were requested, each with
+    whether its plan is finished."""
     rows = await conn.fetch(
-        "SELECT id FROM cost_updates WHERE workspace_id = $1 AND finished_at IS NULL ORDER BY id",
+        "SELECT id, planned_at IS NOT NULL AS planned FROM cost_updates "
+        "WHERE workspace_id = $1 AND finished_at IS NULL ORDER BY id",
         workspace_id,
     )
-    return [row["id"] for row in rows]
+    return [(row["id"], row["planned"]) for row in rows]
 
 
 async def lock_update(
     conn: asyncpg.Connection, *, workspace_id: int, update_id: int
 ) -> UpdateState | None:
-    """The unfinished update, its row locked until the transaction ends: a second session that
-    got past the advisory lock would wait here, then find the batch this one applied."""
+    """The unfinished, planned update, its row locked until the transaction ends: a second
+    session that got past the advisory lock would wait here, then find the batch this one
+    applied."""
     row = await conn.fetchrow(
         """
-        SELECT mode, converted_amount, planned_clicks, new_total, campaign_id, starts_at,
-               ends_at, traffic_source_id, country, sub_number, sub_value
-        FROM cost_updates WHERE workspace_id = $1 AND id = $2 AND finished_at IS NULL
+        SELECT mode, amount, currency, rate, planned_clicks, spread_amount, campaign_id,
+               starts_at, ends_at, traffic_source_id, country, sub_number, sub_value
+        FROM cost_updates
+        WHERE workspace_id = $1 AND id = $2 AND finished_at IS NULL AND planned_at IS NOT NULL
         FOR UPDATE
         """,
         workspace_id,
@@ -96,11 +107,18 @@ async def lock_update(
     )
     if row is None:
         return None
+    # A statement of its own: Citus takes row locks in single-table statements most surely.
+    workspace_currency = await conn.fetchval(
+        "SELECT currency FROM workspaces WHERE id = $1", workspace_id
+    )
     return UpdateState(
         mode=CostUpdateMode(row["mode"]),
-        converted_amount=row["converted_amount"],
+        amount=row["amount"],
+        currency=row["currency"],
+        foreign=row["currency"] != workspace_currency,
+        rate=row["rate"],
         planned_clicks=row["planned_clicks"],
-        new_total=row["new_total"],
+        spread_amount=row["spread_amount"],
         scope=ClickScope(
             campaign_id=row["campaign_id"],
             starts_at=row["starts_at"],
@@ -139,6 +157,34 @@ async def next_batch(
         last=(row["last_created_at"], row["last_id"]),
         planned_through=row["planned_through"],
     )
+
+
+async def rates(
+    conn: asyncpg.Connection,
+    *,
+    workspace_id: int,
+    currency: str,
+    since: datetime,
+    until: datetime,
+) -> list[tuple[datetime, Decimal]]:
+    """The stored rates of ``currency`` that hold somewhere in ``since``..``until``: the one
+    valid at ``since`` (if any) and those that start after it, by their start."""
+    rows = await conn.fetch(
+        """
+        (SELECT valid_from, rate FROM currency_rates
+         WHERE workspace_id = $1 AND currency = $2 AND valid_from <= $3
+         ORDER BY valid_from DESC LIMIT 1)
+        UNION ALL
+        (SELECT valid_from, rate FROM currency_rates
+         WHERE workspace_id = $1 AND currency = $2 AND valid_from > $3 AND valid_from <= $4)
+        ORDER BY valid_from
+        """,
+        workspace_id,
+        currency,
+        since,
+        until,
+    )
+    return [(row["valid_from"], row["rate"]) for row in rows]
 
 
 async def batch_clicks(
@@ -207,6 +253,7 @@ async def mark_applied(
     touched: int,
     old_total: Decimal,
     new_total: Decimal,
+    spread: Decimal,
 ) -> None:
     """What the batch did, and the update's sums, in the transaction that applied it."""
     await conn.execute(
@@ -226,7 +273,8 @@ async def mark_applied(
         """
         UPDATE cost_updates
         SET clicks_touched = clicks_touched + $3, old_total = old_total + $4,
-            new_total = new_total + $5, batches_applied = batches_applied + 1
+            new_total = new_total + $5, spread_amount = spread_amount + $6,
+            batches_applied = batches_applied + 1
         WHERE workspace_id = $1 AND id = $2
         """,
         workspace_id,
@@ -234,6 +282,7 @@ async def mark_applied(
         touched,
         old_total,
         new_total,
+        spread,
     )
 
 

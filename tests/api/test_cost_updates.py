@@ -26,7 +26,7 @@ mutation($input: UpdateCostsInput!) {
     __typename
     ... on CostUpdate {
       id requestedBy apiKeyId requestId campaignId from to trafficSourceId country
-      sub { index value } mode amount currency rate convertedAmount plannedClicks
+      sub { index value } mode amount currency rate convertedAmount plannedClicks plannedAt
       clicksTouched oldTotal newTotal batches batchesApplied finishedAt
     }
     ... on InputError { field message }
@@ -84,6 +84,8 @@ async def test_reports_from_rollups_equal_the_raw_tables_after_cost_updates(
     )  # fmt: skip
     assert spread["__typename"] == per_click["__typename"] == "CostUpdate"
     assert (spread["plannedClicks"] > 0, spread["finishedAt"]) == (True, None)
+    # The answer comes once the plan is made.
+    assert spread["plannedAt"] is not None
     assert spread["requestedBy"].startswith("api key ")
     assert (per_click["rate"], per_click["convertedAmount"]) == ("1.0837000000", "0.033595")
     assert await apply_cost_updates(engine, workspace_id=campaign.workspace_id)

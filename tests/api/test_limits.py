@@ -104,13 +104,15 @@ async def test_fragments_spreading_each_other_twice_are_refused_at_once(
 ):
     # The issue's document had 24 levels and took 158 s; each level doubled the time.
     for levels in (20, 24, 190):
-        started = time.perf_counter()
+        # CPU time of this process (the app runs in it), not wall time: on a busy machine the
+        # wall clock measured everyone's work (1.04 s once at load average 13).
+        started = time.process_time()
         response = await api_client.post(
             "/graphql",
             json={"query": doubling(levels, on="Workspace", root="workspace")},
             headers=auth(workspace),
         )
-        elapsed = time.perf_counter() - started
+        elapsed = time.process_time() - started
         [error] = response.json()["errors"]
         assert error["extensions"]["code"] == "QUERY_TOO_COSTLY", error
         # Figures past 2^53 are reported as 2^53 - 1: JSON parsers read no more exactly.
@@ -122,14 +124,14 @@ async def test_fragments_spreading_each_other_twice_under_the_cost_limit_run_at_
     api_client: AsyncTestClient[Litestar], traffic: Traffic
 ):
     # 2^17 fields: under the cost limit, so it runs; the click resolver reads what it selects
-    # without expanding the spreads.
-    started = time.perf_counter()
+    # without expanding the spreads. CPU time of this process, as above.
+    started = time.process_time()
     response = await api_client.post(
         "/graphql",
         json={"query": doubling(17, on="Click", root=f'click(id: "{traffic.buyer}")')},
         headers={"Authorization": f"Bearer {traffic.campaign.workspace.admin_api_key}"},
     )
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert response.json()["data"] == {"click": {"id": traffic.buyer}}
     assert elapsed < 1, f"took {elapsed:.1f} s"
 

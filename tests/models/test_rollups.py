@@ -23,7 +23,7 @@ from ingestion.clicks.writer import ClickWriter
 from ingestion.costs.service import apply_cost_updates
 from models.click import CLICK_COLUMNS
 from models.click_ids import new_click_id
-from models.cost_requests import ClickScope, CostRequest, cost_update_progress, record_cost_update
+from models.cost_requests import ClickScope, CostRequest, cost_update_progress, take_cost_update
 from models.database import driver_connection
 from models.enums import CostModel, CostUpdateMode
 from models.partitions import ensure_partitions
@@ -548,8 +548,8 @@ async def test_cost_updates_while_clicks_arrive_keep_the_rollups_equal_and_total
                 amount=Decimal("0.02"),
             ),
         ):
-            async with driver_connection(engine) as conn, conn.transaction():
-                updates.append(await record_cost_update(conn, asked, batch_clicks=7))
+            async with driver_connection(engine) as conn:
+                updates.append(await take_cost_update(conn, asked, batch_clicks=7, plan_clicks=11))
             await asyncio.wait_for(apply_cost_updates(engine, workspace_id=ws), 60)
     except asyncpg.DeadlockDetectedError:
         pytest.fail("a cost update deadlocked with ingestion")

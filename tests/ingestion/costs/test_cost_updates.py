@@ -4,7 +4,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
@@ -19,12 +19,13 @@ from models import CurrencyRate
 from models.click import CLICK_COLUMNS
 from models.click_ids import new_click_id
 from models.cost_requests import (
+    PLAN_LOCK_CLASS,
     ClickScope,
     CostRequest,
     CostRequestError,
     CostUpdateProgress,
     cost_update_progress,
-    record_cost_update,
+    take_cost_update,
 )
 from models.database import driver_connection
 from models.enums import CostUpdateMode
@@ -105,10 +106,17 @@ def request(
 
 
 async def record(
-    engine: AsyncEngine, asked: CostRequest, *, batch_clicks: int = 4
+    engine: AsyncEngine,
+    asked: CostRequest,
+    *,
+    batch_clicks: int = 4,
+    plan_clicks: int = 5,
+    on_chunk: Callable[[int], None] | None = None,
 ) -> CostUpdateProgress:
-    async with driver_connection(engine) as conn, conn.transaction():
-        return await record_cost_update(conn, asked, batch_clicks=batch_clicks)
+    async with driver_connection(engine) as conn:
+        return await take_cost_update(
+            conn, asked, batch_clicks=batch_clicks, plan_clicks=plan_clicks, on_chunk=on_chunk
+        )
 
 
 async def progress(engine: AsyncEngine, workspace_id: int, update_id: int) -> CostUpdateProgress:
@@ -163,36 +171,261 @@ async def test_a_total_is_spread_exactly_over_the_matching_clicks_in_batches(
     await assert_rollups_match_raw_tables(session)
 
 
-async def test_a_cost_per_click_in_another_currency_takes_the_rate_valid_at_the_start(
+class ProcessDied(Exception):
+    pass
+
+
+def die_after(chunks: int) -> Callable[[int], None]:
+    """An ``on_chunk`` that ends the planning session's work after ``chunks`` chunks."""
+    done = 0
+
+    def chunk_done(update_id: int) -> None:
+        nonlocal done
+        done += 1
+        if done == chunks:
+            raise ProcessDied
+
+    return chunk_done
+
+
+async def plan_cuts(engine: AsyncEngine, workspace_id: int, update_id: int) -> list[int]:
+    async with driver_connection(engine) as conn:
+        rows = await conn.fetch(
+            "SELECT planned_through FROM cost_update_batches "
+            "WHERE workspace_id = $1 AND update_id = $2 ORDER BY batch",
+            workspace_id,
+            update_id,
+        )
+    return [row["planned_through"] for row in rows]
+
+
+async def test_a_plan_reads_a_bounded_chunk_of_clicks_per_statement_and_counts_each_once(
     session: AsyncSession, engine: AsyncEngine, campaign: TrackedCampaign
 ):
-    ids = await add_clicks(engine, campaign, every_minute(5))
+    moments = every_minute(23)
+    german = await add_clicks(engine, campaign, moments[::3], country="DE")
+    others = await add_clicks(
+        engine, campaign, [m + timedelta(seconds=1) for m in moments[1::3]], country="FR"
+    )
+    others += await add_clicks(engine, campaign, moments[2::3])
+    chunks: list[int] = []
+    update = await record(
+        engine, request(campaign, "8", country="DE"), batch_clicks=3, plan_clicks=5,
+        on_chunk=chunks.append,
+    )  # fmt: skip
+    # 22 clicks of the campaign read 5 at a time (the fifth chunk reads 2 and ends the plan),
+    # whether they match or not; 8 of them match, cut every 3.
+    assert len(chunks) == 5
+    assert (update.planned_clicks, update.batches, update.planned) == (8, 3, True)
+    assert await plan_cuts(engine, campaign.workspace_id, update.id) == [3, 6, 8]
+    assert await apply_cost_updates(engine, workspace_id=campaign.workspace_id)
+    assert await costs(session, german) == [Decimal(1)] * 8
+    assert await costs(session, others) == [Decimal("0.05")] * 15
+    await assert_rollups_match_raw_tables(session)
+
+
+@pytest.mark.parametrize("chunks_before_dying", [1, 2, 4])
+async def test_a_plan_interrupted_between_chunks_resumes_at_its_cursor(
+    session: AsyncSession,
+    engine: AsyncEngine,
+    campaign: TrackedCampaign,
+    chunks_before_dying: int,
+):
+    ids = await add_clicks(engine, campaign, every_minute(23))
+    asked = request(campaign, "23", request_id="resume-me")
+    with pytest.raises(ProcessDied):
+        await record(engine, asked, plan_clicks=5, on_chunk=die_after(chunks_before_dying))
+    (update_id,) = [row.id for row in await session.execute(text("SELECT id FROM cost_updates"))]
+    half = await progress(engine, campaign.workspace_id, update_id)
+    assert (half.planned, half.planned_clicks) == (False, 5 * chunks_before_dying)
+    # Cut every 4 of the 5 * chunks read so far; the rest waits for the next chunk.
+    assert half.batches == 5 * chunks_before_dying // 4
+    # No worker applies half a plan; one that finds it abandoned finishes it first.
+    await CostUpdateWorker(engine, batch_clicks=4, plan_clicks=5).run_queued()
+    done = await progress(engine, campaign.workspace_id, update_id)
+    assert (done.planned, done.finished, done.planned_clicks) == (True, True, 23)
+    assert await plan_cuts(engine, campaign.workspace_id, update_id) == [4, 8, 12, 16, 20, 23]
+    assert (done.clicks_touched, done.new_total) == (23, Decimal(23))
+    assert await costs(session, ids) == [Decimal(1)] * 23
+    await assert_rollups_match_raw_tables(session)
+    # The requester's retry finds it done.
+    again = await record(engine, asked, plan_clicks=5)
+    assert (again.id, again.created, again.finished) == (update_id, False, True)
+
+
+async def test_a_retry_finishes_the_plan_its_first_request_left(
+    engine: AsyncEngine, campaign: TrackedCampaign
+):
+    await add_clicks(engine, campaign, every_minute(12))
+    asked = request(campaign, "6", request_id="retried")
+    with pytest.raises(ProcessDied):
+        await record(engine, asked, plan_clicks=5, on_chunk=die_after(1))
+    again = await record(engine, asked, plan_clicks=5)
+    assert (again.created, again.planned, again.planned_clicks, again.batches) == (
+        False,
+        True,
+        12,
+        3,
+    )
+
+
+async def test_a_plan_another_session_is_making_holds_back_the_workspaces_later_updates(
+    session: AsyncSession, engine: AsyncEngine, campaign: TrackedCampaign
+):
+    ids = await add_clicks(engine, campaign, every_minute(12))
+    with pytest.raises(ProcessDied):
+        await record(engine, request(campaign, "12"), plan_clicks=5, on_chunk=die_after(1))
+    (first,) = [row.id for row in await session.execute(text("SELECT id FROM cost_updates"))]
+    later = await record(engine, request(campaign, "0.5", mode=CostUpdateMode.PER_CLICK))
+    async with driver_connection(engine) as planner:
+        # As its requester, still planning, holds it.
+        assert await planner.fetchval("SELECT pg_try_advisory_lock($1, $2)", PLAN_LOCK_CLASS, first)
+        assert await apply_cost_updates(engine, workspace_id=campaign.workspace_id)
+        assert not (await progress(engine, campaign.workspace_id, first)).planned
+        assert (await progress(engine, campaign.workspace_id, later.id)).batches_applied == 0
+        assert await costs(session, ids) == [Decimal("0.05")] * 12
+        await planner.execute("SELECT pg_advisory_unlock_all()")
+    assert await apply_cost_updates(engine, workspace_id=campaign.workspace_id, plan_clicks=5)
+    # In the order requested: the later update's cost per click wins.
+    assert await costs(session, ids) == [Decimal("0.5")] * 12
+    assert (await progress(engine, campaign.workspace_id, first)).finished
+
+
+async def test_a_total_over_no_clicks_found_by_a_worker_leaves_no_update_and_a_retry_says_why(
+    session: AsyncSession, engine: AsyncEngine, campaign: TrackedCampaign
+):
+    ids = await add_clicks(engine, campaign, every_minute(12), country="DE")
+    asked = request(campaign, "5", country="FR", request_id="no-french-clicks")
+    with pytest.raises(ProcessDied):
+        await record(engine, asked, plan_clicks=5, on_chunk=die_after(1))
+    assert await count(session, "SELECT count(*) FROM cost_updates") == 1
+    await CostUpdateWorker(engine, plan_clicks=5).run_queued()
+    assert await count(session, "SELECT count(*) FROM cost_updates") == 0
+    assert await count(session, "SELECT count(*) FROM cost_update_batches") == 0
+    assert await count(session, "SELECT count(*) FROM cost_update_queue") == 0
+    with pytest.raises(CostRequestError, match="nothing to spread the total over"):
+        await record(engine, asked, plan_clicks=5)
+    assert await costs(session, ids) == [Decimal("0.05")] * 12
+
+
+async def add_rates(session: AsyncSession, workspace_id: int, *rates: tuple[datetime, str]) -> None:
     session.add_all(
-        [
-            CurrencyRate(
-                workspace_id=campaign.workspace_id,
-                currency="EUR",
-                valid_from=START - DAY,
-                rate=Decimal("0.9"),
-            ),
-            CurrencyRate(
-                workspace_id=campaign.workspace_id,
-                currency="EUR",
-                valid_from=START + timedelta(hours=1),
-                rate=Decimal("2"),
-            ),
-        ]
+        CurrencyRate(workspace_id=workspace_id, currency="EUR", valid_from=at, rate=Decimal(rate))
+        for at, rate in rates
     )
     await session.commit()
-    update = await record(
-        engine, request(campaign, "0.125", mode=CostUpdateMode.PER_CLICK, currency="eur")
+
+
+async def test_a_cost_per_click_in_another_currency_takes_the_rate_of_each_clicks_time(
+    session: AsyncSession, engine: AsyncEngine, campaign: TrackedCampaign
+):
+    # Three clicks a day apart over two rate changes, at 00:00 of the second and third day.
+    ids = await add_clicks(
+        engine, campaign, [START + DAY * i + timedelta(hours=12) for i in range(3)]
     )
+    await add_rates(
+        session,
+        campaign.workspace_id,
+        (START - DAY, "0.9"),
+        (START + DAY, "2"),
+        (START + 2 * DAY, "1.0837"),
+    )
+    update = await record(
+        engine,
+        request(
+            campaign,
+            "0.125",
+            mode=CostUpdateMode.PER_CLICK,
+            currency="eur",
+            ends_at=START + 3 * DAY,
+        ),
+    )
+    # The record names the rate at the range's start and the amount at it.
     assert (update.currency, update.converted_amount) == ("EUR", Decimal("0.1125"))
     await apply_cost_updates(engine, workspace_id=campaign.workspace_id)
-    assert await costs(session, ids) == [Decimal("0.1125")] * 5
+    # 0.125 at 0.9, at 2 and at 1.0837 (0.13546250 rounded half up).
+    assert await costs(session, ids) == [Decimal("0.1125"), Decimal("0.25"), Decimal("0.135463")]
     done = await progress(engine, campaign.workspace_id, update.id)
-    assert done.new_total == Decimal("0.5625")
+    assert done.new_total == Decimal("0.497963")
     await assert_rollups_match_raw_tables(session)
+
+
+async def test_a_total_in_another_currency_is_spread_in_it_and_converted_at_each_clicks_rate(
+    session: AsyncSession, engine: AsyncEngine, campaign: TrackedCampaign
+):
+    # 7 clicks, an hour apart; the rate changes between the 3rd and 4th, inside the 1st batch
+    # of 4, and again after the 6th, inside the 2nd batch.
+    ids = await add_clicks(engine, campaign, [START + timedelta(hours=i) for i in range(7)])
+    await add_rates(
+        session,
+        campaign.workspace_id,
+        (START - DAY, "0.9"),
+        (START + timedelta(hours=2, minutes=30), "2"),
+        (START + timedelta(hours=5, minutes=30), "0.3333333333"),
+    )
+    update = await record(engine, request(campaign, "100", currency="EUR"), batch_clicks=4)
+    await apply_cost_updates(engine, workspace_id=campaign.workspace_id)
+    spread = await costs(session, ids)
+    # EUR 100 over 7 clicks: 14.285715 for the first (4 + 3 batches: the first batch's
+    # 57.142857 splits 14.285715, 14.285714 x 3; the second's 42.857143 splits 14.285715,
+    # 14.285714 x 2), each click's part converted at its time's rate, run by run.
+    eur = [Decimal(x) for x in ("14.285715", "14.285714", "14.285714", "14.285714")] + [
+        Decimal(x) for x in ("14.285715", "14.285714", "14.285714")
+    ]
+    assert sum(eur) == 100
+    runs = [
+        (Decimal("0.9"), eur[0:3]),  # batch 1, before the first change
+        (Decimal("2"), eur[3:4]),  # batch 1, after it
+        (Decimal("2"), eur[4:6]),  # batch 2, before the second change
+        (Decimal("0.3333333333"), eur[6:7]),
+    ]
+    expected_runs = [
+        (sum(part) * rate).quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
+        for rate, part in runs
+    ]
+    assert sum(spread[0:3]) == expected_runs[0]
+    assert spread[3] == expected_runs[1]
+    assert sum(spread[4:6]) == expected_runs[2]
+    assert spread[6] == expected_runs[3]
+    assert spread[0:3] == [Decimal("12.857143")] * 3
+    assert spread[3:6] == [Decimal("28.571428"), Decimal("28.571429"), Decimal("28.571429")]
+    assert spread[6] == Decimal("4.761905")
+    done = await progress(engine, campaign.workspace_id, update.id)
+    assert done.new_total == sum(spread)
+    await assert_rollups_match_raw_tables(session)
+
+
+async def test_a_rate_later_in_the_range_that_makes_a_cost_too_large_is_refused_at_once(
+    session: AsyncSession, engine: AsyncEngine, campaign: TrackedCampaign
+):
+    await add_clicks(engine, campaign, [START, START + DAY + timedelta(hours=1)])
+    await add_rates(session, campaign.workspace_id, (START - DAY, "1"), (START + DAY, "1e9"))
+    per_click = request(
+        campaign, "5000", mode=CostUpdateMode.PER_CLICK, currency="EUR", ends_at=START + 2 * DAY
+    )
+    with pytest.raises(CostRequestError, match=r"at the stored rate of 1000000000\.0000000000"):
+        await record(engine, per_click)
+    # A total too: found once the plan has counted its clicks.
+    total = request(campaign, "3000", currency="EUR", ends_at=START + 2 * DAY)
+    with pytest.raises(CostRequestError, match="a click's cost must be below"):
+        await record(engine, total)
+    assert await count(session, "SELECT count(*) FROM cost_updates") == 0
+
+
+async def test_clicks_before_every_rate_left_are_converted_at_the_updates_own_rate(
+    session: AsyncSession, engine: AsyncEngine, campaign: TrackedCampaign
+):
+    ids = await add_clicks(engine, campaign, every_minute(3))
+    await add_rates(session, campaign.workspace_id, (START - DAY, "0.5"))
+    update = await record(
+        engine, request(campaign, "1", mode=CostUpdateMode.PER_CLICK, currency="EUR")
+    )
+    # The rate is deleted before the batches run (deleteCurrencyRate).
+    await session.execute(text("DELETE FROM currency_rates"))
+    await session.commit()
+    await apply_cost_updates(engine, workspace_id=campaign.workspace_id)
+    assert await costs(session, ids) == [Decimal("0.5")] * 3
+    assert (await progress(engine, campaign.workspace_id, update.id)).new_total == Decimal("1.5")
 
 
 async def test_filters_narrow_the_clicks_to_a_source_a_country_and_a_sub_value(
@@ -237,9 +470,6 @@ async def test_an_interrupted_update_resumes_and_applies_each_batch_once(
 ):
     ids = await add_clicks(engine, campaign, every_minute(10))
     update = await record(engine, request(campaign, "10"), batch_clicks=3)
-
-    class ProcessDied(Exception):
-        pass
 
     def die(update_id: int, clicks: int) -> None:
         raise ProcessDied
