@@ -39,6 +39,7 @@ from graphql import (
 
 from api.compiled import report, sql
 from api.pagination import CursorScope, cursor_prefix
+from models import literals
 
 # The root field, and the list its cursors name (api.clicks.queries).
 CLICKS_FIELD = "clicks"
@@ -268,7 +269,7 @@ class _Statement:
         for key, nodes in self.compiler.collect(type_name, selection).items():
             name = nodes[0].name.value
             if name == "__typename":
-                pairs.append((key, sql.literal(type_name) + "::text"))
+                pairs.append((key, literals.text(type_name) + "::text"))
                 continue
             value = fields.get(name)
             if value is None:

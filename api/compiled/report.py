@@ -48,6 +48,7 @@ from api.reports.queries import (
 )
 from api.reports.service import ReportResult
 from api.selection import Selection
+from models import literals
 from models.database import DATABASE_ERRORS, decode_json, driver_connection
 
 REPORT_FIELD = "report"
@@ -182,7 +183,7 @@ def _reference(collect: Collect, name: str, nodes: list[FieldNode]) -> str:
     for key, children in collect(reference.type_name, _children(nodes)).items():
         field = children[0].name.value
         if field == "__typename":
-            pairs.append((key, sql.literal(reference.type_name) + "::text"))
+            pairs.append((key, literals.text(reference.type_name) + "::text"))
         elif field in reference.fields:
             pairs.append((key, reference.fields[field]))
         else:

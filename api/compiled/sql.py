@@ -17,7 +17,7 @@ from sqlalchemy import Table
 
 from api.click_filter import CLICKS, EVENTS, TYPES
 from api.workspaces.repository import API_KEYS_TABLE, active_key_condition
-from models import Campaign, Offer, TrafficSource
+from models import Campaign, Offer, TrafficSource, literals
 from models.base import table_of
 from models.catalog import TRANSACTION_TYPE
 from models.click import SUB_COUNT
@@ -25,11 +25,6 @@ from models.enums import ApiScope, ConversionStatus, CostModel, RecordStatus
 
 # The scopes that may read clicks (the fields' permission: api.permissions).
 READ_SCOPES = frozenset({ApiScope.READ, ApiScope.ADMIN})
-
-
-def literal(text: str) -> str:
-    """A SQL string literal (standard_conforming_strings is on in every supported version)."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def iso_time(column: str) -> str:
@@ -46,13 +41,13 @@ def iso_time(column: str) -> str:
 
 def enum_name(column: str, enum: type[StrEnum]) -> str:
     """The GraphQL name of a stored enum value (members are exposed under their names)."""
-    cases = " ".join(f"WHEN {literal(m.value)} THEN {literal(m.name)}" for m in enum)
+    cases = " ".join(f"WHEN {literals.text(m.value)} THEN {literals.text(m.name)}" for m in enum)
     return f"CASE {column} {cases} END"
 
 
 def cursor(prefix: str, alias: str = "c") -> str:
     """`api.pagination.encode_cursor` of a row: URL-safe base64 without padding."""
-    raw = f"{literal(prefix)} || {iso_time(f'{alias}.created_at')} || '|' || {alias}.id"
+    raw = f"{literals.text(prefix)} || {iso_time(f'{alias}.created_at')} || '|' || {alias}.id"
     return f"rtrim(translate(encode(convert_to({raw}, 'UTF8'), 'base64'), E'+/\\n', '-_'), '=')"
 
 
@@ -218,7 +213,7 @@ def _events_condition(types: str | None, statuses: str | None) -> str:
 
 EVENT_LISTS: Mapping[str, Callable[[str | None, str | None], str]] = {
     "conversions": lambda _types, _statuses: f"t.{_column(_t, 'counts_as_conversion')}",
-    "transactions": lambda _types, _statuses: f"t.name = {literal(TRANSACTION_TYPE)}",
+    "transactions": lambda _types, _statuses: f"t.name = {literals.text(TRANSACTION_TYPE)}",
     "events": _events_condition,
 }
 
@@ -298,7 +293,7 @@ def keyed(statement: str, *, workspace: str, secret_hash: str) -> str:
     """``statement``'s value beside the id and scopes of the API key of ``secret_hash`` in the
     workspace, read as api.workspaces.repository.active_api_key reads it; no row when the key
     is unknown, revoked or may not read (and then ``statement`` is not run)."""
-    scopes = ", ".join(literal(scope) for scope in sorted(READ_SCOPES))
+    scopes = ", ".join(literals.text(scope) for scope in sorted(READ_SCOPES))
     condition = active_key_condition("k", workspace=workspace, secret_hash=secret_hash)
     return (
         f"SELECT k.id, k.scopes, ({statement}) FROM {API_KEYS_TABLE} k "
