@@ -37,6 +37,8 @@ from models.rollups import MICROS
 # Decimal places of the rollups' integer sums (millionths), those of a stored amount.
 _MONEY_PLACES = len(str(MICROS)) - 1
 _EXACT = 10**27
+# A non-negative amount from divmod(millionths, MICROS): "12.345678".
+_MONEY_FORMAT = f"%d.%0{_MONEY_PLACES}d"
 
 # Metric columns of ReportTable, in order (snake case; the table names them in camel case).
 TABLE_METRICS = (
@@ -300,6 +302,33 @@ def money_text(micros: int) -> str:
         return "-" + money_text(-micros)
     digits = str(micros).rjust(_MONEY_PLACES + 1, "0")
     return f"{digits[:-_MONEY_PLACES]}.{digits[-_MONEY_PLACES:]}"
+
+
+def money_texts(column: Sequence[int]) -> list[str]:
+    """``money_text`` of each, one formatting a value where every one is exact."""
+    if not column or not (min(column) > -_EXACT and max(column) < _EXACT):
+        return [money_text(v) for v in column]
+    return [
+        _MONEY_FORMAT % divmod(v, MICROS) if v >= 0 else "-" + _MONEY_FORMAT % divmod(-v, MICROS)
+        for v in column
+    ]
+
+
+def money_per(dividends: Sequence[int], divisors: Sequence[int]) -> Sequence[str | None]:
+    """``money_text(_divided(d, k))`` of each pair, None where k is 0 (epc, cpa)."""
+    quotients: list[int | None] = []
+    for dividend, divisor in zip(dividends, divisors, strict=True):
+        if divisor > 0:
+            # _divided in one divmod: d / k + 1/2 rounded down, a tie taken back to even.
+            quotient, remainder = divmod(2 * dividend + divisor, 2 * divisor)
+            quotients.append(quotient - 1 if not remainder and quotient % 2 else quotient)
+        else:
+            quotients.append(None if not divisor else _divided(dividend, divisor))
+    present = [q for q in quotients if q is not None]
+    if len(present) == len(quotients):
+        return money_texts(present)
+    texts = iter(money_texts(present))
+    return [None if q is None else next(texts) for q in quotients]
 
 
 def _divided(dividend: int, divisor: int) -> int:

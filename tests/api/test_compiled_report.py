@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api.catalog.service import create_conversion_type
 from api.dimensions import ReportDimension
-from api.reports.queries import money, money_text
+from api.reports.queries import _divided, money, money_per, money_text, money_texts
 from api.workspaces.service import NewWorkspace, create_workspace
 from models import Click, ConversionEvent
 from models.click_ids import new_click_id
@@ -278,6 +278,22 @@ async def test_the_corpus_has_figures_to_compare(
 )
 def test_money_text_is_the_decimal_scalar_text(micros: int):
     assert money_text(micros) == str(money(micros))
+
+
+def test_money_columns_are_written_as_each_value_alone():
+    """The compiled path's column-wide money: the normal path's figures, tie, sign and size."""
+    values = [0, 1, -1, 7, -7, 999_999, -1_000_000, 10**26, -(10**26), 10**27, -(10**30) - 7]
+    divisors = [0, 1, -3, 2, 4, 3, 1_000_000, 7, 2, 10**6, 5]
+    assert money_texts(values[:-2]) == [money_text(v) for v in values[:-2]]
+    assert money_texts(values) == [money_text(v) for v in values]
+    for dividends in (values, [2 * v + 1 for v in values], [v * 3 for v in values]):
+        assert money_per(dividends, divisors) == [
+            money_text(_divided(d, k)) if k else None
+            for d, k in zip(dividends, divisors, strict=True)
+        ]
+    # Halves (2.5, 3.5, -2.5, -3.5 millionths) go to the even neighbour.
+    halves = money_per([5, 7, -5, -7], [2, 2, 2, 2])
+    assert halves == ["0.000002", "0.000004", "-0.000002", "-0.000004"]
 
 
 async def test_a_report_cut_off_by_its_timeout_runs_once(
