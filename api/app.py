@@ -33,7 +33,7 @@ from models.database import database_lifespan, driver_dsn, provide_session
 from models.embedded import database_url
 from models.health import health
 from models.instruments import instrument
-from models.logs import litestar_logging
+from models.logs import flush_logs, litestar_logging
 from models.metrics import metrics, pool_metrics
 from models.settings import Settings, get_settings
 
@@ -129,5 +129,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         if settings.cors_origins
         else None,
         logging_config=litestar_logging(settings),
+        on_shutdown=[flush_logs],
     )
     return instrument(app, access_log=settings.api_access_log)

@@ -30,7 +30,7 @@ from models.database import database_lifespan
 from models.embedded import database_url
 from models.health import health
 from models.instruments import instrument
-from models.logs import litestar_logging
+from models.logs import flush_logs, litestar_logging
 from models.metrics import metrics, pool_metrics
 from models.partitions import partition_upkeep
 from models.periodic import periodically
@@ -153,6 +153,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(version("clicktrail")),
         logging_config=litestar_logging(settings),
+        on_shutdown=[flush_logs],
     )
     return instrument(app, access_log=settings.ingestion_access_log)
 
