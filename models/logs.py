@@ -85,8 +85,7 @@ class BatchedLines(logging.Handler):
 
     def __init__(self, stream: TextIO | None = None) -> None:
         super().__init__()
-        # None: sys.stderr as it is at each write, as logging's last resort handler does.
-        self._stream = stream
+        self._stream = stream or sys.stderr
         self._lines: deque[str] = deque()
         self._dropped = 0
         self._counting = threading.Lock()
@@ -120,9 +119,8 @@ class BatchedLines(logging.Handler):
             if not lines:
                 return
             try:
-                stream = self._stream or sys.stderr
-                stream.write("\n".join(lines) + "\n")
-                stream.flush()
+                self._stream.write("\n".join(lines) + "\n")
+                self._stream.flush()
             except Exception:
                 self.handleError(self._dropped_record(len(lines)))
 

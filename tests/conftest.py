@@ -6,6 +6,7 @@ and drops its own) to run against that instead, e.g. the machine's PostgreSQL 15
 """
 
 import logging
+import logging.config
 import os
 import secrets
 import shutil
@@ -50,6 +51,14 @@ def statement_capture() -> Iterator[StatementCapture]:
         yield capture
     # What background work sent after the last test's own check.
     _fail_on_broken(capture, "the suite's last teardowns")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _apps_logging_ends_with_the_session() -> Iterator[None]:
+    """The apps' log handler writes to the sys.stderr of the test that made it: pytest's
+    capture, closed before atexit. Lines logged at exit (the embedded server's) go nowhere."""
+    yield
+    logging.config.dictConfig({"version": 1, "disable_existing_loggers": False, "root": {}})
 
 
 @pytest.fixture(autouse=True)
