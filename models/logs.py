@@ -71,9 +71,9 @@ class BatchedLines(logging.Handler):
     writes what has gathered every WRITE_EVERY_S, in one write.
 
     Litestar's QueueHandler and QueueListener hand every record to the listener thread through
-    a Condition, waking it for each: on a request that awaits the database that hand-off cost
-    120-210 us of CPU per access line (bench/logging_cost.py), a third of a compiled page of
-    100 clicks. Here a record costs its formatting and a deque append, and the writer wakes on
+    a Condition, waking it for each: on a request that awaits the database the access line
+    cost ~200 us of CPU (bench/logging_cost.py), a third of a compiled page of 100 clicks;
+    48-69 us here. Here a record costs its formatting and a deque append, and the writer wakes on
     a timer, whatever the traffic.
 
     A stream that blocks (a pipe nobody reads) stalls only the writer; logging threads never
