@@ -14,9 +14,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.outage import DatabaseOutage, connection_lost
+from api.outage import DatabaseOutage
 from api.workspaces.service import NewWorkspace
 from models.settings import Settings
+from models.unavailable import connection_lost
 from tests.api.database_proxy import database_proxy
 from tests.api.graphql import auth, client_with
 
