@@ -13,7 +13,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 # SQLSTATEs (PostgreSQL's errcodes.txt) of a server that is down, going down, starting, full or
 # short of resources, or that ended the session: a new connection, later, gets through.
-_UNAVAILABLE_CLASSES = ("08",)  # connection exception
+_UNAVAILABLE_CLASS = "08"  # connection exception
+# In that class, but a malformed message: the client's own bug, the same on every retry.
+_PROTOCOL_VIOLATION = "08P01"
 _UNAVAILABLE_CODES = frozenset(
     {
         "53000",  # insufficient_resources
@@ -26,18 +28,10 @@ _UNAVAILABLE_CODES = frozenset(
         "57P05",  # idle_session_timeout: the server ended an idle pooled connection
     }
 )
-# What retrying does not fix, though the classes above hold them:
-_REFUSALS = frozenset(
-    {
-        "08P01",  # protocol_violation: a malformed message, the client's own bug
-        # configuration_limit_exceeded: temp_file_limit, say, which the same statement exceeds
-        # again.
-        "53400",
-    }
-)
 # Not listed, so refusals: 3D000 (the database does not exist: dropped, or a wrong URL),
 # 57P04 (database_dropped), 28xxx (authentication), 42501 (no CONNECT privilege), 57014
-# (query_canceled: the statement timeout, the statement's own cost).
+# (query_canceled: the statement timeout, the statement's own cost), 53400
+# (configuration_limit_exceeded: temp_file_limit, say, which the same statement exceeds again).
 #
 # 55000 (object_not_in_prerequisite_state) is an outage only where the server refuses a new
 # session because the database is closed to connections (`ALTER DATABASE ... ALLOW_CONNECTIONS
@@ -78,10 +72,8 @@ def connection_lost(error: BaseException | None) -> bool:
             return True
         sqlstate = getattr(error, "sqlstate", None)
         if isinstance(sqlstate, str) and (
-            (
-                (sqlstate.startswith(_UNAVAILABLE_CLASSES) or sqlstate in _UNAVAILABLE_CODES)
-                and sqlstate not in _REFUSALS
-            )
+            (sqlstate.startswith(_UNAVAILABLE_CLASS) and sqlstate != _PROTOCOL_VIOLATION)
+            or sqlstate in _UNAVAILABLE_CODES
             or (sqlstate, getattr(error, "server_source_function", None)) == _CLOSED_DATABASE
         ):
             return True
