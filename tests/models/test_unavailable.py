@@ -8,13 +8,15 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
+from pathlib import Path
 
 import asyncpg
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import make_url
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy import make_url, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from api.app import create_app as create_api_app
 from api.catalog.service import create_campaign
@@ -120,9 +122,34 @@ def test_each_sqlstate_is_classified_deliberately(error: Exception, outage: bool
     assert connection_lost(error) is outage
 
 
-def test_a_unix_socket_that_is_gone_is_an_outage_and_a_missing_file_is_not():
-    assert connection_lost(FileNotFoundError(2, "No such file or directory"))
-    assert not connection_lost(FileNotFoundError(2, "No such file", "/usr/share/zoneinfo/X"))
+async def test_a_statement_the_database_refuses_is_no_outage(engine: AsyncEngine):
+    async with engine.connect() as conn:
+        with pytest.raises(DBAPIError) as refused:
+            await conn.execute(text("SELECT * FROM no_such_table"))
+    assert not connection_lost(refused.value)
+
+
+async def test_a_refused_connection_is_an_outage():
+    with pytest.raises(ConnectionRefusedError) as refused:
+        await asyncpg.connect("postgresql://postgres@127.0.0.1:1/postgres", timeout=5)
+    assert connection_lost(refused.value)
+
+
+async def test_a_unix_socket_that_is_gone_is_an_outage(tmp_path: Path):
+    # The embedded server's socket, once the server has stopped.
+    with pytest.raises(FileNotFoundError) as gone:
+        await asyncpg.connect(f"postgresql://postgres@/postgres?host={tmp_path}", timeout=5)
+    assert connection_lost(gone.value)
+
+
+def test_other_os_errors_are_no_outage(tmp_path: Path):
+    # A time zone name too long for a file name, say, or a file that is missing.
+    with pytest.raises(OSError, match="File name too long") as too_long:
+        Path("/" + "x" * 300).read_bytes()
+    with pytest.raises(FileNotFoundError) as missing:
+        (tmp_path / "missing").read_bytes()
+    assert not connection_lost(too_long.value)
+    assert not connection_lost(missing.value)
 
 
 @pytest.fixture
