@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from strawberry.litestar import BaseContext
 
 from api.auth import KeyUsage, Principal, authenticate
+from api.compiled.attempt import COMPILED_ATTEMPT, Attempt
 from api.loaders import Loaders, create_loaders
 from api.outage import DatabaseOutage, DatabaseUnavailableError, connection_lost
 from models.database import DATABASE_ERRORS
@@ -41,6 +42,9 @@ class Context(BaseContext, kw_only=True):
     # the executor answers with them instead of running the report again (a report cut off by
     # its timeout would otherwise take twice as long).
     report_errors: dict[str, Exception] = msgspec.field(default_factory=dict)
+    # Whether the compiled path ran this request's reports already (in front of the
+    # controller: api.compiled.door), so that it does not run them again.
+    compiled_tried: bool = False
 
 
 async def provide_context(
@@ -74,6 +78,7 @@ async def provide_context(
             raise DatabaseUnavailableError from error
         raise
     outage.answered()
+    attempt: Attempt | None = scope.get("state", {}).get(COMPILED_ATTEMPT)
     return Context(
         session=session,
         engine=state.engine,
@@ -81,4 +86,6 @@ async def provide_context(
         loaders=create_loaders(state.engine, principal.workspace_id),
         settings=state.settings,
         live_feed=state.live_feed,
+        report_errors={} if attempt is None else attempt.refusals,
+        compiled_tried=attempt is not None,
     )

@@ -9,14 +9,18 @@ This is a middleware of the controller, so a request gets here after routing, th
 the request id and CORS, as every request does. A POST of JSON whose document compiles, from
 a key whose workspace the key directory already holds, is answered by the page's statement
 with the key's check folded in (`CompiledReads.execute_keyed`): the key read as the key
-lookup reads it, the page built only when the key may read. The body is what the controller
-would send for the same result: the same JSON encoding and media type, status 200.
+lookup reads it, the page built only when the key may read. A document of reports only has
+its key read by that condition alone first; its reports run as inside the controller
+(api.compiled.report). The body is what the controller would send for the same result: the
+same JSON encoding and media type, status 200.
 
 Everything else goes on to the controller, with the body replayed, and gets the answer it
 gets today: GET and multipart requests, documents that do not compile, variables the
 compiled path refuses, a key the directory does not hold yet (the controller's lookup adds
 it), an unknown, revoked or read-less key, and any database error (during an outage the
-controller's key lookup answers the request-level 503).
+controller's key lookup answers the request-level 503). A report the door gave up on (its
+refusal, a figure GraphQL's Int cannot hold) is not run on the compiled path again
+(api.compiled.attempt).
 """
 
 import msgspec
@@ -26,6 +30,7 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
 
 from api.auth import KeyDirectory, KeyUsage, bearer_token
+from api.compiled.attempt import COMPILED_ATTEMPT, Attempt
 from api.compiled.reads import CompiledReads
 from api.http import GRAPHQL_RESPONSE_JSON, parse_request_body, wants_graphql_response
 from api.limits import variables_problem
@@ -53,8 +58,13 @@ class CompiledDoor:
             await self.app(scope, receive, send)
             return
         messages, body = await _read_body(receive)
-        answer = None if body is None else await self._answer(scope["app"].state, headers, body)
+        attempt = Attempt()
+        answer = (
+            None if body is None else await self._answer(scope["app"].state, headers, body, attempt)
+        )
         if answer is None:
+            if attempt.reports_run:
+                scope.setdefault("state", {})[COMPILED_ATTEMPT] = attempt
             await self.app(scope, _replay(messages, receive), send)
             return
         await send(
@@ -70,7 +80,7 @@ class CompiledDoor:
         await send({"type": "http.response.body", "body": answer[1], "more_body": False})
 
     async def _answer(
-        self, state: State, headers: dict[bytes, bytes], body: bytes
+        self, state: State, headers: dict[bytes, bytes], body: bytes, attempt: Attempt
     ) -> tuple[bytes, bytes] | None:
         """The media type and body of the answer, or None."""
         token = bearer_token(headers.get(b"authorization", b"").decode("latin-1"))
@@ -94,6 +104,8 @@ class CompiledDoor:
             engine=state.engine,
             workspace_id=workspace_id,
             secret_hash=secret_hash,
+            report_timeout_ms=state.settings.report_timeout_ms,
+            attempt=attempt,
         )
         if answered is None:
             return None

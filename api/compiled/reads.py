@@ -43,6 +43,7 @@ from api.click_filter import CLICKS
 from api.clicks.queries import ClickOrder
 from api.clicks.repository import page_statement
 from api.compiled import sql
+from api.compiled.attempt import Attempt
 from api.compiled.plan import CLICKS_FIELD, ClicksField, Plan, Variant, compile_document
 from api.compiled.report import Fallback, ReportField
 from api.compiled.report import answer as answer_report
@@ -152,7 +153,7 @@ class CompiledReads:
         context: Context,
     ) -> ExecutionResult | None:
         """The answer, or None when the normal path has to give it."""
-        if not context.principal.scopes & READ_SCOPES:
+        if context.compiled_tried or not context.principal.scopes & READ_SCOPES:
             return None
         prepared = self.prepare(
             query,
@@ -196,35 +197,62 @@ class CompiledReads:
         engine: AsyncEngine,
         workspace_id: int,
         secret_hash: bytes,
+        report_timeout_ms: int,
+        attempt: Attempt,
     ) -> tuple[dict[str, object], Principal] | None:
         """The response body's members and the principal of the key, which the first
         statement reads as the key lookup would (the workspace comes from the key directory):
         one round trip where the key's own statement made two. None when the normal path has
-        to answer, the key's refusal included."""
+        to answer, the key's refusal included; ``attempt`` says whether reports ran."""
         prepared = self.prepare(
             query, operation_name, variables, workspace_id=workspace_id, dialect=engine.dialect
         )
-        if prepared is None or not prepared.statements:
+        if prepared is None:
             return None
-        if not all(isinstance(root, str | ClicksField) for _, root in prepared.plan.roots):
+        reports = [
+            (key, root) for key, root in prepared.plan.roots if isinstance(root, ReportField)
+        ]
+        if not prepared.statements and not reports:
             return None
-        (text, params), *rest = prepared.statements
-        first = len(params) + 1
-        keyed = sql.keyed(text, workspace=f"${first}", secret_hash=f"${first + 1}")
+        # The key is read by the first page's statement, or alone before the reports.
+        first: str | None = None
+        params: list[object] = []
+        rest = prepared.statements
+        if rest:
+            (first, params), *rest = rest
+        at = len(params) + 1
+        keyed = sql.keyed(first, workspace=f"${at}", secret_hash=f"${at + 1}")
         try:
             async with driver_connection(engine) as conn:
                 row = await conn.fetchrow(keyed, *params, workspace_id, secret_hash)
                 if row is None:
                     return None
-                texts = [row[2], *[await conn.fetchval(text, *params) for text, params in rest]]
+                texts = [await conn.fetchval(text, *params) for text, params in rest]
         except DATABASE_ERRORS:
             return None
+        if first is not None:
+            texts.insert(0, row[2])
+        answered: dict[str, object] = {}
+        for key, root in reports:
+            attempt.reports_run = True
+            try:
+                answered[key] = await answer_report(
+                    root,
+                    prepared.variables,
+                    workspace_id=workspace_id,
+                    timeout_ms=report_timeout_ms,
+                    engine=engine,
+                    strawberry_schema=self.strawberry_schema,
+                    refusals=attempt.refusals,
+                )
+            except Fallback:
+                return None
         principal = Principal(
             workspace_id=workspace_id,
             api_key_id=row[0],
             scopes=frozenset(ApiScope(scope) for scope in row[1]),
         )
-        data = prepared.data(texts, verbatim=True)
+        data = prepared.data(texts, verbatim=True, reports=answered)
         return {"data": data, "extensions": prepared.extensions}, principal
 
 

@@ -289,13 +289,14 @@ def order_by(newest_first: bool, *, reverse: bool = False) -> str:
     return f"c.created_at {direction}, c.id {direction}"
 
 
-def keyed(statement: str, *, workspace: str, secret_hash: str) -> str:
-    """``statement``'s value beside the id and scopes of the API key of ``secret_hash`` in the
-    workspace, read as api.workspaces.repository.active_api_key reads it; no row when the key
-    is unknown, revoked or may not read (and then ``statement`` is not run)."""
+def keyed(statement: str | None, *, workspace: str, secret_hash: str) -> str:
+    """``statement``'s value (null without one) beside the id and scopes of the API key of
+    ``secret_hash`` in the workspace, read as api.workspaces.repository.active_api_key reads
+    it; no row when the key is unknown, revoked or may not read (and then ``statement`` is not
+    run)."""
     scopes = ", ".join(literals.text(scope) for scope in sorted(READ_SCOPES))
     condition = active_key_condition("k", workspace=workspace, secret_hash=secret_hash)
     return (
-        f"SELECT k.id, k.scopes, ({statement}) FROM {API_KEYS_TABLE} k "
+        f"SELECT k.id, k.scopes, ({statement or 'NULL'}) FROM {API_KEYS_TABLE} k "
         f"WHERE {condition} AND k.scopes && ARRAY[{scopes}]::text[]"
     )

@@ -18,7 +18,8 @@ every value is a parameter; the raw click filter is compiled from its SQLAlchemy
 """
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import asyncpg
@@ -87,31 +88,63 @@ class ReportRows:
     types: tuple[EventType, ...]
 
 
-async def report(
-    engine: AsyncEngine, plan: ReportPlan, *, rollup: Rollup | None, timeout_ms: int
-) -> ReportRows:
-    # Straight through asyncpg: SQLAlchemy's result rows cost ~2 us each, and a report of a
-    # thousand rows is common. One snapshot for the types and the figures: a type created in
-    # between would have events but no columns.
+# The report's settings, and what plans it: the workspace's time zone and conversion types.
+# $1 the statement timeout in ms, $2 the workspace.
+_SNAPSHOT = (
+    "SELECT set_config('statement_timeout', $1, true), "
+    # Grouping raw clicks by day otherwise spills to disk at the default 4MB.
+    f"set_config('work_mem', '{REPORT_WORK_MEM}', true), "
+    # After five runs of a prepared report PostgreSQL may switch to a generic plan, blind to
+    # the date range: the 90-day raw report went from 1.8 s to 4.3 s. Planning a report costs
+    # a millisecond.
+    "set_config('plan_cache_mode', 'force_custom_plan', true), "
+    # Raw reports cost far above jit_above_cost: compiling their expressions took 190 ms of
+    # the 90-day raw report and made nothing faster.
+    "set_config('jit', 'off', true), "
+    "w.timezone, t.ids, t.names, t.conversions, t.revenues "
+    "FROM workspaces w CROSS JOIN LATERAL ("
+    "SELECT array_agg(id ORDER BY id) AS ids, array_agg(name ORDER BY id) AS names, "
+    "array_agg(counts_as_conversion ORDER BY id) AS conversions, "
+    "array_agg(counts_in_revenue ORDER BY id) AS revenues "
+    "FROM conversion_types WHERE workspace_id = $2) AS t "
+    "WHERE w.id = $2"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A report's connection, in a repeatable-read transaction: the types it plans with are
+    those its figures count (a type created in between would have events but no columns)."""
+
+    conn: asyncpg.Connection
+    # The workspace's.
+    timezone: str
+    types: tuple[EventType, ...]
+
+    async def rows(self, plan: ReportPlan, rollup: Rollup | None, dialect: Dialect) -> ReportRows:
+        # Straight through asyncpg: SQLAlchemy's result rows cost ~2 us each, and a report of
+        # a thousand rows is common.
+        types = self.types if plan.needs_events else ()
+        sql, parameters = statement(plan, rollup, types, dialect=dialect)
+        totals, *rows = await self.conn.fetch(sql, *parameters)
+        return ReportRows(rows=rows, totals=totals, types=types)
+
+
+@asynccontextmanager
+async def snapshot(
+    engine: AsyncEngine, workspace_id: int, *, timeout_ms: int
+) -> AsyncIterator[Snapshot]:
+    """The workspace's report snapshot; one statement sets the report's limits (a report over
+    years of raw clicks must not hold a connection for minutes) and reads what plans it."""
     async with driver_connection(engine) as conn, conn.transaction(isolation="repeatable_read"):
-        await conn.execute(
-            "SELECT set_config('statement_timeout', $1, true), "
-            # Grouping raw clicks by day otherwise spills to disk at the default 4MB.
-            f"set_config('work_mem', '{REPORT_WORK_MEM}', true), "
-            # After five runs of a prepared report PostgreSQL may switch to a generic plan,
-            # blind to the date range: the 90-day raw report went from 1.8 s to 4.3 s.
-            # Planning a report costs a millisecond.
-            "set_config('plan_cache_mode', 'force_custom_plan', true), "
-            # Raw reports cost far above jit_above_cost: compiling their expressions took
-            # 190 ms of the 90-day raw report and made nothing faster.
-            "set_config('jit', 'off', true)",
-            # A report over years of raw clicks must not hold a connection for minutes.
-            str(timeout_ms),
-        )
-        types = await event_types(conn, plan.workspace_id) if plan.needs_events else ()
-        sql, parameters = statement(plan, rollup, types, dialect=engine.dialect)
-        totals, *rows = await conn.fetch(sql, *parameters)
-    return ReportRows(rows=rows, totals=totals, types=types)
+        row = await conn.fetchrow(_SNAPSHOT, str(timeout_ms), workspace_id)
+        # A key cannot outlive its workspace (ON DELETE CASCADE), so the row exists.
+        assert row is not None
+        timezone, *columns = row[4:]
+        # No type yet: array_agg of no rows is null.
+        found = zip(*(column or () for column in columns), strict=True)
+        types = tuple(EventType(*fields) for fields in found)
+        yield Snapshot(conn, timezone, types)
 
 
 async def count_clicks(
@@ -120,15 +153,6 @@ async def count_clicks(
     """Clicks matching the filter, counted in the raw table (no rollup holds the filter)."""
     condition = click_condition(CLICKS, filter_, workspace_id=workspace_id)
     return await fetch_count(engine, select(func.count()).select_from(CLICKS).where(condition))
-
-
-async def event_types(conn: asyncpg.Connection, workspace_id: int) -> tuple[EventType, ...]:
-    rows = await conn.fetch(
-        "SELECT id, name, counts_as_conversion, counts_in_revenue FROM conversion_types "
-        "WHERE workspace_id = $1 ORDER BY id",
-        workspace_id,
-    )
-    return tuple(EventType(*row) for row in rows)
 
 
 class _Parameters:

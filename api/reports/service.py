@@ -9,13 +9,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import asyncpg
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.click_filter import ClickFilter, check_click_filter
 from api.dimensions import ReportDimension
 from api.enums import ConversionStatus
-from api.errors import QueryInputError, cancelled_by_timeout
+from api.errors import QueryInputError
 from api.reports import repository
 from api.reports.plan import ReportPlan, base_sums, rollup_for
 from api.reports.repository import ReportRows
@@ -26,7 +25,6 @@ from api.reports.types import (
     TimeBucket,
 )
 from api.values import time_zones
-from api.workspaces.repository import read_workspace
 from models.metrics import REPORT_SECONDS
 from models.rollups import Rollup
 
@@ -83,24 +81,24 @@ async def report(
     if len(having) > MAX_CONDITIONS:
         raise QueryInputError(f"having takes at most {MAX_CONDITIONS} conditions")
     _check_order(order, dimensions, time_bucket)
-    workspace_timezone = await _workspace_timezone(engine, workspace_id)
-    plan = ReportPlan(
-        workspace_id=workspace_id,
-        filter=filter_,
-        dimensions=dimensions,
-        bucket=time_bucket,
-        timezone=_timezone(timezone) or workspace_timezone,
-        workspace_timezone=workspace_timezone,
-        attribution=attribution,
-        statuses=DEFAULT_STATUSES if statuses is None else tuple(statuses),
-        order=order,
-        having=tuple(having),
-        first=rows_wanted,
-        sums=base_sums(metrics, order, tuple(having)),
-    )
-    rollup = rollup_for(plan)
     started = time.perf_counter()
-    rows = await _run(engine, plan, rollup, timeout_ms=timeout_ms, what="the report")
+    async with repository.snapshot(engine, workspace_id, timeout_ms=timeout_ms) as snapshot:
+        plan = ReportPlan(
+            workspace_id=workspace_id,
+            filter=filter_,
+            dimensions=dimensions,
+            bucket=time_bucket,
+            timezone=_timezone(timezone) or snapshot.timezone,
+            workspace_timezone=snapshot.timezone,
+            attribution=attribution,
+            statuses=DEFAULT_STATUSES if statuses is None else tuple(statuses),
+            order=order,
+            having=tuple(having),
+            first=rows_wanted,
+            sums=base_sums(metrics, order, tuple(having)),
+        )
+        rollup = rollup_for(plan)
+        rows = await _rows(snapshot, plan, rollup, engine, timeout_ms=timeout_ms, what="the report")
     result = ReportResult(plan, rows, rollup)
     REPORT_SECONDS.labels(result.source).observe(time.perf_counter() - started)
     return result
@@ -110,28 +108,30 @@ async def count_clicks(
     engine: AsyncEngine, *, workspace_id: int, filter_: ClickFilter | None, timeout_ms: int
 ) -> int:
     """How many clicks match: summed from a rollup when one holds the filter, else counted."""
-    workspace_timezone = await _workspace_timezone(engine, workspace_id)
-    plan = ReportPlan(
-        workspace_id=workspace_id,
-        filter=filter_,
-        dimensions=(),
-        bucket=None,
-        timezone=workspace_timezone,
-        workspace_timezone=workspace_timezone,
-        attribution=ReportAttribution.CLICK_TIME,
-        statuses=(),
-        order=(),
-        having=(),
-        first=1,
-        sums=frozenset({"clicks"}),
-    )
-    rollup = rollup_for(plan)
     started = time.perf_counter()
+    async with repository.snapshot(engine, workspace_id, timeout_ms=timeout_ms) as snapshot:
+        plan = ReportPlan(
+            workspace_id=workspace_id,
+            filter=filter_,
+            dimensions=(),
+            bucket=None,
+            timezone=snapshot.timezone,
+            workspace_timezone=snapshot.timezone,
+            attribution=ReportAttribution.CLICK_TIME,
+            statuses=(),
+            order=(),
+            having=(),
+            first=1,
+            sums=frozenset({"clicks"}),
+        )
+        rollup = rollup_for(plan)
+        if rollup is not None:
+            result = await _rows(
+                snapshot, plan, rollup, engine, timeout_ms=timeout_ms, what="totalCount"
+            )
+            count = int(result.totals["clicks"] or 0)
     if rollup is None:
         count = await repository.count_clicks(engine, workspace_id=workspace_id, filter_=filter_)
-    else:
-        result = await _run(engine, plan, rollup, timeout_ms=timeout_ms, what="totalCount")
-        count = int(result.totals["clicks"] or 0)
     REPORT_SECONDS.labels(_source(rollup)).observe(time.perf_counter() - started)
     return count
 
@@ -152,27 +152,23 @@ def _check_order(
             raise QueryInputError("orderBy bucket needs a timeBucket")
 
 
-async def _workspace_timezone(engine: AsyncEngine, workspace_id: int) -> str:
-    workspace = await read_workspace(engine, workspace_id)
-    # A key cannot outlive its workspace (ON DELETE CASCADE), so the row exists.
-    assert workspace is not None
-    timezone: str = workspace.timezone
-    return timezone
-
-
-async def _run(
-    engine: AsyncEngine, plan: ReportPlan, rollup: Rollup | None, *, timeout_ms: int, what: str
+async def _rows(
+    snapshot: repository.Snapshot,
+    plan: ReportPlan,
+    rollup: Rollup | None,
+    engine: AsyncEngine,
+    *,
+    timeout_ms: int,
+    what: str,
 ) -> ReportRows:
     """The report's rows; a statement cut off by the report timeout is the client's to narrow,
     not an unexpected (masked) error."""
     try:
-        return await repository.report(engine, plan, rollup=rollup, timeout_ms=timeout_ms)
-    except (DBAPIError, asyncpg.QueryCanceledError) as error:
-        if isinstance(error, asyncpg.QueryCanceledError) or cancelled_by_timeout(error):
-            raise QueryInputError(
-                f"{what} took longer than {timeout_ms} ms; narrow the date range or the filter"
-            ) from None
-        raise
+        return await snapshot.rows(plan, rollup, engine.dialect)
+    except asyncpg.QueryCanceledError:
+        raise QueryInputError(
+            f"{what} took longer than {timeout_ms} ms; narrow the date range or the filter"
+        ) from None
 
 
 def _timezone(asked: str | None) -> str | None:

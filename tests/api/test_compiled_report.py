@@ -14,14 +14,15 @@ import msgspec
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import insert, text
+from sqlalchemy import insert, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlmodel import col
 
 from api.catalog.service import create_conversion_type
 from api.dimensions import ReportDimension
 from api.reports.queries import _divided, money, money_per, money_text, money_texts
 from api.workspaces.service import NewWorkspace, create_workspace
-from models import Click, ConversionEvent
+from models import ApiKey, Click, ConversionEvent
 from models.click_ids import new_click_id
 from models.enums import DuplicatePolicy
 from models.partitions import ensure_partitions
@@ -230,6 +231,7 @@ async def reported(
     return campaign
 
 
+@pytest.mark.parametrize("path", ["controller", "door"])
 @pytest.mark.parametrize("case", CORPUS, ids=[str(n) for n in range(len(CORPUS))])
 async def test_report_documents_answer_as_on_the_normal_path(
     reported: TrackedCampaign,
@@ -237,16 +239,15 @@ async def test_report_documents_answer_as_on_the_normal_path(
     clients: tuple[Client, Client],  # noqa: F811
     answered: list[str],  # noqa: F811
     case: Case,
+    path: str,
 ):
-    content = await _both(
-        clients, reported.workspace.admin_api_key, case, answered, path="controller"
-    )
+    content = await _both(clients, reported.workspace.admin_api_key, case, answered, path=path)
     if case.compiled:
         assert b'"errors"' not in content
     # Tenants are walls: another workspace's answers hold none of this one's figures.
     other: NewWorkspace = await create_workspace(session, name="Other")
     await session.commit()
-    content = await _both(clients, other.admin_api_key, case, answered, path="controller")
+    content = await _both(clients, other.admin_api_key, case, answered, path=path)
     if case.compiled:
         assert not re.search(rb'"(clicks|conversions|transactions)":[1-9]', content), content
         assert set(re.findall(rb'"-?[0-9]+\.[0-9]{6}"', content)) <= {b'"0.000000"'}, content
@@ -296,14 +297,17 @@ def test_money_columns_are_written_as_each_value_alone():
     assert halves == ["0.000002", "0.000004", "-0.000002", "-0.000004"]
 
 
+@pytest.mark.parametrize("path", ["controller", "door"])
 async def test_a_report_cut_off_by_its_timeout_runs_once(
     reported: TrackedCampaign,
     settings: Settings,
     engine: AsyncEngine,
     answered: list[str],  # noqa: F811
+    path: str,
 ):
     """The compiled path leaves the refusal to the executor, which answers with it rather
-    than waiting for the timeout a second time."""
+    than waiting for the timeout a second time; so does the door, in front of the controller,
+    which then runs no report on the compiled path again."""
     changes = {"api_rate_limit_per_minute": 0, "report_timeout_ms": 300}
     case = Case("{ report { totals { clicks } } }", compiled=False)
     async with (
@@ -315,9 +319,33 @@ async def test_a_report_cut_off_by_its_timeout_runs_once(
         await blocker.execute(
             text("LOCK TABLE rollup_campaign_daily_clicks IN ACCESS EXCLUSIVE MODE")
         )
+        key = reported.workspace.admin_api_key
+        if path == "door":
+            # The controller's key lookup puts the key into the directory that the door reads.
+            warm = {"query": "{ __typename }"}
+            await compiled.post("/graphql", json=warm, headers={"Authorization": f"Bearer {key}"})
         with statements(compiled.app.state.engine) as executed:
-            key = reported.workspace.admin_api_key
-            content = await _both((compiled, normal), key, case, answered, path="controller")
+            content = await _both((compiled, normal), key, case, answered, path=path)
         await blocker.rollback()
     assert b"the report took longer than 300 ms" in content
     assert len([s for s in executed if "total_rows" in s]) == 1, executed
+
+
+async def test_a_key_revoked_after_the_directory_read_it_gets_no_report(
+    reported: TrackedCampaign,
+    session: AsyncSession,
+    clients: tuple[Client, Client],  # noqa: F811
+    answered: list[str],  # noqa: F811
+):
+    """A document of reports only has its key read by a statement of its own at the door."""
+    key = reported.workspace.admin_api_key
+    case = Case("{ report(groupBy: [COUNTRY]) { rows { country clicks revenue } } }")
+    await _both(clients, key, case, answered, path="door")
+    await session.execute(
+        update(ApiKey)
+        .where(col(ApiKey.workspace_id) == reported.workspace_id)
+        .values(revoked_at=datetime.now(UTC))
+    )
+    await session.commit()
+    content = await _both(clients, key, Case(case.query, compiled=False), answered, path="door")
+    assert b"API key is unknown or revoked" in content
