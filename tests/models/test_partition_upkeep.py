@@ -2,14 +2,22 @@
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
+import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models.partition_upkeep import drop_expired
-from models.partitions import PARTITIONED_TABLES, ensure_partitions, existing_partitions
+from models.partitions import (
+    PARTITIONED_TABLES,
+    add_months,
+    drop_partitions,
+    ensure_partitions,
+    existing_partitions,
+)
 
 # Months no other test writes to, so that what these tests drop is theirs to count.
 JANUARY, MARCH = datetime(2003, 1, 1, tzinfo=UTC), datetime(2003, 3, 1, tzinfo=UTC)
@@ -27,9 +35,14 @@ async def _existing(engine: AsyncEngine) -> list[str]:
         return _ours(list(await existing_partitions(conn)))
 
 
-async def _make_months(engine: AsyncEngine) -> None:
+@pytest.fixture
+async def months(engine: AsyncEngine) -> AsyncIterator[None]:
+    """January to March 2003, gone again after the test (other tests count old partitions)."""
     async with engine.begin() as conn:
         await ensure_partitions(conn, since=JANUARY, until=MARCH)
+    yield
+    async with engine.begin() as conn:
+        await drop_partitions(conn, before=add_months(MARCH, 1))
 
 
 def _dropped_total(table: str) -> float:
@@ -37,10 +50,10 @@ def _dropped_total(table: str) -> float:
     return found or 0.0
 
 
+@pytest.mark.usefixtures("months")
 async def test_only_months_that_ended_before_the_retention_are_dropped(
     engine: AsyncEngine, service_log: list[logging.LogRecord]
 ):
-    await _make_months(engine)
     counted = {table: _dropped_total(table) for table in PARTITIONED_TABLES}
 
     dropped = await drop_expired(engine, retention_days=30, now=NOW)
@@ -57,8 +70,8 @@ async def test_only_months_that_ended_before_the_retention_are_dropped(
     assert await drop_expired(engine, retention_days=30, now=NOW) == []
 
 
+@pytest.mark.usefixtures("months")
 async def test_workers_dropping_at_once_drop_each_partition_once(engine: AsyncEngine):
-    await _make_months(engine)
 
     first, second = await asyncio.gather(
         drop_expired(engine, retention_days=30, now=NOW),
@@ -69,10 +82,10 @@ async def test_workers_dropping_at_once_drop_each_partition_once(engine: AsyncEn
     assert not (_ours(first) and _ours(second))
 
 
+@pytest.mark.usefixtures("months")
 async def test_a_busy_table_puts_the_drop_off_instead_of_stalling_writers(
     engine: AsyncEngine, service_log: list[logging.LogRecord]
 ):
-    await _make_months(engine)
     async with engine.connect() as reader:
         # A long report reading an expired month of clicks.
         await reader.execute(text("SELECT count(*) FROM clicks_y2003m01"))
