@@ -1,7 +1,7 @@
 """clicktrail's GraphQL API beside PostGraphile v5 on the same database, one process each.
 
     PYTHONPATH=. .venv/bin/python bench/graphql_vs_postgraphile.py [--clicks 5000000]
-        [--duration 10] [--rounds 2] [--cases flat,nested,flat1000,nested1000]
+        [--duration 10] [--rounds 2] [--cases flat,nested,flat1000,nested1000,report]
         [--servers clicktrail,postgraphile,clicktrail-normal]
 
 The database is bench/api_setup.py's (`clicktrail_bench_api` on DATABASE_URL's server, loaded
@@ -10,7 +10,8 @@ once and kept). PostGraphile (with `@graphile/pg-aggregates`) and Node 22 (the n
 ~/.cache/clicktrail-bench/postgraphile on the first run. Both servers answer the same 100
 newest clicks of the workspace (PostGraphile ordered by CREATED_AT_DESC: its default
 primary-key cursor order picks an Append + Sort over every click), flat and with every event
-of each click nested; the 1,000-click cases ask for 1,000. `clicktrail-normal` is clicktrail
+of each click nested; the 1,000-click cases ask for 1,000; `report` sums every day of the load
+by campaign (CLICKTRAIL["report"]). `clicktrail-normal` is clicktrail
 with its compiled reads off (CLICKTRAIL_API_COMPILED_READS=false): the executor's figures.
 
 For each case and round, wrk (`apt-get install wrk`; -t1 -c20) loads one server for
@@ -47,6 +48,7 @@ from bench.api_setup import (
     machine_line,
     prepare,
 )
+from bench.dataset import TIMEZONE
 from bench.load import STATS_LUA
 from bench.machine import CpuTimes, cpu_times, free_port, idle_share
 
@@ -81,6 +83,25 @@ POSTGRAPHILE = _documents(
     CLICK_FIELDS.replace("id ", "rowId ", 1),
     "conversionEventsByWorkspaceIdAndClickCreatedAtAndClickId(orderBy: [CREATED_AT_ASC, "
     f"ROW_ID_ASC]) {{ nodes {{ {EVENT_FIELDS} }} }}",
+)
+
+# Every day of the load by campaign, from the daily campaign rollup (~3,600 groups at 300k
+# clicks): clicktrail's report, and what a client of PostGraphile asks for the same figures:
+# pg-aggregates' grouped sums of the rollup's clicks, and of its events by type and status (the
+# client then merges the two and counts approved and pending events as clicktrail does).
+CLICKTRAIL["report"] = (
+    f'query Report {{ report(groupBy: [CAMPAIGN], timeBucket: DAY, timezone: "{TIMEZONE}", '
+    "first: 5000) { rows { bucket campaign { id } clicks uniqueClicks botClicks cost "
+    "conversions transactions revenue } } }"
+)
+_ROLLUP = f'workspaceId: "{{workspace}}", timezone: "{TIMEZONE}"'
+POSTGRAPHILE["report"] = (
+    f"query Report {{ clicks: allRollupCampaignDailyClicks(condition: {{{_ROLLUP}}}) {{ "
+    "groupedAggregates(groupBy: [DAY, CAMPAIGN_ID]) { keys sum { clicks uniqueClicks botClicks "
+    "costMicros } } } "
+    f'events: allRollupCampaignDailyEvents(condition: {{{_ROLLUP}, attribution: "click"}}) {{ '
+    "groupedAggregates(groupBy: [DAY, CAMPAIGN_ID, TYPE_ID, STATUS]) { keys sum { events "
+    "amountMicros costMicros } } } }"
 )
 
 SERVER_JS = r"""
@@ -342,7 +363,8 @@ def _headers(api_key: str | None) -> dict[str, str]:
 
 
 async def _check(server: Server, cases: list[str]) -> None:
-    """Each document answers without errors, with 100 clicks (and says how many events)."""
+    """Each document answers without errors (and says how many clicks and events, or the
+    report's groups)."""
     async with httpx.AsyncClient(base_url=server.base, timeout=60) as client:
         for case in cases:
             response = await client.post(
@@ -351,6 +373,13 @@ async def _check(server: Server, cases: list[str]) -> None:
             payload = response.json()
             if response.status_code != 200 or payload.get("errors"):
                 raise SystemExit(f"{server.name} {case}: {response.status_code} {response.text}")
+            if case == "report":
+                groups = [
+                    len(value.get("rows") or value["groupedAggregates"])
+                    for value in payload["data"].values()
+                ]
+                print(f"{server.name} {case}: {' + '.join(map(str, groups))} groups", flush=True)
+                continue
             nodes = next(iter(payload["data"].values()))["nodes"]
             events = sum(
                 len(value if isinstance(value, list) else value["nodes"])
@@ -400,6 +429,9 @@ async def _load(wrk: str, server: Server, case: str, duration: int, work: Path, 
         f"-t{THREADS}",
         f"-c{CONNECTIONS}",
         f"-d{duration}s",
+        # A report can take a second under this load: wrk's 2 s default would count it lost.
+        "--timeout",
+        "30s",
         "--latency",
         "-s",
         str(script),

@@ -1,13 +1,15 @@
 """A document's `report` fields answered without the GraphQL executor.
 
-The normal path spends ~30 ms of Python on a 1,000-row `rows` answer (~18 ms on `table`):
+The normal path spends ~20 ms of Python on a 1,000-row `rows` answer (~12 ms on `table`):
 SQLAlchemy rows, a ReportRow per row with every metric, Decimals, and the executor's
 completion of each field. Here the selection is read once per document (api.compiled.plan
 caches it), the report runs through the same service and statement as on the normal path, and
-each row becomes the dict of the fields the document selects, straight from asyncpg's record,
-with the same arithmetic as `api.reports.queries` (money as the Decimal scalar's text, ratios as
-the same floats). A row's campaign, offer and source are one statement each for the whole list,
-their JSON written by PostgreSQL as on the compiled clicks page (`api.compiled.sql`).
+the rows are written a column at a time from asyncpg's records (transposed once), with the same
+arithmetic as `api.reports.queries` (money as the Decimal scalar's text, ratios as the same
+floats), each row a msgspec struct of the fields the document selects (building and writing
+1,000 rows of 13 fields: 0.37 ms, against 2.3 ms as dicts). A row's campaign, offer and
+source are one statement each for the whole list, their JSON written by PostgreSQL as on the
+compiled clicks page (`api.compiled.sql`).
 
 Nothing here answers an error: a refused argument, a timeout, a figure GraphQL's Int cannot
 hold raise Fallback, and the normal path runs the request and says what it says.
