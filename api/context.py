@@ -13,10 +13,11 @@ from strawberry.litestar import BaseContext
 from api.auth import KeyUsage, Principal, authenticate
 from api.compiled.attempt import COMPILED_ATTEMPT, Attempt
 from api.loaders import Loaders, create_loaders
-from api.outage import DatabaseOutage, DatabaseUnavailableError, connection_lost
+from api.outage import DatabaseOutage, DatabaseUnavailableError
 from models.database import DATABASE_ERRORS
 from models.enums import ApiScope
 from models.settings import Settings
+from models.unavailable import connection_lost
 
 if TYPE_CHECKING:
     from api.live.feed import LiveFeed
@@ -73,8 +74,7 @@ async def provide_context(
         key_usage: KeyUsage = state.key_usage
         await key_usage.record(state.engine, principal)
     except DATABASE_ERRORS as error:
-        # Connecting raises OSErrors as they are (a unix socket that is gone, say).
-        if isinstance(error, OSError) or connection_lost(error):
+        if connection_lost(error):
             raise DatabaseUnavailableError from error
         raise
     outage.answered()

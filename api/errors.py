@@ -12,7 +12,7 @@ from graphql.validation.validate import ValidationAbortedError
 from sqlalchemy.exc import DBAPIError
 from strawberry.extensions import MaskErrors
 
-from api.outage import connection_lost
+from models.unavailable import connection_lost
 
 DATABASE_UNAVAILABLE_MESSAGE = "the database is unavailable: retry in a few seconds"
 # PostgreSQL's code for a statement cancelled by statement_timeout.

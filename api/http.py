@@ -52,8 +52,9 @@ from api.multipart import (
     multipart_request,
     place_file,
 )
-from api.outage import DatabaseOutage, connection_lost
+from api.outage import DatabaseOutage
 from models.logs import request_id
+from models.unavailable import connection_lost
 
 logger = logging.getLogger(__name__)
 

@@ -4,66 +4,19 @@ A request during an outage fails where it first needs the database (the API key 
 in a resolver when the database goes away mid-request. Either way the client is told to
 retry (`DATABASE_UNAVAILABLE`, HTTP 503 with Retry-After), and the log gets the first failure
 with its traceback, then at most a short line every `every_s` seconds while it lasts, then
-one line when a statement succeeds again: not a traceback per request.
+one line when a statement succeeds again: not a traceback per request. What counts as an
+outage is models.unavailable's to say, for both services.
 """
 
-import errno
 import logging
-import socket
 import time
 from collections.abc import Callable
 
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-
 logger = logging.getLogger(__name__)
-
-# SQLSTATE classes and codes of a server that is down, going down, starting or full:
-# connection exceptions, insufficient resources, admin or crash shutdown, cannot connect now.
-_UNAVAILABLE_CLASSES = ("08", "53")
-_UNAVAILABLE_CODES = frozenset({"57P01", "57P02", "57P03"})
-_NETWORK_ERRNOS = frozenset(
-    {
-        errno.ECONNREFUSED,
-        errno.ECONNRESET,
-        errno.ECONNABORTED,
-        errno.EPIPE,
-        errno.ETIMEDOUT,
-        errno.ENETDOWN,
-        errno.ENETUNREACH,
-        errno.EHOSTDOWN,
-        errno.EHOSTUNREACH,
-    }
-)
 
 
 class DatabaseUnavailableError(Exception):
     """The database could not be reached for a request; the cause says how."""
-
-
-def connection_lost(error: BaseException | None) -> bool:
-    """Whether the error, or one it was raised from, says the database cannot be reached (as
-    opposed to refusing a statement, which retrying does not fix)."""
-    seen: set[int] = set()
-    while error is not None and id(error) not in seen:
-        seen.add(id(error))
-        if isinstance(error, DatabaseUnavailableError | PoolTimeoutError):
-            return True
-        if isinstance(error, DBAPIError) and error.connection_invalidated:
-            return True
-        # Refused, reset, timed out, unreachable, unresolvable: what a network connection
-        # raises (other OSErrors, a file name too long say, are no outage).
-        if isinstance(error, ConnectionError | TimeoutError | socket.gaierror) or (
-            isinstance(error, OSError) and error.errno in _NETWORK_ERRNOS
-        ):
-            return True
-        sqlstate = getattr(error, "sqlstate", None)
-        if isinstance(sqlstate, str) and (
-            sqlstate.startswith(_UNAVAILABLE_CLASSES) or sqlstate in _UNAVAILABLE_CODES
-        ):
-            return True
-        error = getattr(error, "orig", None) or error.__cause__
-    return False
 
 
 class DatabaseOutage:

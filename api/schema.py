@@ -31,7 +31,7 @@ from api.forwarding.queries import ForwardingQueries
 from api.limits import document_rules
 from api.live.subscriptions import Subscription
 from api.operation import OperationNameRequired
-from api.outage import DatabaseOutage, connection_lost
+from api.outage import DatabaseOutage
 from api.postback_log.queries import PostbackLogQueries
 from api.reports.queries import ReportQueries
 from api.transport import SubscriptionsOverWebsocket
@@ -40,6 +40,7 @@ from api.uploads.queries import UploadQueries
 from api.workspaces.mutations import WorkspaceMutations
 from api.workspaces.queries import WorkspaceQueries
 from models.settings import Settings, get_settings
+from models.unavailable import connection_lost
 
 
 @strawberry.type(description="Everything is read within the workspace of the calling API key.")

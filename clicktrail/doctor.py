@@ -13,7 +13,14 @@ from typing import TextIO
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models.database import DatabaseUnavailableError, check_database, create_engine, display_url
-from models.diagnostics import max_connections, missing_partitions, outbox, pending_rollup_rows
+from models.diagnostics import (
+    longest_attribution_window,
+    max_connections,
+    missing_partitions,
+    oldest_raw_month,
+    outbox,
+    pending_rollup_rows,
+)
 from models.migrate import schema_revisions
 from models.settings import Settings
 
@@ -71,6 +78,7 @@ async def diagnose(settings: Settings, url: str) -> list[Finding]:
         async with engine.connect() as conn:
             database = [
                 await _partitions_finding(conn, settings.partitions_ahead_months),
+                await _retention_finding(conn, settings.raw_retention_days),
                 await _rollups_finding(conn),
                 *await _outbox_findings(conn),
                 await _connections_finding(conn, settings),
@@ -109,6 +117,28 @@ async def _partitions_finding(conn: AsyncConnection, months_ahead: int) -> Findi
         Verdict.FAIL if urgent else Verdict.WARN,
         f"missing {', '.join(missing)}",
         "run `clicktrail migrate` (running services also create them every 6 hours)",
+    )
+
+
+async def _retention_finding(conn: AsyncConnection, days: int | None) -> Finding:
+    oldest = await oldest_raw_month(conn)
+    since = f"raw rows since {oldest:%Y-%m}" if oldest else "no raw partitions"
+    if days is None:
+        return Finding("retention", Verdict.OK, f"raw rows kept forever; {since}")
+    kept = (
+        f"raw clicks, events and postback log dropped by whole months once {days} days old; "
+        f"{since} (reports over rollups keep older figures, reports of raw rows find none)"
+    )
+    window = await longest_attribution_window(conn)
+    if window is None or window <= days:
+        return Finding("retention", Verdict.OK, kept)
+    return Finding(
+        "retention",
+        Verdict.WARN,
+        f"{kept}; a campaign takes conversions up to {window} days after the click, but a "
+        f"postback for a click older than {days} days may find it dropped (unknown_click)",
+        f"raise CLICKTRAIL_RAW_RETENTION_DAYS to {window} or more, or shorten the campaigns' "
+        "attribution windows",
     )
 
 

@@ -72,6 +72,13 @@ _VALUES: dict[str, Callable[[asyncpg.Record], object]] = {
     **{sub: itemgetter(sub) for sub in SUB_COLUMNS},
 }
 assert set(_VALUES) == set(MACROS), "every macro has a value"
+# The macros whose values the claim reads from the click: none once raw retention dropped the
+# click's month (a late postback's forward can still be waiting then).
+_CLICK_MACROS = ("external_id", "campaign_id", *SUB_COLUMNS)
+
+
+class ClickGoneError(ValueError):
+    """The template needs values of a click that is no longer stored; no retry brings it back."""
 
 
 @lru_cache(maxsize=1_024)
@@ -84,6 +91,14 @@ def _templates(url: str) -> tuple[Template, Template, str]:
 
 def message(row: asyncpg.Record) -> Message:
     template, shown, destination = _templates(str(row["url"]))
+    # A stored click always has its campaign: without one, the click is gone.
+    if row["campaign_id"] is None and (
+        needed := [name for name in _CLICK_MACROS if name in template.macros]
+    ):
+        raise ClickGoneError(
+            f"click {row['click_id']} is no longer stored (raw retention dropped its month), "
+            f"and the template needs its {', '.join(needed)}"
+        )
     values = {}
     for name in template.macros:
         if name not in values:

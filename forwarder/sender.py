@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from yarl import URL
 
 from forwarder import repository
-from forwarder.messages import Message, message
+from forwarder.messages import ClickGoneError, Message, message
 from forwarder.metrics import FORWARD_SECONDS, FORWARDS, FORWARDS_IN_FLIGHT
 from forwarder.network import RefusedAddressError, guarded_connector
 from forwarder.repository import Settled
@@ -231,6 +231,10 @@ class Forwarder:
     async def _deliver(self, row: asyncpg.Record, claimed_at: float) -> None:
         try:
             msg = message(row)
+        except ClickGoneError as exc:
+            logger.warning("forward %s dead-lettered: %s", row["id"], exc)
+            self._dead_on_arrival(row, exc)
+            return
         except Exception as exc:
             # A stored template that cannot be filled will not fill on a retry either.
             logger.exception("cannot build forward %s", row["id"])

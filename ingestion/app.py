@@ -32,7 +32,7 @@ from models.health import health
 from models.instruments import instrument
 from models.logs import flush_logs, litestar_logging
 from models.metrics import metrics, pool_metrics
-from models.partitions import partition_upkeep
+from models.partition_upkeep import partition_upkeep
 from models.periodic import periodically
 from models.rollups import compact_rollups
 from models.settings import Settings, get_settings

@@ -14,6 +14,7 @@ from litestar.exceptions import HTTPException
 from litestar.types import ExceptionHandlersMap
 
 from models.logs import request_id
+from models.unavailable import connection_lost
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,19 @@ class IngestionError(Exception):
         self.code = code
         self.detail = detail
         self.status_code = status_code
+
+
+def not_recorded(what: str, error: BaseException) -> IngestionError:
+    """The answer to a write the database did not take: an outage is a 503, which networks
+    retry; anything else it raised is a 500, never a 503, as retrying would fail the same way.
+    Either way the failure is logged where it happened (a lookup, a writer), once per run."""
+    if connection_lost(error):
+        return IngestionError(
+            "unavailable", f"the {what} could not be recorded; retry", status_code=503
+        )
+    return IngestionError(
+        "internal_error", f"the {what} could not be recorded; it is logged", status_code=500
+    )
 
 
 # Codes of Litestar's refusals where the service has its own name for them (else the status).

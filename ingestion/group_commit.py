@@ -127,6 +127,8 @@ class GroupCommit(Generic[T, R]):
                     continue
                 self._failures.failed(exc)
                 error = NotCommittedError(f"the {self._what} could not be committed")
+                # Its requests answer by the cause: an outage is retried, a refusal is not.
+                error.__cause__ = exc
                 results = [error] * len(items)
             else:
                 self._failures.recovered()

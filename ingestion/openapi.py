@@ -228,6 +228,7 @@ TRACKING_LINK_RESPONSES = {
     ),
     400: _html("Hostile parameters or headers (NUL, invalid UTF-8, oversized): nothing recorded."),
     404: _html("Unknown or paused campaign, or one without an active offer: nothing recorded."),
+    500: _html("The database refused the click (no outage): nothing recorded; it is logged."),
     503: _html("The click could not be recorded (database unavailable): retry."),
 }
 CLICK_API_RESPONSES = {
@@ -235,6 +236,7 @@ CLICK_API_RESPONSES = {
     404: _json("An item names an unknown or paused campaign; nothing recorded."),
     413: _json("`body_too_large`: nothing recorded."),
     415: _json("`unsupported_media_type`: the body must be sent as application/json."),
+    500: _json("`internal_error`: the database refused the clicks (no outage); none recorded."),
     503: _json("None of the request's clicks could be recorded: retry the whole request."),
 }
 POSTBACK_RESPONSES = {
@@ -246,7 +248,8 @@ POSTBACK_RESPONSES = {
     409: _json("`illegal_status_change`, e.g. declined to approved."),
     415: _json("A POST body that is neither form-encoded nor JSON."),
     422: _json("`outside_window`, `unknown_type` or `unknown_currency`."),
-    503: _json("`unavailable`: nothing was recorded; retry."),
+    500: _json("`internal_error`: the database refused the event (no outage); nothing recorded."),
+    503: _json("`unavailable`: the database is unavailable; nothing was recorded; retry."),
 }
 POSTBACK_POST_RESPONSES = {
     **POSTBACK_RESPONSES,

@@ -7,10 +7,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models.partitions import (
+    PARTITION_NAME,
     PARTITIONED_TABLES,
     add_months,
     existing_partitions,
     month_start,
+    partition_month,
     partition_name,
 )
 from models.rollups import CLICKS_PENDING, EVENTS_PENDING
@@ -26,6 +28,23 @@ async def missing_partitions(conn: AsyncConnection, *, months_ahead: int) -> lis
         for table in PARTITIONED_TABLES
         if (name := partition_name(table, add_months(this_month, count))) not in existing
     ]
+
+
+async def oldest_raw_month(conn: AsyncConnection) -> datetime | None:
+    """The first month that still has raw clicks (and their events): none before it."""
+    months = [
+        partition_month(name)
+        for name in await existing_partitions(conn)
+        if (match := PARTITION_NAME.match(name)) and match["table"] == "clicks"
+    ]
+    return min(months, default=None)
+
+
+async def longest_attribution_window(conn: AsyncConnection) -> int | None:
+    """The most days any campaign accepts conversions after its click (none without campaigns)."""
+    result = await conn.execute(text("SELECT max(attribution_window_days) FROM campaigns"))
+    days = result.scalar_one()
+    return None if days is None else int(days)
 
 
 async def pending_rollup_rows(conn: AsyncConnection) -> int:

@@ -88,6 +88,12 @@ REPORT_SECONDS = Histogram(
     ["source"],
     buckets=LATENCY_BUCKETS,
 )
+PARTITIONS_DROPPED = Counter(
+    "clicktrail_partitions_dropped_total",
+    "Monthly partitions of raw rows dropped by retention (CLICKTRAIL_RAW_RETENTION_DAYS), by "
+    "parent table.",
+    ["table"],
+)
 
 
 def exposition() -> bytes:

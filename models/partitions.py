@@ -4,20 +4,11 @@ Retention is a partition drop: conversion events are partitioned by their click'
 a month's clicks and events leave together.
 """
 
-import logging
 import re
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
-from functools import partial
 
-from litestar import Litestar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
-from models.periodic import periodically
-
-logger = logging.getLogger(__name__)
 
 # Parent table -> partition key column.
 PARTITIONED_TABLES = {
@@ -44,16 +35,28 @@ def partition_name(table: str, month: datetime) -> str:
     return f"{table}_y{month.year:04d}m{month.month:02d}"
 
 
+def partition_month(name: str) -> datetime:
+    """The first instant of the month a partition holds (its lower bound)."""
+    match = PARTITION_NAME.match(name)
+    assert match is not None, name
+    return datetime(int(match["year"]), int(match["month"]), 1, tzinfo=UTC)
+
+
 def is_partition(name: str) -> bool:
     match = PARTITION_NAME.match(name)
     return match is not None and match["table"] in PARTITIONED_TABLES
+
+
+async def lock_partitions(conn: AsyncConnection) -> None:
+    """Wait until no other transaction creates or drops partitions, then hold that until commit."""
+    await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
 
 
 async def ensure_partitions(
     conn: AsyncConnection, *, since: datetime, until: datetime
 ) -> list[str]:
     """Create the monthly partitions from ``since`` through ``until`` that are missing."""
-    await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+    await lock_partitions(conn)
     existing = await existing_partitions(conn)
     created = []
     month = month_start(since)
@@ -82,16 +85,15 @@ async def drop_partitions(conn: AsyncConnection, *, before: datetime) -> list[st
     Events go before clicks; a clicks partition is detached first because detaching is what
     removes the foreign keys conversion events hold on it (and checks none still point at it).
     """
-    await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+    await lock_partitions(conn)
     cutoff = month_start(before)
     existing = await existing_partitions(conn)
     dropped = []
     for table in ("conversion_events", "postback_log", "clicks"):
         for name in sorted(existing):
+            # Partitions not named by ensure_partitions (a default one an operator added) stay.
             match = PARTITION_NAME.match(name)
-            assert match is not None
-            month = datetime(int(match["year"]), int(match["month"]), 1, tzinfo=UTC)
-            if match["table"] != table or month >= cutoff:
+            if match is None or match["table"] != table or partition_month(name) >= cutoff:
                 continue
             if table == "clicks":
                 await conn.execute(text(f"ALTER TABLE clicks DETACH PARTITION {name}"))
@@ -116,31 +118,3 @@ async def prepare_partitions(engine: AsyncEngine, *, months_ahead: int) -> list[
     now = datetime.now(UTC)
     async with engine.begin() as conn:
         return await ensure_partitions(conn, since=now, until=add_months(now, months_ahead))
-
-
-def partition_upkeep(
-    interval_s: float = 6 * 3600,
-) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
-    """A lifespan hook that keeps partitions ahead while a server runs for months on end."""
-
-    @asynccontextmanager
-    async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        job = partial(_create_ahead, app.state.engine, app.state.settings.partitions_ahead_months)
-        # Once before serving, so a write never meets a missing partition; then periodically.
-        # A failure is retried at the next period: months of slack remain before one is due.
-        async with periodically(
-            job,
-            what="create partitions ahead",
-            every_s=interval_s,
-            first_after_s=interval_s,
-            run_first=True,
-        ):
-            yield
-
-    return lifespan
-
-
-async def _create_ahead(engine: AsyncEngine, months_ahead: int) -> None:
-    created = await prepare_partitions(engine, months_ahead=months_ahead)
-    if created:
-        logger.info("created partitions %s", ", ".join(created))

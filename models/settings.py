@@ -5,7 +5,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, BeforeValidator, Field, PositiveInt
+from pydantic import AfterValidator, AliasChoices, BeforeValidator, Field, PositiveInt
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -25,6 +25,22 @@ def _origins(value: object) -> object:
 
 
 Origins = Annotated[list[str], NoDecode, BeforeValidator(_origins)]
+
+
+MAX_RETENTION_DAYS = 3_650
+
+
+def _retention_days(days: int | None) -> int | None:
+    # Said outright: elsewhere 0 often means "forever", and here it would mean "delete everything".
+    if days is not None and not 1 <= days <= MAX_RETENTION_DAYS:
+        raise ValueError(
+            f"keep raw rows from 1 to {MAX_RETENTION_DAYS} days, or unset the variable to keep "
+            "them forever"
+        )
+    return days
+
+
+RetentionDays = Annotated[int | None, AfterValidator(_retention_days)]
 
 
 def _default_data_dir() -> Path:
@@ -62,6 +78,10 @@ class Settings(BaseSettings):
     # Reports over raw clicks can scan millions of rows; past this they fail with a message.
     report_timeout_ms: int = Field(default=10_000, ge=100)
     partitions_ahead_months: int = Field(default=3, ge=1, le=24)
+    # Raw clicks, conversion events and postback log: the monthly partitions wholly older than
+    # this many days are dropped by ingestion's partition upkeep. Unset: kept forever. Rollups
+    # keep their figures; reports that read raw rows find nothing before it.
+    raw_retention_days: RetentionDays = None
     # Log lines as text, or one JSON object per line (for a log shipper).
     log_format: Literal["text", "json"] = "text"
     # A line per request (client, method, path without the query, status, time). Ingestion's

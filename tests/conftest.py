@@ -143,32 +143,37 @@ async def database_url(server_url: str) -> AsyncIterator[str]:
 Outage = Callable[[], AbstractAsyncContextManager[None]]
 
 
+@asynccontextmanager
+async def closed_to_connections(
+    server_url: str, database_url: str, *, spare: str = TEST_APPLICATION_NAME
+) -> AsyncIterator[None]:
+    """A real outage of a database while the context is open, for every connection but those
+    named `spare`: the server refuses new connections to it (as in a maintenance window run
+    with ALLOW_CONNECTIONS false) and cuts the open ones."""
+    name = make_url(database_url).database
+    admin = await asyncpg.connect(_asyncpg_dsn(server_url))
+    try:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        try:
+            # Waits (up to 5 s) until each backend is gone.
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+                "WHERE datname = $1 AND application_name <> $2",
+                name,
+                spare,
+            )
+            yield
+        finally:
+            await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+    finally:
+        await admin.close()
+
+
 @pytest.fixture
 def outage(server_url: str, database_url: str) -> Outage:
     """A real outage of the test database while the context is open, for every connection but
-    the suite's own: the server refuses new connections to it and cuts the open ones."""
-
-    @asynccontextmanager
-    async def outage() -> AsyncIterator[None]:
-        name = make_url(database_url).database
-        admin = await asyncpg.connect(_asyncpg_dsn(server_url))
-        try:
-            await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
-            try:
-                # Waits (up to 5 s) until each backend is gone.
-                await admin.execute(
-                    "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
-                    "WHERE datname = $1 AND application_name <> $2",
-                    name,
-                    TEST_APPLICATION_NAME,
-                )
-                yield
-            finally:
-                await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-        finally:
-            await admin.close()
-
-    return outage
+    the suite's own."""
+    return lambda: closed_to_connections(server_url, database_url)
 
 
 class _Records(logging.Handler):

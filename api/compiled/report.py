@@ -20,7 +20,9 @@ import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
+from itertools import groupby, repeat
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -46,6 +48,7 @@ from api.reports import service
 from api.reports.queries import (
     TABLE_METRICS,
     _type_positions,
+    money_of_texts,
     money_per,
     money_text,
     money_texts,
@@ -337,15 +340,22 @@ class _Columns:
                 column = [0] * self.n
             else:
                 values = self.transposed[i]
-                column = (
-                    list(map(int, values)) if None not in values else [int(v or 0) for v in values]
-                )
+                if None in values:
+                    column = [int(v or 0) for v in values]
+                elif isinstance(values[0], int):
+                    column = values
+                else:
+                    column = list(map(int, values))
             self.sums[name] = column
         return column
 
     def derived(self, name: str) -> Sequence[object]:
         total = self.total
         if name == "revenue" or name == "cost":
+            i = self.position.get(name)
+            values = None if i is None else self.transposed[i]
+            if values is not None and None not in values:
+                return money_of_texts(values)
             return money_texts(total(name))
         revenue, cost = total("revenue"), total("cost")
         if name == "profit":
@@ -440,11 +450,18 @@ def _table(result: ReportResult) -> list[list[object]]:
     return list(map(list, zip(*values, strict=True)))
 
 
-def _buckets(starts: Sequence[object], timezone: str) -> list[object]:
-    """Bucket starts in the report's zone: a thousand rows hold a few dozen buckets."""
+def _buckets(starts: Sequence[datetime], timezone: str) -> list[str]:
+    """Bucket starts in the report's zone: a thousand rows hold a few dozen buckets, in runs
+    when ordered by bucket (hashing an aware datetime costs more than comparing two)."""
     zone = ZoneInfo(timezone)
-    written = {start: start.astimezone(zone).isoformat() for start in set(starts)}  # type: ignore[attr-defined]
-    return list(map(written.__getitem__, starts))
+    written: dict[datetime, str] = {}
+    column: list[str] = []
+    for start, run in groupby(starts):
+        text = written.get(start)
+        if text is None:
+            text = written[start] = start.astimezone(zone).isoformat()
+        column.extend(repeat(text, sum(1 for _ in run)))
+    return column
 
 
 def _subs(

@@ -37,6 +37,7 @@ from models.rollups import MICROS
 # Decimal places of the rollups' integer sums (millionths), those of a stored amount.
 _MONEY_PLACES = len(str(MICROS)) - 1
 _EXACT = 10**27
+_EXACT_DIGITS = len(str(_EXACT))
 # A non-negative amount from divmod(millionths, MICROS): "12.345678".
 _MONEY_FORMAT = f"%d.%0{_MONEY_PLACES}d"
 
@@ -311,6 +312,17 @@ def money_texts(column: Sequence[int]) -> list[str]:
     return [
         _MONEY_FORMAT % divmod(v, MICROS) if v >= 0 else "-" + _MONEY_FORMAT % divmod(-v, MICROS)
         for v in column
+    ]
+
+
+def money_of_texts(column: Sequence[str]) -> list[str]:
+    """``money_text`` of each integer's text (PostgreSQL's of a numeric sum): a decimal point
+    put into the digits, which costs half of reading and formatting the integer."""
+    return [
+        f"{digits[:-_MONEY_PLACES]}.{digits[-_MONEY_PLACES:]}"
+        if _MONEY_PLACES < len(digits) < _EXACT_DIGITS and digits[0] != "-"
+        else money_text(int(digits))
+        for digits in column
     ]
 
 

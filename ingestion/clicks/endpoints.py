@@ -22,7 +22,7 @@ from ingestion.clicks.service import (
     new_click,
     track,
 )
-from ingestion.errors import IngestionError
+from ingestion.errors import IngestionError, not_recorded
 from ingestion.group_commit import NotCommittedError
 from ingestion.json_bodies import BodyError, decode
 from ingestion.openapi import (
@@ -37,6 +37,7 @@ from models.catalog import CAMPAIGN_KEY
 from models.click import SUB_COUNT
 from models.database import DATABASE_ERRORS
 from models.settings import Settings
+from models.unavailable import connection_lost
 
 CLICK_COOKIE = "ct_click"
 _NO_STORE = {"Cache-Control": "no-store"}
@@ -67,10 +68,12 @@ async def tracking_link(
         tracked = await track(state.directory, state.writer, campaign_key=campaign_key, visit=visit)
     except IngestionError as exc:
         return _page(exc.status_code, exc.detail)
-    except (*DATABASE_ERRORS, NotCommittedError):
+    except (*DATABASE_ERRORS, NotCommittedError) as exc:
         # Not logged per request: the campaign lookup or the click writer logs the failure
         # once, then now and then, then its end.
-        return _page(503, "The click could not be recorded. Please try again.")
+        if connection_lost(exc):
+            return _page(503, "The click could not be recorded. Please try again.")
+        return _page(500, "The click could not be recorded.")
     # track() refuses a campaign without an offer, so there is always somewhere to go.
     assert tracked.redirect_url is not None
     settings: Settings = state.settings
@@ -139,10 +142,7 @@ async def record_clicks(
         await state.writer.write(*(click for click, _ in made))
         tracked = [t for _, t in made]
     except (*DATABASE_ERRORS, NotCommittedError) as exc:
-        # Logged by the campaign lookup or the click writer, once per outage.
-        raise IngestionError(
-            "unavailable", "the clicks could not be recorded; retry", status_code=503
-        ) from exc
+        raise not_recorded("clicks", exc) from exc
     outputs = [_output(t) for t in tracked]
     return outputs if isinstance(data, list) else outputs[0]
 

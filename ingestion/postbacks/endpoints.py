@@ -10,7 +10,7 @@ from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import FromPath, Parameter
 
 from ingestion.clicks.endpoints import CLICK_COOKIE
-from ingestion.errors import IngestionError, error_body
+from ingestion.errors import IngestionError, error_body, not_recorded
 from ingestion.group_commit import NotCommittedError
 from ingestion.openapi import (
     PIXEL_RESPONSES,
@@ -149,12 +149,11 @@ async def _record(
     try:
         outcome = await writer.record(await prepare(directory, hit))
     except (*DATABASE_ERRORS, NotCommittedError) as exc:
-        POSTBACKS.labels(kind.value, "unavailable", "unavailable").inc()
+        refusal = not_recorded("postback", exc)
+        POSTBACKS.labels(kind.value, refusal.code, refusal.code).inc()
         # The workspace lookup fails before the group does; either way the pixel answers its GIF.
         # Not logged per request: the lookup or the postback writer logs the failure once.
-        raise IngestionError(
-            "unavailable", "the postback could not be recorded; retry", status_code=503
-        ) from exc
+        raise refusal from exc
     POSTBACKS.labels(kind.value, outcome.outcome.value, outcome.reason).inc()
     return outcome
 

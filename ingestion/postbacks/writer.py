@@ -60,7 +60,9 @@ class PostbackWriter:
             [outcome] = await self._apply([prepared])
         except DATABASE_ERRORS as error:
             self._hit_failures.failed(error)
-            return NotCommittedError("the postback could not be committed")
+            not_committed = NotCommittedError("the postback could not be committed")
+            not_committed.__cause__ = error
+            return not_committed
         self._hit_failures.recovered()
         return outcome
 

@@ -20,7 +20,14 @@ from sqlmodel import col
 
 from api.catalog.service import create_conversion_type
 from api.dimensions import ReportDimension
-from api.reports.queries import _divided, money, money_per, money_text, money_texts
+from api.reports.queries import (
+    _divided,
+    money,
+    money_of_texts,
+    money_per,
+    money_text,
+    money_texts,
+)
 from api.workspaces.service import NewWorkspace, create_workspace
 from models import ApiKey, Click, ConversionEvent
 from models.click_ids import new_click_id
@@ -287,6 +294,8 @@ def test_money_columns_are_written_as_each_value_alone():
     divisors = [0, 1, -3, 2, 4, 3, 1_000_000, 7, 2, 10**6, 5]
     assert money_texts(values[:-2]) == [money_text(v) for v in values[:-2]]
     assert money_texts(values) == [money_text(v) for v in values]
+    texts = [str(v) for v in [*values, 123_456_789, 10**26 + 1, 10**27 - 1, 10**40 + 1]]
+    assert money_of_texts(texts) == [money_text(int(t)) for t in texts]
     for dividends in (values, [2 * v + 1 for v in values], [v * 3 for v in values]):
         assert money_per(dividends, divisors) == [
             money_text(_divided(d, k)) if k else None

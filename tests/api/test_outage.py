@@ -3,18 +3,15 @@
 import logging
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from unittest.mock import ANY
 
-import asyncpg
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.outage import DatabaseOutage, connection_lost
+from api.outage import DatabaseOutage
 from api.workspaces.service import NewWorkspace
 from models.settings import Settings
 from tests.api.database_proxy import database_proxy
@@ -151,26 +148,6 @@ async def test_a_failure_before_graphql_that_is_no_outage_is_a_logged_500(
     assert getattr(record, "request_id", None) == rid
     assert record.exc_info is not None
     assert 'relation "api_keys" does not exist' in str(record.exc_info[1])
-
-
-async def test_a_statement_the_database_refuses_is_no_outage(engine: AsyncEngine):
-    async with engine.connect() as conn:
-        with pytest.raises(DBAPIError) as refused:
-            await conn.execute(text("SELECT * FROM no_such_table"))
-    assert not connection_lost(refused.value)
-
-
-async def test_a_refused_connection_is_an_outage():
-    with pytest.raises(ConnectionRefusedError) as refused:
-        await asyncpg.connect("postgresql://postgres@127.0.0.1:1/postgres", timeout=5)
-    assert connection_lost(refused.value)
-
-
-def test_other_os_errors_are_no_outage():
-    # A time zone name too long for a file name, say.
-    with pytest.raises(OSError, match="File name too long") as too_long:
-        Path("/" + "x" * 300).read_bytes()
-    assert not connection_lost(too_long.value)
 
 
 def test_an_outage_is_logged_once_then_briefly_at_a_bounded_rate(

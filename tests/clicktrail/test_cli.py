@@ -449,6 +449,15 @@ def test_invalid_setting_names_the_variable():
     )
 
 
+def test_a_raw_retention_of_zero_is_refused_before_anything_is_dropped():
+    result = _run("migrate", env=_env(CLICKTRAIL_RAW_RETENTION_DAYS="0"))
+    assert result.returncode == 1
+    assert result.stderr == (
+        "clicktrail: error: CLICKTRAIL_RAW_RETENTION_DAYS='0': Value error, keep raw rows from 1 "
+        "to 3650 days, or unset the variable to keep them forever\n"
+    )
+
+
 async def test_rebuild_rollups_recounts_a_workspace(
     database_url: str, engine: AsyncEngine, session: AsyncSession, workspace: NewWorkspace
 ):

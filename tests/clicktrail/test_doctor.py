@@ -130,3 +130,35 @@ def test_doctor_warns_of_settings_that_disagree(fresh_url: str):
     assert "CLICKTRAIL_STATEMENT_TIMEOUT_MS=0" in warnings[1]
     assert "set CLICKTRAIL_PUBLIC_URL" in result.stdout
     assert _lines(result)[-1] == "no problems, 3 warning(s)"
+
+
+async def test_doctor_shows_the_retention_and_warns_when_it_is_shorter_than_a_window(
+    fresh_url: str,
+):
+    env = _env(DATABASE_URL=fresh_url, CLICKTRAIL_PUBLIC_URL="https://t.example")
+    assert _run("migrate", env=env).returncode == 0
+    this_month = f"{month_start(datetime.now(UTC)):%Y-%m}"
+    forever = _run("doctor", env=env)
+    assert f"ok    retention: raw rows kept forever; raw rows since {this_month}" in _lines(forever)
+
+    conn = await asyncpg.connect(make_url(fresh_url).render_as_string(hide_password=False))
+    try:
+        await conn.execute("SET session_replication_role = replica")  # no parents needed
+        await conn.execute(
+            "INSERT INTO campaigns (workspace_id, key, name, attribution_window_days) "
+            "VALUES (1, 'k', 'Late converters', 90)"
+        )
+    finally:
+        await conn.close()
+    result = _run("doctor", env={**env, "CLICKTRAIL_RAW_RETENTION_DAYS": "60"})
+    assert result.returncode == 0, result.stdout  # a warning
+    [warning] = [line for line in _lines(result) if line.startswith("warn")]
+    assert warning == (
+        "warn  retention: raw clicks, events and postback log dropped by whole months once 60 "
+        f"days old; raw rows since {this_month} (reports over rollups keep older figures, "
+        "reports of raw rows find none); a campaign takes conversions up to 90 days after the "
+        "click, but a postback for a click older than 60 days may find it dropped (unknown_click)"
+    )
+    assert "fix: raise CLICKTRAIL_RAW_RETENTION_DAYS to 90 or more" in result.stdout
+    enough = _run("doctor", env={**env, "CLICKTRAIL_RAW_RETENTION_DAYS": "90"})
+    assert not [line for line in _lines(enough) if line.startswith("warn")]

@@ -1,20 +1,24 @@
 """Forwarding conversions to the traffic source: from a postback to a real HTTP receiver."""
 
+from datetime import UTC, datetime, timedelta
 from ipaddress import ip_address
 
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bench.receiver import Receiver
 from forwarder import repository
 from forwarder.network import refusal
 from forwarder.sender import ANSWER_EXCERPT_CHARS
+from models import Campaign, Click
 from models.database import driver_connection
+from models.partition_upkeep import drop_expired
 from models.settings import Settings
 from tests.forwarder.conftest import forwarder_settings, rows, running, wait_until
-from tests.ingestion.conftest import TrackedCampaign, click, postback
+from tests.ingestion.conftest import TrackedCampaign, click, insert_click, postback
 
 Client = AsyncTestClient[Litestar]
 
@@ -341,3 +345,39 @@ async def test_a_destination_that_hangs_does_not_hold_up_the_others(
             # One slot for the hanging source: one request waits there, the rest wait their turn.
             assert len(hanging.received) == 1
     assert len(receiver.received) == 6
+
+
+async def test_a_forward_whose_click_retention_dropped_is_dead_unless_it_needs_no_click_value(
+    ingestion_client: Client,
+    campaign: TrackedCampaign,
+    template_for,
+    receiver: Receiver,
+    engine: AsyncEngine,
+    session: AsyncSession,
+    settings: Settings,
+):
+    await template_for(receiver.url("/ok/?ext={external_id}&s1={sub1}&c={clickid}"))
+    await template_for(receiver.url("/ok/?c={clickid}&tx={txid}"), type_name="transaction")
+    await session.execute(update(Campaign).values(attribution_window_days=365))
+    await session.commit()
+    click_id = await insert_click(
+        session, engine, campaign, datetime.now(UTC) - timedelta(days=100)
+    )
+    # Forwards go to the click's source, which a tracking link would have set.
+    await session.execute(update(Click).values(traffic_source_id=campaign.source_id))
+    await session.commit()
+    for kind in ("conversion", "transaction"):
+        params = {"cid": click_id, "type": kind, "txid": "T-1"}
+        assert (await postback(ingestion_client, campaign.secret, **params))[0] == 200
+    # The month goes while both forwards wait for the forwarder.
+    await drop_expired(engine, retention_days=30)
+
+    async with running(engine, forwarder_settings(settings)):
+        await receiver.wait_for(1)
+        await wait_until(lambda: _dead(engine))
+    assert [r.target for r in receiver.received] == [f"/ok/?c={click_id}&tx=T-1"]
+    [dead] = await rows(engine, "SELECT last_error FROM forwards WHERE state = 'dead'")
+    assert dead.last_error == (
+        f"the template could not be filled: click {click_id} is no longer stored (raw "
+        "retention dropped its month), and the template needs its external_id, sub1"
+    )

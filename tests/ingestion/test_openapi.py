@@ -44,7 +44,7 @@ async def test_the_statuses_and_parameters_networks_meet_are_documented(
     assert "200" not in statuses("/c/{campaign_key}", "get")
     assert {"sub1", "sub20"} <= parameters("/c/{campaign_key}", "get")
     assert statuses("/clicks", "post") >= {"201", "400", "404", "503"}
-    every_refusal = {"200", "400", "401", "403", "404", "409", "415", "422", "503"}
+    every_refusal = {"200", "400", "401", "403", "404", "409", "415", "422", "500", "503"}
     aliases = {"clickid", "cid", "subid", "click_id", "sum", "payout", "revenue", "amount"}
     aliases |= {"txid", "tid", "transaction_id", "type", "et", "status", "currency"}
     assert statuses("/postback/{secret}", "get") == every_refusal

@@ -220,19 +220,20 @@ async def test_a_failing_group_is_applied_one_by_one(
     assert group.commits == 2
 
 
-async def test_a_postback_that_cannot_be_committed_answers_503(
+async def test_a_postback_the_database_refuses_answers_500_not_503(
     ingestion_client: Client, session: AsyncSession, campaign: TrackedCampaign, poison: str
 ):
+    # Not 2xx, as it was not stored; not 503, as a retry would be refused the same way.
     click_id = await click(ingestion_client)
     status, body = await postback(
         ingestion_client, campaign.secret, clickid=click_id, type="transaction", txid=poison
     )
-    assert (status, body["error"]) == (503, "unavailable")
-    assert "retry" in body["detail"]
+    assert (status, body["error"]) == (500, "internal_error")
+    assert "could not be recorded" in body["detail"]
     assert await count(session, "SELECT count(*) FROM conversion_events") == 0
 
 
-async def test_a_failed_workspace_lookup_answers_503_and_the_pixel_its_gif(
+async def test_a_failed_workspace_lookup_answers_500_and_the_pixel_its_gif(
     ingestion_client: Client, engine: AsyncEngine, campaign: TrackedCampaign
 ):
     click_id = await click(ingestion_client)
@@ -245,7 +246,7 @@ async def test_a_failed_workspace_lookup_answers_503_and_the_pixel_its_gif(
     finally:
         async with engine.begin() as conn:
             await conn.execute(text("ALTER TABLE postback_secrets_away RENAME TO postback_secrets"))
-    assert (status, body["error"]) == (503, "unavailable")
+    assert (status, body["error"]) == (500, "internal_error")
     assert pixel.status_code == 200
     assert pixel.headers["content-type"] == "image/gif"
-    assert pixel.headers["x-clicktrail-result"] == "unavailable"
+    assert pixel.headers["x-clicktrail-result"] == "internal_error"
