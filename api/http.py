@@ -54,12 +54,10 @@ from api.multipart import (
 )
 from api.outage import DatabaseOutage
 from models.logs import request_id
-from models.unavailable import connection_lost
+from models.unavailable import RETRY_AFTER_S, connection_lost
 
 logger = logging.getLogger(__name__)
 
-# Seconds a client should wait before retrying while the database is unavailable.
-RETRY_AFTER_S = 5
 # Websockets: server pings, the wait for connection_init, and operations per connection.
 KEEP_ALIVE_S = 20.0
 CONNECTION_INIT_WAIT_S = 10

@@ -14,7 +14,7 @@ from litestar.exceptions import HTTPException
 from litestar.types import ExceptionHandlersMap
 
 from models.logs import request_id
-from models.unavailable import connection_lost
+from models.unavailable import RETRY_AFTER_S, connection_lost
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +71,9 @@ def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[
         # Litestar logs unhandled exceptions only in debug mode: say here what went wrong.
         logger.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
         code, detail, status_code = "internal_error", "an unexpected error; it is logged", 500
+    if status_code == HTTPStatus.SERVICE_UNAVAILABLE:
+        # When to try again, as the API's 503s say.
+        headers = {**(headers or {}), "Retry-After": str(RETRY_AFTER_S)}
     return Response(
         error_body(code, detail),
         status_code=status_code,

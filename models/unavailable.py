@@ -13,6 +13,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 # SQLSTATEs (PostgreSQL's errcodes.txt) of a server that is down, going down, starting, full or
 # short of resources, or that ended the session: a new connection, later, gets through.
+# Seconds a client should wait before retrying while the database is unavailable: the
+# Retry-After of both services' 503s.
+RETRY_AFTER_S = 5
 _UNAVAILABLE_CLASS = "08"  # connection exception
 # In that class, but a malformed message: the client's own bug, the same on every retry.
 _PROTOCOL_VIOLATION = "08P01"

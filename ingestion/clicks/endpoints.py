@@ -4,6 +4,7 @@ import asyncio
 import html
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http import HTTPStatus
 from ipaddress import ip_address
 from typing import Any
 
@@ -37,7 +38,7 @@ from models.catalog import CAMPAIGN_KEY
 from models.click import SUB_COUNT
 from models.database import DATABASE_ERRORS
 from models.settings import Settings
-from models.unavailable import connection_lost
+from models.unavailable import RETRY_AFTER_S, connection_lost
 
 CLICK_COOKIE = "ct_click"
 _NO_STORE = {"Cache-Control": "no-store"}
@@ -256,6 +257,9 @@ def _page(status_code: int, message: str) -> ASGIResponse:
         "<!doctype html><html><head><meta charset=utf-8><title>clicktrail</title></head>"
         f"<body><p>{html.escape(message)}</p></body></html>"
     )
+    headers = _NO_STORE
+    if status_code == HTTPStatus.SERVICE_UNAVAILABLE:
+        headers = {**_NO_STORE, "Retry-After": str(RETRY_AFTER_S)}
     return ASGIResponse(
-        body=body.encode(), status_code=status_code, media_type=MediaType.HTML, headers=_NO_STORE
+        body=body.encode(), status_code=status_code, media_type=MediaType.HTML, headers=headers
     )

@@ -217,8 +217,12 @@ async def test_both_services_answer_503_while_the_database_is_closed_to_connecti
             assert response.json() == UNAVAILABLE
             redirect = await ingestion.get("/c/summer", follow_redirects=False)
             assert redirect.status_code == 503, redirect.text
-            status, body = await postback(ingestion, secret, clickid=click_id, sum="2")
-            assert (status, body["error"]) == (503, "unavailable")
+            assert redirect.headers["retry-after"] == "5"
+            refused = await ingestion.get(
+                f"/postback/{secret}", params={"clickid": click_id, "sum": "2"}
+            )
+            assert (refused.status_code, refused.json()["error"]) == (503, "unavailable")
+            assert refused.headers["retry-after"] == "5"
 
         async def answered() -> bool:
             return await graphql(api) == 200
