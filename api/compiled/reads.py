@@ -200,10 +200,11 @@ class CompiledReads:
         report_timeout_ms: int,
         attempt: Attempt,
     ) -> tuple[dict[str, object], Principal] | None:
-        """The response body's members and the principal of the key, which the first
-        statement reads as the key lookup would (the workspace comes from the key directory):
-        one round trip where the key's own statement made two. None when the normal path has
-        to answer, the key's refusal included; ``attempt`` says whether reports ran."""
+        """The response body's members and the principal of the key, read as the key lookup
+        would (the workspace comes from the key directory) by the first page's statement (one
+        round trip where the key's own statement made two) or, for a document of reports only,
+        alone before them. None when the normal path has to answer, the key's refusal
+        included; ``attempt`` says whether reports ran."""
         prepared = self.prepare(
             query, operation_name, variables, workspace_id=workspace_id, dialect=engine.dialect
         )

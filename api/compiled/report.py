@@ -45,13 +45,10 @@ from strawberry.types.arguments import convert_arguments
 from api.compiled import sql
 from api.errors import QueryInputError
 from api.reports import service
+from api.reports.money import money_of_texts, money_per, money_text, money_texts
 from api.reports.queries import (
     TABLE_METRICS,
     _type_positions,
-    money_of_texts,
-    money_per,
-    money_text,
-    money_texts,
     selected_metrics,
     table_columns,
 )

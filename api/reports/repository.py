@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.click_filter import CLICKS, ClickFilter, click_condition
 from api.database import fetch_count
+from api.errors import QueryInputError
 from api.reports.plan import ReportPlan
 from api.reports.types import ReportAttribution, SortDirection
 from models.catalog import TRANSACTION_TYPE
@@ -88,9 +89,10 @@ class ReportRows:
     types: tuple[EventType, ...]
 
 
-# The report's settings, and what plans it: the workspace's time zone and conversion types.
-# $1 the statement timeout in ms, $2 the workspace.
-_SNAPSHOT = (
+# The report's limits, $1 the statement timeout in ms. A statement of their own, without a
+# table: on Citus one that also reads a table is sent whole to the worker holding it, and the
+# settings would be that worker's, not the coordinator's that runs the report.
+_LIMITS = (
     "SELECT set_config('statement_timeout', $1, true), "
     # Grouping raw clicks by day otherwise spills to disk at the default 4MB.
     f"set_config('work_mem', '{REPORT_WORK_MEM}', true), "
@@ -100,14 +102,17 @@ _SNAPSHOT = (
     "set_config('plan_cache_mode', 'force_custom_plan', true), "
     # Raw reports cost far above jit_above_cost: compiling their expressions took 190 ms of
     # the 90-day raw report and made nothing faster.
-    "set_config('jit', 'off', true), "
-    "w.timezone, t.ids, t.names, t.conversions, t.revenues "
+    "set_config('jit', 'off', true)"
+)
+# What plans a report: the workspace's time zone and its conversion types, $1 the workspace.
+_PLANNING = (
+    "SELECT w.timezone, t.ids, t.names, t.conversions, t.revenues "
     "FROM workspaces w CROSS JOIN LATERAL ("
     "SELECT array_agg(id ORDER BY id) AS ids, array_agg(name ORDER BY id) AS names, "
     "array_agg(counts_as_conversion ORDER BY id) AS conversions, "
     "array_agg(counts_in_revenue ORDER BY id) AS revenues "
-    "FROM conversion_types WHERE workspace_id = $2) AS t "
-    "WHERE w.id = $2"
+    "FROM conversion_types WHERE workspace_id = $1) AS t "
+    "WHERE w.id = $1"
 )
 
 
@@ -134,13 +139,15 @@ class Snapshot:
 async def snapshot(
     engine: AsyncEngine, workspace_id: int, *, timeout_ms: int
 ) -> AsyncIterator[Snapshot]:
-    """The workspace's report snapshot; one statement sets the report's limits (a report over
-    years of raw clicks must not hold a connection for minutes) and reads what plans it."""
+    """The workspace's report snapshot, its limits set first (a report over years of raw clicks
+    must not hold a connection for minutes), then what plans it read."""
     async with driver_connection(engine) as conn, conn.transaction(isolation="repeatable_read"):
-        row = await conn.fetchrow(_SNAPSHOT, str(timeout_ms), workspace_id)
-        # A key cannot outlive its workspace (ON DELETE CASCADE), so the row exists.
-        assert row is not None
-        timezone, *columns = row[4:]
+        await conn.execute(_LIMITS, str(timeout_ms))
+        row = await conn.fetchrow(_PLANNING, workspace_id)
+        if row is None:
+            # Deleted since its key was read (the key went with it: ON DELETE CASCADE).
+            raise QueryInputError("the API key's workspace no longer exists")
+        timezone, *columns = row
         # No type yet: array_agg of no rows is null.
         found = zip(*(column or () for column in columns), strict=True)
         types = tuple(EventType(*fields) for fields in found)
@@ -490,8 +497,9 @@ def _with_empty_buckets(
         frame += f"\nCROSS JOIN (SELECT DISTINCT {_list(dimensions)} FROM grouped) AS seen"
         for d in dimensions:
             if not CLICKS.c[d].nullable:
-                # A plain equality lets the planner see how many groups match: it hashed the
-                # 30-day report by campaign then, 1 ms of its 8.5 ms less than a merge join.
+                # A plain equality lets the planner see how many groups match: it hashes the
+                # join then, where it sorted both sides (the 30-day report by campaign: 7.5 ->
+                # 6.7 ms of PostgreSQL's CPU).
                 on.append(f"g.{d} = seen.{d}")
                 continue
             # NULL is a group of its own; spelt out as equalities so that the join can hash.

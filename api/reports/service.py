@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import asyncpg
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.click_filter import ClickFilter, check_click_filter
@@ -81,6 +82,7 @@ async def report(
     if len(having) > MAX_CONDITIONS:
         raise QueryInputError(f"having takes at most {MAX_CONDITIONS} conditions")
     _check_order(order, dimensions, time_bucket)
+    asked_timezone = _timezone(timezone)
     started = time.perf_counter()
     async with repository.snapshot(engine, workspace_id, timeout_ms=timeout_ms) as snapshot:
         plan = ReportPlan(
@@ -88,7 +90,7 @@ async def report(
             filter=filter_,
             dimensions=dimensions,
             bucket=time_bucket,
-            timezone=_timezone(timezone) or snapshot.timezone,
+            timezone=asked_timezone or snapshot.timezone,
             workspace_timezone=snapshot.timezone,
             attribution=attribution,
             statuses=DEFAULT_STATUSES if statuses is None else tuple(statuses),
@@ -98,7 +100,7 @@ async def report(
             sums=base_sums(metrics, order, tuple(having)),
         )
         rollup = rollup_for(plan)
-        rows = await _rows(snapshot, plan, rollup, engine, timeout_ms=timeout_ms, what="the report")
+        rows = await _rows(snapshot, plan, rollup, engine.dialect, timeout_ms, "the report")
     result = ReportResult(plan, rows, rollup)
     REPORT_SECONDS.labels(result.source).observe(time.perf_counter() - started)
     return result
@@ -125,13 +127,15 @@ async def count_clicks(
             sums=frozenset({"clicks"}),
         )
         rollup = rollup_for(plan)
-        if rollup is not None:
-            result = await _rows(
-                snapshot, plan, rollup, engine, timeout_ms=timeout_ms, what="totalCount"
-            )
-            count = int(result.totals["clicks"] or 0)
-    if rollup is None:
+        summed = (
+            None
+            if rollup is None
+            else await _rows(snapshot, plan, rollup, engine.dialect, timeout_ms, "totalCount")
+        )
+    if summed is None:
         count = await repository.count_clicks(engine, workspace_id=workspace_id, filter_=filter_)
+    else:
+        count = int(summed.totals["clicks"] or 0)
     REPORT_SECONDS.labels(_source(rollup)).observe(time.perf_counter() - started)
     return count
 
@@ -156,15 +160,14 @@ async def _rows(
     snapshot: repository.Snapshot,
     plan: ReportPlan,
     rollup: Rollup | None,
-    engine: AsyncEngine,
-    *,
+    dialect: Dialect,
     timeout_ms: int,
     what: str,
 ) -> ReportRows:
     """The report's rows; a statement cut off by the report timeout is the client's to narrow,
     not an unexpected (masked) error."""
     try:
-        return await snapshot.rows(plan, rollup, engine.dialect)
+        return await snapshot.rows(plan, rollup, dialect)
     except asyncpg.QueryCanceledError:
         raise QueryInputError(
             f"{what} took longer than {timeout_ms} ms; narrow the date range or the filter"

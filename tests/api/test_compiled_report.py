@@ -20,8 +20,8 @@ from sqlmodel import col
 
 from api.catalog.service import create_conversion_type
 from api.dimensions import ReportDimension
-from api.reports.queries import (
-    _divided,
+from api.reports.money import (
+    divided,
     money,
     money_of_texts,
     money_per,
@@ -298,7 +298,7 @@ def test_money_columns_are_written_as_each_value_alone():
     assert money_of_texts(texts) == [money_text(int(t)) for t in texts]
     for dividends in (values, [2 * v + 1 for v in values], [v * 3 for v in values]):
         assert money_per(dividends, divisors) == [
-            money_text(_divided(d, k)) if k else None
+            money_text(divided(d, k)) if k else None
             for d, k in zip(dividends, divisors, strict=True)
         ]
     # Halves (2.5, 3.5, -2.5, -3.5 millionths) go to the even neighbour.

@@ -15,7 +15,10 @@ from sqlmodel import col
 
 from api.app import create_app
 from api.catalog.service import create_conversion_type
+from api.errors import QueryInputError
+from api.reports import service
 from api.reports.queries import _metrics
+from api.reports.types import ReportAttribution
 from api.workspaces.service import create_workspace
 from models import Campaign, Click, ConversionEvent
 from models.click_ids import click_time, new_click_id
@@ -749,3 +752,29 @@ async def test_total_count_of_clicks_comes_from_a_rollup_when_one_holds_the_filt
 def test_money_metrics_are_exact_decimals_of_millionths(sums, expected):
     metrics = {k: v if v is None else str(v) for k, v in _metrics(sums).items()}
     assert {k: metrics[k] for k in expected} == expected
+
+
+async def test_a_workspace_deleted_after_its_key_was_read_is_a_refusal(engine: AsyncEngine):
+    """The door reads a key, then runs the report on another connection: a workspace deleted in
+    between (its keys with it) is refused in words, not an assertion's 500."""
+    gone = 2**62
+    report = service.report(
+        engine,
+        workspace_id=gone,
+        timeout_ms=1000,
+        filter_=None,
+        group_by=(),
+        time_bucket=None,
+        timezone=None,
+        attribution=ReportAttribution.CLICK_TIME,
+        statuses=None,
+        order_by=(),
+        having=(),
+        first=None,
+        metrics={"clicks"},
+    )
+    with pytest.raises(QueryInputError, match="workspace no longer exists"):
+        await report
+    count = service.count_clicks(engine, workspace_id=gone, filter_=None, timeout_ms=1000)
+    with pytest.raises(QueryInputError, match="workspace no longer exists"):
+        await count
