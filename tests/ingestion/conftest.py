@@ -1,6 +1,8 @@
 """Fixtures for the ingestion tests: a workspace with a campaign, and a few request helpers."""
 
-from collections.abc import Callable
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -13,7 +15,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from api.catalog.service import create_campaign
+from api.catalog.service import NewCampaign, create_campaign
 from api.workspaces.service import NewWorkspace
 from ingestion.app import create_app
 from models import Click
@@ -38,13 +40,11 @@ class TrackedCampaign:
     secret: str
 
 
-@pytest.fixture
-async def campaign(session: AsyncSession, workspace: NewWorkspace) -> TrackedCampaign:
-    ws = workspace.workspace.id
-    assert ws is not None
-    created = await create_campaign(
+async def create_summer_campaign(session: AsyncSession, workspace_id: int) -> NewCampaign:
+    """The tests' campaign `summer`: CPC, its offer at OFFER_URL, from PushNet."""
+    return await create_campaign(
         session,
-        workspace_id=ws,
+        workspace_id=workspace_id,
         name="Summer sale",
         key="summer",
         offer_url=OFFER_URL,
@@ -54,6 +54,20 @@ async def campaign(session: AsyncSession, workspace: NewWorkspace) -> TrackedCam
         cost_value=Decimal("0.05"),
         payout=Decimal("2.5"),
     )
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not await check():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def campaign(session: AsyncSession, workspace: NewWorkspace) -> TrackedCampaign:
+    ws = workspace.workspace.id
+    assert ws is not None
+    created = await create_summer_campaign(session, ws)
     await session.commit()
     campaign, offer = created.campaign, created.offer
     assert campaign.id is not None

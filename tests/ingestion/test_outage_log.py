@@ -2,20 +2,11 @@
 
 import asyncio
 import logging
-import time
-from collections.abc import Awaitable, Callable
 
 from tests.conftest import Outage
-from tests.ingestion.conftest import TrackedCampaign, click, postback
+from tests.ingestion.conftest import TrackedCampaign, click, eventually, postback
 
 REQUESTS = 60
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not await check():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.05)
 
 
 def lines(records: list[logging.LogRecord], start: str) -> list[logging.LogRecord]:

@@ -4,10 +4,7 @@ The errors come from the suite's real server (PostgreSQL 15, or the embedded 18)
 of the tests' own: closing one to connections must not cut the tests that share the other.
 """
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from decimal import Decimal
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -19,11 +16,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from api.app import create_app as create_api_app
-from api.catalog.service import create_campaign
 from api.workspaces.service import NewWorkspace, create_workspace
 from ingestion.app import create_app as create_ingestion_app
 from models.database import create_engine, driver_dsn
-from models.enums import CostModel
 from models.migrate import upgrade
 from models.settings import Settings
 from models.unavailable import connection_lost
@@ -35,7 +30,7 @@ from tests.conftest import (
     create_database,
     drop_database,
 )
-from tests.ingestion.conftest import OFFER_URL, click, postback
+from tests.ingestion.conftest import click, create_summer_campaign, eventually, postback
 
 Client = AsyncTestClient[Litestar]
 
@@ -163,29 +158,11 @@ async def tracked(own_database: str) -> NewWorkspace:
         async with async_sessionmaker(engine, expire_on_commit=False)() as session:
             workspace = await create_workspace(session, name="Acme", timezone="UTC")
             assert workspace.workspace.id is not None
-            await create_campaign(
-                session,
-                workspace_id=workspace.workspace.id,
-                name="Summer sale",
-                key="summer",
-                offer_url=OFFER_URL,
-                source_name="PushNet",
-                source_click_id_param="gclid",
-                cost_model=CostModel.CPC,
-                cost_value=Decimal("0.05"),
-                payout=Decimal("2.5"),
-            )
+            await create_summer_campaign(session, workspace.workspace.id)
             await session.commit()
     finally:
         await engine.dispose()
     return workspace
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not await check():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.05)
 
 
 async def test_both_services_answer_503_while_the_database_is_closed_to_connections(
